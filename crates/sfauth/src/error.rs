@@ -1,0 +1,175 @@
+//! [`Error`] and [`ErrorKind`]: every failure has a class, a message and, where one helps,
+//! a hint saying what to do. No message ever holds a secret.
+
+use std::fmt;
+
+/// The class of a failure. The CLI maps each kind to its own exit code.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Bad input: a flag, a missing client id, an unreadable or invalid token file.
+    Usage,
+    /// The refresh token is expired, revoked or rotated out: the user must log in again.
+    LoginRequired,
+    /// Salesforce rejected the client: wrong client id or client secret.
+    ClientRejected,
+    /// The org's policy refused: IP range, login hours, inactive user or org, not approved.
+    DeniedByPolicy,
+    /// The network, a timeout, a 5xx or a rate limit, after bounded retries.
+    Unavailable,
+    /// The server answered something that is not a valid token response.
+    Protocol,
+    /// A bug in sfauth.
+    Internal,
+}
+
+impl ErrorKind {
+    /// A short stable name, as used in `--json` output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Usage => "usage",
+            ErrorKind::LoginRequired => "login_required",
+            ErrorKind::ClientRejected => "client_rejected",
+            ErrorKind::DeniedByPolicy => "denied_by_policy",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The `error` / `error_description` pair of an OAuth error answer (RFC 6749 §5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    /// The `error` code, e.g. `invalid_grant`.
+    pub error: String,
+    /// The `error_description`, e.g. `expired access/refresh token`.
+    pub description: Option<String>,
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.description {
+            Some(d) => write!(f, "{}: {}", self.error, d),
+            None => f.write_str(&self.error),
+        }
+    }
+}
+
+/// How a failed request may be retried. Internal: drives the retry policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// Do not retry.
+    No,
+    /// The request never left this machine (connect failure): safe to send again.
+    Unsent,
+    /// The server answered 5xx or 429.
+    ServerBusy,
+    /// Salesforce is serving another request with the same refresh token (§12).
+    InFlightElsewhere,
+    /// The request may have reached the server (timeout or reset after sending).
+    Ambiguous,
+}
+
+/// An sfauth failure.
+///
+/// ```
+/// use sfauth::{Error, ErrorKind};
+/// let e = Error::new(ErrorKind::Usage, "token file /tmp/t.json is missing")
+///     .with_hint("pass --token-file with the path of a Salesforce token JSON file");
+/// assert_eq!(e.kind(), ErrorKind::Usage);
+/// assert_eq!(e.to_string(), "token file /tmp/t.json is missing");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    hint: Option<String>,
+    oauth: Option<OAuthError>,
+    status: Option<u16>,
+    pub(crate) retry: Retry,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A new error of `kind`. `message` must hold no secret.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            hint: None,
+            oauth: None,
+            status: None,
+            retry: Retry::No,
+            source: None,
+        }
+    }
+
+    /// Adds what the user can do about it.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Attaches the underlying cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    pub(crate) fn with_oauth(mut self, oauth: OAuthError) -> Self {
+        self.oauth = Some(oauth);
+        self
+    }
+
+    pub(crate) fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub(crate) fn with_retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The class of the failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// What the user can do about it, when sfauth knows.
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
+    /// The OAuth error the server returned, if any.
+    pub fn oauth(&self) -> Option<&OAuthError> {
+        self.oauth.as_ref()
+    }
+
+    /// The HTTP status the server answered with, if any.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// True when the request may have reached Salesforce although no answer came back:
+    /// with refresh-token rotation on, the stored refresh token may now be spent.
+    pub fn is_ambiguous(&self) -> bool {
+        self.retry == Retry::Ambiguous
+    }
+
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Internal, message)
+    }
+}

@@ -1,0 +1,278 @@
+//! One module per grant. Every grant POSTs a form to the token endpoint and reads the same
+//! kind of answer, so the answer is read and classified here, once.
+
+pub mod refresh;
+
+use crate::error::{Error, ErrorKind, OAuthError, Result, Retry};
+use crate::http::{Answer, summary};
+use crate::token::Token;
+
+/// Reads a token endpoint answer: a token on 200, a classified error otherwise.
+/// `what` names the request in messages ("refresh", "login").
+pub(crate) fn read_token_answer(answer: &Answer, what: &str) -> Result<Token> {
+    if answer.status == 200 {
+        if looks_like_html(answer) {
+            return Err(html_error(answer, what));
+        }
+        return Token::from_json(&answer.body).map_err(|problem| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("the {what} answer is not a Salesforce token: {problem}"),
+            )
+            .with_hint("check that the login URL points at Salesforce (or the emulator); nothing was saved")
+            .with_status(200)
+        });
+    }
+    match parse_oauth_error(&answer.body) {
+        Some(oauth) => Err(classify(oauth, answer.status, what)),
+        None if looks_like_html(answer) => Err(html_error(answer, what)),
+        None => Err(Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "the {what} failed with HTTP {} and a body that is not an OAuth error{}",
+                answer.status,
+                summary(&answer.body)
+            ),
+        )
+        .with_hint("check the login URL and site prefix: the request may not have reached Salesforce's OAuth endpoint")
+        .with_status(answer.status)),
+    }
+}
+
+fn looks_like_html(answer: &Answer) -> bool {
+    answer.content_type.contains("html") || answer.body.trim_ascii_start().first() == Some(&b'<')
+}
+
+fn html_error(answer: &Answer, what: &str) -> Error {
+    Error::new(
+        ErrorKind::Protocol,
+        format!(
+            "the {what} got an HTML page (HTTP {}) instead of a JSON token answer",
+            answer.status
+        ),
+    )
+    .with_hint(
+        "the login URL or site prefix probably points at a web page, not the OAuth endpoint; \
+         use https://login.salesforce.com, https://test.salesforce.com or your My Domain",
+    )
+    .with_status(answer.status)
+}
+
+/// Parses `{"error": .., "error_description": ..}`, or the same as a form-encoded body
+/// (some Salesforce endpoints answer that way).
+pub(crate) fn parse_oauth_error(body: &[u8]) -> Option<OAuthError> {
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) {
+        let error = map.get("error")?.as_str()?.to_owned();
+        let description = map
+            .get("error_description")
+            .and_then(|d| d.as_str())
+            .map(str::to_owned);
+        return Some(OAuthError { error, description });
+    }
+    let text = std::str::from_utf8(body).ok()?.trim();
+    if text.starts_with('<') || !text.contains("error=") {
+        return None;
+    }
+    let mut error = None;
+    let mut description = None;
+    for (key, value) in url::form_urlencoded::parse(text.as_bytes()) {
+        match key.as_ref() {
+            "error" => error = Some(value.into_owned()),
+            "error_description" => description = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    Some(OAuthError {
+        error: error?,
+        description,
+    })
+}
+
+/// Maps Salesforce's `error` and `error_description` to a class, a message and a hint.
+///
+/// `invalid_grant` covers very different things, so its description decides: an expired or
+/// revoked token needs a new login; IP or login-hour limits are org policy; "token request is
+/// already being processed" (§12) means another refresh of the same token is in flight,
+/// which is transient and never "log in again".
+pub(crate) fn classify(oauth: OAuthError, status: u16, what: &str) -> Error {
+    use ErrorKind::*;
+    let description = oauth
+        .description
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let has = |needle: &str| description.contains(needle);
+    let (kind, retry, hint) = match oauth.error.as_str() {
+        "invalid_grant" if has("already being processed") => (
+            Unavailable,
+            Retry::InFlightElsewhere,
+            "another client is refreshing this same token right now; wait a few seconds and run \
+             again (sfauth will pick up its result if it shares this token store)",
+        ),
+        "invalid_grant" if has("ip restricted") || has("login hours") => (
+            DeniedByPolicy,
+            Retry::No,
+            "the user's profile limits the IP ranges or hours it may log in from; ask the \
+             Salesforce admin, or relax IP restrictions on the connected app",
+        ),
+        "invalid_grant" if has("approved") || has("inactive") => (
+            DeniedByPolicy,
+            Retry::No,
+            "an admin must approve or pre-authorize this user for the connected app \
+             (Permitted Users, profiles or permission sets), or activate the user",
+        ),
+        "invalid_grant" => (
+            LoginRequired,
+            Retry::No,
+            "the refresh token is expired, revoked or was rotated out; log in again to get a \
+             new one",
+        ),
+        "invalid_client_id" => (
+            ClientRejected,
+            Retry::No,
+            "check the client id (the connected app's Consumer Key) and that the login URL \
+             belongs to the org (sandboxes use https://test.salesforce.com or their My Domain)",
+        ),
+        "invalid_client" | "invalid_client_credentials" | "invalid_basic_auth_header" => (
+            ClientRejected,
+            Retry::No,
+            "check the client secret (SFAUTH_CLIENT_SECRET or --client-secret-file): Salesforce \
+             checks it whenever one is sent, and an app that requires it refuses a request \
+             without it",
+        ),
+        "unsupported_grant_type" | "oauth_flow_disabled" | "invalid_scope" => (
+            ClientRejected,
+            Retry::No,
+            "the connected app does not allow this flow or scope; check its OAuth settings",
+        ),
+        "inactive_user"
+        | "inactive_org"
+        | "invalid_app_access"
+        | "app_blocked"
+        | "client_blocked"
+        | "fail_close_app_blocked"
+        | "access_denied"
+        | "invalid_session_level" => (
+            DeniedByPolicy,
+            Retry::No,
+            "the org's policy refuses this login (inactive user or org, blocked app, or no \
+             access to the app); ask the Salesforce admin",
+        ),
+        "rate_limit_exceeded" | "client_blocked_retry" => (
+            Unavailable,
+            Retry::No,
+            "Salesforce limits logins to 3,600 per user per hour; wait and reuse tokens \
+             instead of logging in again",
+        ),
+        "server_error" | "service_unavailable" | "system_down" | "unknown_error" => (
+            Unavailable,
+            Retry::ServerBusy,
+            "Salesforce is having trouble; try again later",
+        ),
+        _ => (
+            Protocol,
+            Retry::No,
+            "Salesforce answered with an error sfauth does not know; its text is above",
+        ),
+    };
+    Error::new(kind, format!("Salesforce refused the {what}: {oauth}"))
+        .with_hint(hint)
+        .with_status(status)
+        .with_retry(retry)
+        .with_oauth(oauth)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, content_type: &str, body: &str) -> Answer {
+        Answer {
+            status,
+            content_type: content_type.into(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn kind_of(error: &str, description: &str) -> ErrorKind {
+        let body =
+            serde_json::json!({"error": error, "error_description": description}).to_string();
+        read_token_answer(&answer(400, "application/json", &body), "refresh")
+            .unwrap_err()
+            .kind()
+    }
+
+    #[test]
+    fn expired_refresh_token_needs_a_new_login() {
+        assert_eq!(
+            kind_of("invalid_grant", "expired access/refresh token"),
+            ErrorKind::LoginRequired
+        );
+    }
+
+    #[test]
+    fn parallel_refresh_refusal_is_transient_not_login_required() {
+        let body = r#"{"error":"invalid_grant","error_description":"token request is already being processed"}"#;
+        let e = read_token_answer(&answer(400, "application/json", body), "refresh").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert_eq!(e.retry, Retry::InFlightElsewhere);
+    }
+
+    #[test]
+    fn ip_restriction_is_org_policy() {
+        assert_eq!(
+            kind_of("invalid_grant", "IP restricted or invalid login hours"),
+            ErrorKind::DeniedByPolicy
+        );
+        assert_eq!(kind_of("inactive_user", "x"), ErrorKind::DeniedByPolicy);
+    }
+
+    #[test]
+    fn client_errors_are_client_rejected() {
+        assert_eq!(
+            kind_of("invalid_client_id", "client identifier invalid"),
+            ErrorKind::ClientRejected
+        );
+        assert_eq!(
+            kind_of("invalid_client", "invalid client credentials"),
+            ErrorKind::ClientRejected
+        );
+    }
+
+    #[test]
+    fn form_encoded_error_body_is_understood() {
+        let e = read_token_answer(
+            &answer(
+                400,
+                "application/x-www-form-urlencoded",
+                "error=invalid_client_id&error_description=client%20identifier%20invalid",
+            ),
+            "refresh",
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ClientRejected);
+        assert_eq!(
+            e.oauth().unwrap().description.as_deref(),
+            Some("client identifier invalid")
+        );
+    }
+
+    #[test]
+    fn html_page_is_a_protocol_error() {
+        let e = read_token_answer(&answer(200, "text/html", "<html>login</html>"), "refresh")
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol);
+        assert!(e.to_string().contains("HTML"));
+    }
+
+    #[test]
+    fn success_without_instance_url_is_a_protocol_error() {
+        let e = read_token_answer(
+            &answer(200, "application/json", r#"{"access_token":"x"}"#),
+            "refresh",
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol);
+        assert!(e.to_string().contains("instance_url"));
+    }
+}

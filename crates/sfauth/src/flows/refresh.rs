@@ -1,0 +1,48 @@
+//! The refresh-token grant: `grant_type=refresh_token` to `{login}{site}/services/oauth2/token`.
+//!
+//! This module makes one grant request and checks the answer. Storing the result, locking
+//! and adopting another process's refresh are [`Session`](crate::Session)'s job.
+
+use crate::client::OAuthClient;
+use crate::endpoint::Endpoint;
+use crate::error::Result;
+use crate::http::HttpClient;
+use crate::secret::Secret;
+use crate::signature::{self, SignatureCheck};
+use crate::token::Token;
+
+/// A checked refresh answer.
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    /// The token response as Salesforce sent it (not merged with the stored token).
+    pub response: Token,
+    /// What the signature check found.
+    pub signature: SignatureCheck,
+}
+
+/// Sends the refresh grant and checks the answer: JSON, required fields, and the signature
+/// when the client secret is known. Retries only what is safe (see [`crate::http`]): a
+/// refresh that may have reached the server is never replayed.
+pub async fn refresh(
+    http: &HttpClient,
+    endpoint: &Endpoint,
+    client: &OAuthClient,
+    refresh_token: &Secret<String>,
+) -> Result<Refreshed> {
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("client_id", client.client_id()),
+        ("refresh_token", refresh_token.expose()),
+        ("format", "json"),
+    ];
+    if let Some(secret) = client.client_secret() {
+        form.push(("client_secret", secret.expose()));
+    }
+    let answer = http.post_form(&endpoint.token_url(), &form, false).await?;
+    let response = super::read_token_answer(&answer, "refresh")?;
+    let signature = signature::check(&response, client.client_secret())?;
+    Ok(Refreshed {
+        response,
+        signature,
+    })
+}

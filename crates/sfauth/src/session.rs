@@ -1,0 +1,333 @@
+//! [`Session`]: hands out a valid access token, refreshing it at most once at a time.
+//!
+//! The token flow (DESIGN.md): read the store without a lock; fresh by the expiry policy?
+//! done, with no HTTP client built. Stale: take the in-process flight lock, then the store's
+//! lock, and read again: if another task or process refreshed meanwhile, adopt its token.
+//! Otherwise run the refresh grant, merge the answer into the stored token (keeping the
+//! refresh token unless a new one came back), save it atomically, and only then hand it out.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use backon::BackoffBuilder;
+
+use crate::client::OAuthClient;
+use crate::endpoint::{Endpoint, LoginUrl, SitePrefix};
+use crate::error::{Error, ErrorKind, Result, Retry};
+use crate::expiry::ExpiryPolicy;
+use crate::flows;
+use crate::http::{HttpClient, HttpConfig};
+use crate::secret::Secret;
+use crate::signature::SignatureCheck;
+use crate::store::{StoreLock, TokenStore};
+use crate::token::Token;
+
+/// What a refresh call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshAction {
+    /// This call refreshed the token with Salesforce.
+    Refreshed {
+        /// Whether Salesforce rotated the refresh token (and the new one was stored).
+        rotated: bool,
+        /// What the signature check found.
+        signature: SignatureCheck,
+    },
+    /// Another task or process refreshed while this one waited; its token was adopted.
+    Adopted,
+}
+
+/// The token after a refresh call, and what the call did.
+#[derive(Debug, Clone)]
+pub struct RefreshOutcome {
+    /// The stored token, now current.
+    pub token: Token,
+    /// What happened.
+    pub action: RefreshAction,
+}
+
+/// Builds a [`Session`].
+#[derive(Debug)]
+pub struct SessionBuilder {
+    store: Arc<dyn TokenStore>,
+    client: OAuthClient,
+    login_url: Option<LoginUrl>,
+    site: SitePrefix,
+    expiry: ExpiryPolicy,
+    http: HttpConfig,
+}
+
+impl SessionBuilder {
+    /// Refresh at this login URL. Without one, see [`Endpoint::for_token`].
+    pub fn login_url(mut self, login_url: LoginUrl) -> Self {
+        self.login_url = Some(login_url);
+        self
+    }
+
+    /// The Experience Cloud site prefix.
+    pub fn site(mut self, site: SitePrefix) -> Self {
+        self.site = site;
+        self
+    }
+
+    /// When a token is too old to hand out.
+    pub fn expiry(mut self, expiry: ExpiryPolicy) -> Self {
+        self.expiry = expiry;
+        self
+    }
+
+    /// Timeouts, retries, extra CA.
+    pub fn http(mut self, http: HttpConfig) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// The session.
+    pub fn build(self) -> Session {
+        Session {
+            inner: Arc::new(Inner {
+                store: self.store,
+                client: self.client,
+                login_url: self.login_url,
+                site: self.site,
+                expiry: self.expiry,
+                http_config: self.http,
+                http: OnceLock::new(),
+                flight: tokio::sync::Mutex::new(()),
+                current: Mutex::new(None),
+            }),
+        }
+    }
+}
+
+/// A token source for one org: cheap to clone, shareable across tasks.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> sfauth::Result<()> {
+/// use sfauth::{FileStore, OAuthClient, Session};
+/// // An emulated org: a Salesforce-compatible token endpoint on 127.0.0.1.
+/// let org = sfauth_emulator::spawn(Default::default()).await.unwrap();
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("_salesforce.json");
+/// std::fs::write(&path, org.issue_token("ada@example.com").to_string()).unwrap();
+///
+/// let session = Session::builder(
+///     FileStore::new(&path),
+///     OAuthClient::new(org.config().client_id.clone()),
+/// )
+/// .build();
+/// let outcome = session.refresh().await?;      // refresh now, and save
+/// let token = session.access_token().await?;   // fresh: served from memory
+/// assert_eq!(token, outcome.token.access_token());
+/// assert_eq!(org.stats().refreshes_served, 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn TokenStore>,
+    client: OAuthClient,
+    login_url: Option<LoginUrl>,
+    site: SitePrefix,
+    expiry: ExpiryPolicy,
+    http_config: HttpConfig,
+    /// Built on the first refresh: the fresh path never pays for TLS set-up.
+    http: OnceLock<HttpClient>,
+    /// One refresh at a time in this process; the store lock does it across processes.
+    flight: tokio::sync::Mutex<()>,
+    /// The newest token this session has seen.
+    current: Mutex<Option<Token>>,
+}
+
+impl Session {
+    /// Starts building a session over `store` for the connected app `client`.
+    pub fn builder(store: impl TokenStore + 'static, client: OAuthClient) -> SessionBuilder {
+        SessionBuilder {
+            store: Arc::new(store),
+            client,
+            login_url: None,
+            site: SitePrefix::default(),
+            expiry: ExpiryPolicy::default(),
+            http: HttpConfig::default(),
+        }
+    }
+
+    /// The expiry policy in force.
+    pub fn expiry(&self) -> ExpiryPolicy {
+        self.inner.expiry
+    }
+
+    /// The store, for messages.
+    pub fn store(&self) -> &dyn TokenStore {
+        self.inner.store.as_ref()
+    }
+
+    /// The endpoint a refresh of `token` goes to.
+    pub fn endpoint_for(&self, token: &Token) -> Result<Endpoint> {
+        match &self.inner.login_url {
+            Some(login) => Ok(Endpoint::new(login.clone(), self.inner.site.clone())),
+            None => Endpoint::for_token(token, self.inner.site.clone()),
+        }
+    }
+
+    /// The stored token as it is, fresh or not, without refreshing.
+    pub async fn current(&self) -> Result<Token> {
+        if let Some(token) = self.cached() {
+            return Ok(token);
+        }
+        let token = self.inner.store.load().await?;
+        self.remember(&token);
+        Ok(token)
+    }
+
+    /// A token whose access token is fresh by the expiry policy, refreshed (once, however
+    /// many callers ask) if needed.
+    pub async fn token(&self) -> Result<Token> {
+        let seen = self.current().await?;
+        if self.inner.expiry.is_fresh(&seen) {
+            return Ok(seen);
+        }
+        Ok(self.refresh_from(&seen, false).await?.token)
+    }
+
+    /// A fresh access token. See [`token`](Session::token).
+    pub async fn access_token(&self) -> Result<Secret<String>> {
+        Ok(self.token().await?.access_token())
+    }
+
+    /// Refreshes now. Callers that started together make one refresh: those that waited
+    /// for it adopt its token (the outcome says [`RefreshAction::Adopted`]).
+    pub async fn refresh(&self) -> Result<RefreshOutcome> {
+        let seen = self.current().await?;
+        self.refresh_from(&seen, true).await
+    }
+
+    fn cached(&self) -> Option<Token> {
+        self.inner
+            .current
+            .lock()
+            .expect("token cache poisoned")
+            .clone()
+    }
+
+    fn remember(&self, token: &Token) {
+        *self.inner.current.lock().expect("token cache poisoned") = Some(token.clone());
+    }
+
+    fn adopt(&self, token: Token) -> RefreshOutcome {
+        self.remember(&token);
+        RefreshOutcome {
+            token,
+            action: RefreshAction::Adopted,
+        }
+    }
+
+    /// Refreshes `seen` unless someone else already replaced it. `force` adopts any newer
+    /// token; otherwise only a fresh one.
+    async fn refresh_from(&self, seen: &Token, force: bool) -> Result<RefreshOutcome> {
+        let replaced = |t: &Token| {
+            t.access_token() != seen.access_token() && (force || self.inner.expiry.is_fresh(t))
+        };
+        let _flight = self.inner.flight.lock().await;
+        if let Some(current) = self.cached().filter(|t| replaced(t)) {
+            return Ok(self.adopt(current));
+        }
+        let lock = self.inner.store.lock().await?;
+        let stored = self.inner.store.load().await?;
+        if replaced(&stored) {
+            tracing::debug!("adopting a token another process refreshed");
+            return Ok(self.adopt(stored));
+        }
+        self.refresh_locked(&lock, stored).await
+    }
+
+    fn http(&self, endpoint: &Endpoint) -> Result<&HttpClient> {
+        if let Some(client) = self.inner.http.get() {
+            return Ok(client);
+        }
+        let client = HttpClient::new(&self.inner.http_config, endpoint.login_url())?;
+        Ok(self.inner.http.get_or_init(|| client))
+    }
+
+    async fn refresh_locked(&self, lock: &StoreLock, stored: Token) -> Result<RefreshOutcome> {
+        let store = &self.inner.store;
+        let Some(refresh_token) = stored.refresh_token() else {
+            return Err(Error::new(
+                ErrorKind::LoginRequired,
+                format!(
+                    "{} has no refresh_token, so it cannot be refreshed",
+                    store.describe()
+                ),
+            )
+            .with_hint("log in again with a flow that grants the refresh_token scope"));
+        };
+        let endpoint = self.endpoint_for(&stored)?;
+        let http = self.http(&endpoint)?;
+        let mut waits = self.inner.http_config.retry.backoff().build();
+        loop {
+            match flows::refresh::refresh(http, &endpoint, &self.inner.client, &refresh_token).await
+            {
+                Ok(refreshed) => {
+                    let mut merged = stored.clone();
+                    let rotated = merged.merge_refresh(&refreshed.response);
+                    // Invariant 1: the (possibly rotated) refresh token is on disk before the
+                    // new access token is handed to anyone.
+                    store
+                        .save(lock, &merged)
+                        .await
+                        .map_err(|e| save_failed(e, rotated))?;
+                    self.remember(&merged);
+                    return Ok(RefreshOutcome {
+                        token: merged,
+                        action: RefreshAction::Refreshed {
+                            rotated,
+                            signature: refreshed.signature,
+                        },
+                    });
+                }
+                Err(e) if e.retry == Retry::InFlightElsewhere => {
+                    // Another client holds this refresh token at Salesforce right now. If it
+                    // shares this store it will save its result: wait, re-read, adopt.
+                    let Some(wait) = waits.next() else {
+                        return Err(e);
+                    };
+                    tracing::debug!(?wait, "token request already being processed; waiting");
+                    tokio::time::sleep(wait).await;
+                    let again = store.load().await?;
+                    if again.access_token() != stored.access_token() {
+                        return Ok(self.adopt(again));
+                    }
+                }
+                Err(e) if e.is_ambiguous() => {
+                    // The refresh may have been served; replaying it could revoke the token
+                    // family. Only adopt what is stored, else report.
+                    if let Ok(again) = store.load().await
+                        && again.access_token() != stored.access_token()
+                    {
+                        return Ok(self.adopt(again));
+                    }
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+fn save_failed(e: Error, rotated: bool) -> Error {
+    let hint = if rotated {
+        "Salesforce rotated the refresh token and the new one could not be stored, so the \
+         stored one is now spent: free the disk or fix the permissions, then log in again"
+    } else {
+        "the stored token is unchanged and still usable; fix the file's directory or \
+         permissions and run again"
+    };
+    Error::new(
+        e.kind(),
+        format!("the token was refreshed but could not be saved: {e}"),
+    )
+    .with_hint(hint)
+    .with_source(e)
+}

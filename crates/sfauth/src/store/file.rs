@@ -1,0 +1,318 @@
+//! [`FileStore`]: a seed-format JSON token file, written atomically with mode 0600.
+//!
+//! A save writes a temp file in the same directory, fsyncs it, renames it over the token
+//! file and fsyncs the directory, so a crash at any instant leaves the old file or the new
+//! one. Refreshes are serialized by an advisory lock on a separate `<file>.lock`: the token
+//! file itself is replaced by each rename, so a lock on it would not hold.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::{StoreLock, TokenStore};
+use crate::error::{Error, ErrorKind, Result};
+use crate::token::Token;
+
+/// How long a process waits for another one's refresh before giving up.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A token in a JSON file, the format of Salesforce's token response (and of the seed
+/// samples' `_salesforce.json`). Keys sfauth does not know are kept.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> sfauth::Result<()> {
+/// use sfauth::{FileStore, Token, TokenStore};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = FileStore::new(dir.path().join("tokens/_salesforce.json"));
+/// let token = Token::from_json(br#"{"access_token":"00Dx!AQ","instance_url":"https://x.my.salesforce.com"}"#).unwrap();
+/// let lock = store.lock().await?;
+/// store.save(&lock, &token).await?;
+/// assert_eq!(store.load().await?, token);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    path: PathBuf,
+    lock_timeout: Duration,
+}
+
+impl FileStore {
+    /// A store for the token file at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileStore {
+            path: path.into(),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+
+    /// How long `lock()` waits for another process.
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// The token file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The lock file's path: `<file>.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        self.path.with_file_name(name)
+    }
+
+    fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    fn io_error(&self, doing: &str, e: &io::Error) -> Error {
+        Error::new(
+            ErrorKind::Usage,
+            format!("cannot {doing} token file {}: {e}", self.path.display()),
+        )
+        .with_hint("check the path and its permissions")
+    }
+
+    fn ensure_dir(&self) -> Result<()> {
+        let dir = self.dir();
+        if dir.exists() {
+            return Ok(());
+        }
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&dir).map_err(|e| {
+            Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "cannot create directory {} for the token file: {e}",
+                    dir.display()
+                ),
+            )
+        })
+    }
+
+    fn write_atomically(&self, bytes: &[u8]) -> Result<()> {
+        self.ensure_dir()?;
+        let dir = self.dir();
+        // tempfile creates the file 0600 on Unix, in the target's directory, so the rename
+        // stays on one file system.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".sfauth-")
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| self.io_error("create a temp file beside the", &e))?;
+        tmp.write_all(bytes)
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(|e| self.io_error("write the", &e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(fs::Permissions::from_mode(0o600))
+                .map_err(|e| self.io_error("set permissions on the", &e))?;
+        }
+        tmp.persist(&self.path)
+            .map_err(|e| self.io_error("replace the", &e.error))?;
+        // The rename is durable only once the directory entry is.
+        #[cfg(unix)]
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| self.io_error("sync the directory of the", &e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TokenStore for FileStore {
+    async fn load(&self) -> Result<Token> {
+        let bytes = match fs::read(&self.path) {
+            Ok(b) => zeroize::Zeroizing::new(b),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    format!("token file {} does not exist", self.path.display()),
+                )
+                .with_hint(
+                    "pass the path of a Salesforce token JSON file with --token-file \
+                     (or SFAUTH_TOKEN_FILE)",
+                ));
+            }
+            Err(e) => return Err(self.io_error("read", &e)),
+        };
+        Token::from_json(&bytes).map_err(|problem| {
+            Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "token file {} is not a usable token: {problem}",
+                    self.path.display()
+                ),
+            )
+            .with_hint(
+                "the file must hold a JSON object like Salesforce's token response, with at \
+                 least access_token and instance_url (and refresh_token to refresh)",
+            )
+        })
+    }
+
+    async fn lock(&self) -> Result<StoreLock> {
+        self.ensure_dir()?;
+        let lock_path = self.lock_path();
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&lock_path).map_err(|e| {
+            Error::new(
+                ErrorKind::Usage,
+                format!("cannot open lock file {}: {e}", lock_path.display()),
+            )
+            .with_hint("sfauth needs to create <token file>.lock beside the token file")
+        })?;
+        // Poll with a short growing sleep rather than block a thread: the wait is bounded and
+        // the runtime stays free for other tasks.
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(StoreLock::new(file)),
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(Error::new(
+                        ErrorKind::Usage,
+                        format!("cannot lock {}: {e}", lock_path.display()),
+                    ));
+                }
+            }
+            if started.elapsed() >= self.lock_timeout {
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "another process has held {} for over {} s",
+                        lock_path.display(),
+                        self.lock_timeout.as_secs()
+                    ),
+                )
+                .with_hint("another sfauth is refreshing this token and seems stuck; find it with `fuser` or `lsof` on the lock file"));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(25));
+        }
+    }
+
+    async fn save(&self, _lock: &StoreLock, token: &Token) -> Result<()> {
+        let json = token.to_json_pretty();
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.write_atomically(json.as_bytes()))
+            .await
+            .map_err(|e| Error::internal(format!("the token writer panicked: {e}")))?
+    }
+
+    fn describe(&self) -> String {
+        format!("token file {}", self.path.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(access: &str) -> Token {
+        Token::from_json(
+            format!(
+                r#"{{"access_token":"{access}","instance_url":"https://x.my.salesforce.com"}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn save_writes_mode_0600_over_a_0644_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        fs::write(&path, "{}").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let store = FileStore::new(&path);
+        let lock = store.lock().await.unwrap();
+        store.save(&lock, &token("a")).await.unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[tokio::test]
+    async fn save_creates_missing_directories_0700() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/t.json");
+        let store = FileStore::new(&path);
+        let lock = store.lock().await.unwrap();
+        store.save(&lock, &token("a")).await.unwrap();
+        let mode = fs::metadata(dir.path().join("a/b"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[tokio::test]
+    async fn save_leaves_no_temp_file_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("t.json"));
+        let lock = store.lock().await.unwrap();
+        store.save(&lock, &token("a")).await.unwrap();
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["t.json", "t.json.lock"]);
+    }
+
+    #[tokio::test]
+    async fn second_lock_waits_and_times_out_while_the_first_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        let held = FileStore::new(&path).lock().await.unwrap();
+        let waiter = FileStore::new(&path).with_lock_timeout(Duration::from_millis(100));
+        let e = waiter.lock().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        drop(held);
+        waiter.lock().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn corrupt_file_is_a_usage_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        fs::write(&path, "{\"access_token\": ").unwrap();
+        let e = FileStore::new(&path).load().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Usage);
+        assert!(e.to_string().contains(&path.display().to_string()));
+        assert!(e.to_string().contains("not valid JSON"));
+    }
+
+    #[tokio::test]
+    async fn missing_file_is_a_usage_error_with_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = FileStore::new(dir.path().join("nope.json"))
+            .load()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Usage);
+        assert!(e.to_string().contains("does not exist"));
+        assert!(e.hint().unwrap().contains("--token-file"));
+    }
+}
