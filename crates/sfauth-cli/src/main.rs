@@ -1,1 +1,52 @@
-fn main() {}
+//! The `sfauth` command: a thin layer over the `sfauth` library. Each command parses, calls
+//! the library, and formats; errors map to exit codes in `exit.rs`.
+
+mod cli;
+mod commands;
+mod exit;
+mod target;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, TokenFormat};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let json = match &cli.command {
+        Command::Refresh(args) => args.json,
+        Command::Token(args) => args.format == TokenFormat::Json,
+        Command::Demo(_) => false,
+    };
+    // One worker is plenty for one token; it keeps start-up cheap.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return exit::report(&anyhow::Error::new(e), json),
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Refresh(args) => commands::refresh::run(args).await,
+            Command::Token(args) => commands::token::run(args).await,
+            Command::Demo(args) => commands::demo::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => exit::report(&e, json),
+    }
+}
+
+/// Logs go to stderr, filtered by `SFAUTH_LOG` (default: warnings only).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SFAUTH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

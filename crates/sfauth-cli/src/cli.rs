@@ -1,0 +1,154 @@
+//! The command line, defined once. Every flag that names a setting also reads
+//! `SFAUTH_<NAME>`. No flag takes a secret: secrets come from files, env vars or stdin.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Salesforce OAuth tokens for scripts, CI and people: refreshed safely, served fast.
+#[derive(Debug, Parser)]
+#[command(name = "sfauth", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Refresh the token now and save it (rotation-safe, one refresh at a time).
+    Refresh(RefreshArgs),
+    /// Print a valid access token, refreshing it only when it is stale.
+    Token(TokenArgs),
+    /// Run the whole job against a built-in Salesforce emulator: no org needed.
+    Demo(DemoArgs),
+}
+
+/// Which token, which app, which login host.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The token file: Salesforce's token response as JSON (e.g. qa_data/tokens/_salesforce.json).
+    #[arg(long, env = "SFAUTH_TOKEN_FILE", value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+
+    /// The connected app's Consumer Key.
+    #[arg(long, env = "SFAUTH_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// A file holding the connected app's Consumer Secret (or set SFAUTH_CLIENT_SECRET).
+    /// Optional; when given, Salesforce's response signature is verified.
+    #[arg(long, env = "SFAUTH_CLIENT_SECRET_FILE", value_name = "PATH")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// Where to refresh: https://login.salesforce.com, https://test.salesforce.com, a My Domain
+    /// or a site URL. Default: the token's issuer (login/test) or else its instance_url.
+    #[arg(long, env = "SFAUTH_LOGIN_URL", value_name = "URL")]
+    pub login_url: Option<String>,
+
+    /// An Experience Cloud site path prefix, e.g. /customers.
+    #[arg(long, env = "SFAUTH_SITE", value_name = "PREFIX")]
+    pub site: Option<String>,
+
+    /// A PEM file of extra root certificates (a corporate TLS proxy's CA).
+    #[arg(long, env = "SFAUTH_CA_FILE", value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Give up on a request after this long (e.g. 30s).
+    #[arg(long, env = "SFAUTH_TIMEOUT", value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub timeout: Duration,
+}
+
+/// `sfauth refresh`.
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Print a JSON summary on stdout instead of a line on stderr.
+    #[arg(long, env = "SFAUTH_JSON")]
+    pub json: bool,
+}
+
+/// How `sfauth token` prints the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenFormat {
+    /// The access token and a newline.
+    Bare,
+    /// `Authorization: Bearer <token>`.
+    Header,
+    /// `{"access_token", "instance_url", "issued_at", "expires_at", "expires_in"}`.
+    Json,
+}
+
+/// `sfauth token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Output format.
+    #[arg(long, env = "SFAUTH_FORMAT", value_enum, default_value_t = TokenFormat::Bare)]
+    pub format: TokenFormat,
+
+    /// Refresh when the token is older than this, less a safety margin (a tenth, at most
+    /// 5m). Salesforce's default session timeout is 2h.
+    #[arg(long, env = "SFAUTH_MAX_AGE", value_name = "DURATION", value_parser = parse_duration, default_value = "2h")]
+    pub max_age: Duration,
+}
+
+/// `sfauth demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many `sfauth token` processes ask for the stale token at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub callers: u16,
+
+    /// Keep the demo's files here instead of a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Parses `90s`, `30m`, `2h`, `1d`, `500ms` or a bare number of seconds.
+pub fn parse_duration(input: &str) -> Result<Duration, String> {
+    let s = input.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{input}` is not a duration; use e.g. 90s, 30m, 2h"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" | "secs" => n,
+        "ms" => return Ok(Duration::from_millis(n)),
+        "m" | "min" | "mins" => n * 60,
+        "h" | "hr" | "hrs" => n * 3600,
+        "d" | "day" | "days" => n * 86400,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{input}`; use ms, s, m, h or d"
+            ));
+        }
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("2 weeks").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

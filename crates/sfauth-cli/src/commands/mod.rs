@@ -1,0 +1,5 @@
+//! One module per subcommand: parse, call the library, format.
+
+pub mod demo;
+pub mod refresh;
+pub mod token;

@@ -1,0 +1,81 @@
+//! `sfauth refresh`: refresh now, save, and say what happened (no secret).
+
+use sfauth::{ExpiryPolicy, RefreshAction, RefreshOutcome, SignatureCheck};
+
+use crate::cli::RefreshArgs;
+use crate::target;
+
+/// Runs `sfauth refresh`.
+pub async fn run(args: &RefreshArgs) -> anyhow::Result<()> {
+    let target = target::resolve(&args.target, ExpiryPolicy::default())?;
+    let outcome = target.session.refresh().await?;
+    let summary = summary(&outcome, &target.token_file.display().to_string());
+    if args.json {
+        println!("{summary}");
+    } else {
+        eprintln!("{}", sentence(&outcome));
+    }
+    Ok(())
+}
+
+/// The outcome as JSON, for `--json`.
+pub fn summary(outcome: &RefreshOutcome, token_file: &str) -> serde_json::Value {
+    let t = &outcome.token;
+    let (action, rotated, signature) = match &outcome.action {
+        RefreshAction::Refreshed { rotated, signature } => (
+            "refreshed",
+            Some(*rotated),
+            Some(signature_word(*signature)),
+        ),
+        RefreshAction::Adopted => ("adopted", None, None),
+    };
+    serde_json::json!({
+        "action": action,
+        "rotated": rotated,
+        "signature": signature,
+        "user_id": t.user_id(),
+        "org_id": t.org_id(),
+        "instance_url": t.instance_url(),
+        "issued_at": t.issued_at_raw(),
+        "token_file": token_file,
+    })
+}
+
+fn signature_word(check: SignatureCheck) -> &'static str {
+    match check {
+        SignatureCheck::Verified => "verified",
+        SignatureCheck::NoSecret => "unchecked",
+        SignatureCheck::Absent => "absent",
+    }
+}
+
+/// The one-line human summary.
+pub fn sentence(outcome: &RefreshOutcome) -> String {
+    let t = &outcome.token;
+    let who = match (t.user_id(), t.org_id()) {
+        (Some(user), Some(org)) => format!("user {user} (org {org})"),
+        _ => "the token".to_owned(),
+    };
+    match &outcome.action {
+        RefreshAction::Refreshed { rotated, signature } => {
+            let rotation = if *rotated {
+                "refresh token rotated, new one saved"
+            } else {
+                "refresh token unchanged"
+            };
+            let signature = match signature {
+                SignatureCheck::Verified => "signature verified",
+                SignatureCheck::NoSecret => "signature not checked (no client secret)",
+                SignatureCheck::Absent => "no signature in the response",
+            };
+            format!(
+                "refreshed {who} at {}; {rotation}; {signature}",
+                t.instance_url()
+            )
+        }
+        RefreshAction::Adopted => format!(
+            "another sfauth refreshed {who} at {} just now; adopted its token",
+            t.instance_url()
+        ),
+    }
+}

@@ -1,0 +1,55 @@
+//! `sfauth token`: print a valid access token. The fresh path reads one file and builds no
+//! HTTP client.
+
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sfauth::{ExpiryPolicy, Token};
+
+use crate::cli::{TokenArgs, TokenFormat};
+use crate::target;
+
+/// Runs `sfauth token`.
+pub async fn run(args: &TokenArgs) -> anyhow::Result<()> {
+    let expiry = ExpiryPolicy::new(args.max_age);
+    let target = target::resolve(&args.target, expiry)?;
+    let token = target.session.token().await?;
+    let text = render(&token, args.format, expiry);
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`sfauth token | head -c 10`) is the reader's choice, not an error.
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// The token in the asked-for format, newline-terminated.
+pub fn render(
+    token: &Token,
+    format: TokenFormat,
+    expiry: ExpiryPolicy,
+) -> zeroize::Zeroizing<String> {
+    let access = token.access_token();
+    zeroize::Zeroizing::new(match format {
+        TokenFormat::Bare => format!("{}\n", access.expose()),
+        TokenFormat::Header => format!("Authorization: Bearer {}\n", access.expose()),
+        TokenFormat::Json => {
+            let expires_at = expiry
+                .expires_at(token)
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map(|d| d.as_secs());
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            let body = serde_json::json!({
+                "access_token": access.expose(),
+                "instance_url": token.instance_url(),
+                "issued_at": token.issued_at_raw(),
+                "expires_at": expires_at,
+                "expires_in": expires_at.map(|e| e.saturating_sub(now)),
+            });
+            format!("{body}\n")
+        }
+    })
+}
