@@ -1,0 +1,82 @@
+//! Shared set-up: an emulated org on 127.0.0.1 and a token file issued by it.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sfauth::{FileStore, HttpConfig, OAuthClient, RetryPolicy, Secret, Session, Token};
+use sfauth_emulator::{Config, Emulator};
+
+/// An emulated org with one user's token on disk.
+pub struct Org {
+    pub emulator: Emulator,
+    pub path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Org {
+    /// Starts the emulator and writes a freshly issued token file, pretty-printed as the
+    /// seeds keep it.
+    pub async fn start(config: Config) -> Org {
+        let emulator = sfauth_emulator::spawn(config)
+            .await
+            .expect("emulator starts");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("_salesforce.json");
+        let token = Token::from_value(emulator.issue_token("ada@example.com")).unwrap();
+        std::fs::write(&path, token.to_json_pretty().as_bytes()).unwrap();
+        Org {
+            emulator,
+            path,
+            _dir: dir,
+        }
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        std::fs::read(&self.path).unwrap()
+    }
+
+    pub fn stored(&self) -> Token {
+        Token::from_json(&self.bytes()).unwrap()
+    }
+
+    pub fn client(&self) -> OAuthClient {
+        OAuthClient::new(self.emulator.config().client_id.clone())
+    }
+
+    pub fn client_with_secret(&self) -> OAuthClient {
+        self.client()
+            .with_secret(Secret::from(self.emulator.config().client_secret.as_str()))
+    }
+
+    pub fn session(&self, client: OAuthClient) -> Session {
+        Session::builder(FileStore::new(&self.path), client)
+            .http(fast_http())
+            .build()
+    }
+
+    /// Backdates the stored token's `issued_at` by three hours: past the 2 h default.
+    pub fn make_stale(&self) {
+        let mut token = self.stored();
+        let ms = (SystemTime::now() - Duration::from_secs(3 * 3600))
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        token.set("issued_at", ms.to_string());
+        std::fs::write(&self.path, token.to_json_pretty().as_bytes()).unwrap();
+    }
+}
+
+/// Retries with short delays, so failure tests stay quick.
+pub fn fast_http() -> HttpConfig {
+    HttpConfig {
+        timeout: Duration::from_secs(5),
+        retry: RetryPolicy {
+            max_retries: 3,
+            min_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+        },
+        ..HttpConfig::default()
+    }
+}
