@@ -1,1 +1,293 @@
-//! placeholder
+//! A Salesforce-compatible OAuth 2.0 token endpoint for offline tests.
+//!
+//! The emulator speaks the refresh-token grant the way Salesforce does (form-encoded
+//! requests, `invalid_grant` bodies, refresh token rotation with family revocation on
+//! replay, refusal of parallel refreshes of one token, signed responses without
+//! `expires_in`) and serves the few REST resources a client touches to check its access
+//! token. Faults can be queued to exercise a client's error handling.
+//!
+//! It listens on `127.0.0.1` only. Routes, relative to [`Emulator::url`]:
+//!
+//! | Route | Purpose |
+//! |---|---|
+//! | `POST {site}/services/oauth2/token` | refresh-token grant (client credentials in the form or HTTP Basic) |
+//! | `POST`/`GET {site}/services/oauth2/revoke` | revoke a refresh token (and its family) or an access token |
+//! | `GET /services/oauth2/userinfo`, `GET {site}/services/oauth2/userinfo` | UserInfo, needs `Authorization: Bearer` |
+//! | `GET /services/data/` | API versions, needs `Authorization: Bearer` |
+//! | `GET /id/{org_id}/{user_id}` | identity URL, needs `Authorization: Bearer` |
+//! | `GET /__emulator/stats` | [`Stats`] as JSON |
+//!
+//! Every response is gzip-compressed when the request accepts gzip, however small.
+//!
+//! # Example
+//!
+//! ```
+//! use sfauth_emulator::{Config, Emulator, Fault};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // `start` runs the server on its own runtime, so plain (non-async) tests can use it.
+//! let emulator = Emulator::start(Config::default())?;
+//! let login = emulator.issue_token("alice@example.com");
+//! let refresh_token = login["refresh_token"].as_str().unwrap();
+//!
+//! // Make the next token request fail like a Salesforce maintenance window.
+//! emulator.inject(Fault::Status {
+//!     status: 503,
+//!     content_type: "text/html".into(),
+//!     body: "<html>down for maintenance</html>".into(),
+//! });
+//!
+//! let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! let client = reqwest::Client::new();
+//! let refresh = || {
+//!     client
+//!         .post(emulator.token_url())
+//!         .form(&[
+//!             ("grant_type", "refresh_token"),
+//!             ("client_id", emulator.config().client_id.as_str()),
+//!             ("refresh_token", refresh_token),
+//!         ])
+//!         .send()
+//! };
+//! assert_eq!(runtime.block_on(refresh())?.status(), 503);
+//! let answer: serde_json::Value = runtime.block_on(async { refresh().await?.json().await })?;
+//! // Rotation is on by default: the answer carries the next refresh token.
+//! assert_ne!(answer["refresh_token"], login["refresh_token"]);
+//!
+//! let stats = emulator.stats();
+//! assert_eq!((stats.token_requests, stats.faults_served, stats.refreshes_served), (2, 1, 1));
+//! # Ok(())
+//! # }
+//! ```
+
+mod config;
+mod credentials;
+mod fault;
+mod reply;
+mod rest;
+mod revoke;
+mod server;
+mod state;
+mod stats;
+mod token_endpoint;
+
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::runtime::{Handle, Runtime};
+use tokio::sync::oneshot;
+
+pub use crate::config::Config;
+pub use crate::fault::Fault;
+pub use crate::stats::Stats;
+
+use crate::state::Shared;
+
+/// Starts an emulator on a random port of `127.0.0.1`, served by the current tokio
+/// runtime. Same as [`spawn_on`] with port 0.
+///
+/// # Errors
+///
+/// Fails if the port cannot be bound, or if `config.site` is not a plain path prefix
+/// ([`io::ErrorKind::InvalidInput`]).
+///
+/// # Panics
+///
+/// Panics outside a tokio runtime.
+pub async fn spawn(config: Config) -> io::Result<Emulator> {
+    spawn_on(config, 0).await
+}
+
+/// Starts an emulator on `127.0.0.1:port` (0 picks a free port), served by the current
+/// tokio runtime until the returned [`Emulator`] is dropped.
+///
+/// # Errors
+///
+/// Fails if the port cannot be bound, or if `config.site` is not a plain path prefix
+/// ([`io::ErrorKind::InvalidInput`]).
+///
+/// # Panics
+///
+/// Panics outside a tokio runtime.
+pub async fn spawn_on(config: Config, port: u16) -> io::Result<Emulator> {
+    let config = validated(config)?;
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+    Emulator::launch(config, listener, &Handle::current(), None)
+}
+
+fn validated(config: Config) -> io::Result<Config> {
+    config
+        .normalized()
+        .map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))
+}
+
+/// A running emulator. Dropping it (or calling [`Emulator::shutdown`]) stops serving.
+///
+/// The methods are the test's side door: they change state directly, without HTTP.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    /// Dropping this tells the accept loop to stop and abort open connections.
+    _shutdown: oneshot::Sender<()>,
+    /// The private runtime of an emulator made by [`Emulator::start`].
+    runtime: Option<Runtime>,
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("url", &self.shared.url)
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Starts an emulator on a random port of `127.0.0.1`, served by a private
+    /// multi-thread tokio runtime, for tests that are not async. Same as
+    /// [`Emulator::start_on`] with port 0.
+    ///
+    /// Works inside an async context too; the runtime is shut down when the emulator
+    /// is dropped.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the port cannot be bound, the runtime cannot be built, or `config.site` is
+    /// not a plain path prefix ([`io::ErrorKind::InvalidInput`]).
+    pub fn start(config: Config) -> io::Result<Emulator> {
+        Self::start_on(config, 0)
+    }
+
+    /// Like [`Emulator::start`], on `127.0.0.1:port` (0 picks a free port).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Emulator::start`].
+    pub fn start_on(config: Config, port: u16) -> io::Result<Emulator> {
+        let config = validated(config)?;
+        // Bind synchronously so errors surface here, then hand the socket to the runtime.
+        // `Runtime::enter` (unlike `block_on`) is allowed inside another runtime.
+        let std_listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
+        std_listener.set_nonblocking(true)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sfauth-emulator")
+            .enable_all()
+            .build()?;
+        let listener = {
+            let _entered = runtime.enter();
+            TcpListener::from_std(std_listener)?
+        };
+        let handle = runtime.handle().clone();
+        Self::launch(config, listener, &handle, Some(runtime))
+    }
+
+    fn launch(
+        config: Config,
+        listener: TcpListener,
+        handle: &Handle,
+        runtime: Option<Runtime>,
+    ) -> io::Result<Emulator> {
+        let addr = listener.local_addr()?;
+        let url = format!("http://{addr}");
+        let shared = Arc::new(Shared::new(config, url));
+        let (shutdown, shutdown_rx) = oneshot::channel();
+        let router = server::router(Arc::clone(&shared));
+        handle.spawn(server::serve(listener, router, shutdown_rx));
+        tracing::debug!(url = %shared.url, "emulator listening");
+        Ok(Emulator {
+            shared,
+            addr,
+            _shutdown: shutdown,
+            runtime,
+        })
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT`: no trailing slash, no site prefix. It is
+    /// also the `instance_url` of every token.
+    pub fn url(&self) -> String {
+        self.shared.url.clone()
+    }
+
+    /// The socket address the emulator listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The token endpoint: `{url}{site}/services/oauth2/token`.
+    pub fn token_url(&self) -> String {
+        format!(
+            "{}{}/services/oauth2/token",
+            self.shared.url, self.shared.config.site
+        )
+    }
+
+    /// The configuration in force (with `site` normalised: empty or `/prefix`).
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.lock().stats
+    }
+
+    /// Logs `username` in, as a completed web-server flow would, and returns the token
+    /// response Salesforce would give: `access_token`, `refresh_token`, `signature`,
+    /// `scope`, `instance_url`, `id`, `token_type`, `issued_at`.
+    ///
+    /// Each call starts a new token family. A username always maps to the same
+    /// 18-character user id (`005...`), in every run.
+    pub fn issue_token(&self, username: &str) -> serde_json::Value {
+        let issued = self
+            .shared
+            .lock()
+            .login(username, &self.shared.config.org_id);
+        token_endpoint::token_response(&self.shared, &issued, false)
+    }
+
+    /// Queues a fault; each token request consumes the oldest queued fault.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.lock().faults.push_back(fault);
+    }
+
+    /// Changes the processing time of subsequent refreshes.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.lock().latency = latency;
+    }
+
+    /// Makes every access token issued so far invalid: the REST endpoints answer 401
+    /// `INVALID_SESSION_ID` until the client refreshes. Refresh tokens are untouched.
+    pub fn expire_access_tokens(&self) {
+        self.shared.lock().expire_access_tokens();
+    }
+
+    /// Revokes the family of `refresh_token` (all its refresh and access tokens), as an
+    /// admin or a password change would. Unknown tokens are ignored.
+    pub fn revoke_refresh_token(&self, refresh_token: &str) {
+        self.shared.lock().revoke_refresh_token(refresh_token);
+    }
+
+    /// Stops serving; same as dropping the emulator.
+    ///
+    /// With [`spawn`], the listener closes the next time the runtime polls the server
+    /// task; with [`Emulator::start`], its runtime is shut down at once.
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        // `_shutdown` is dropped after this, which stops the accept loop of a `spawn`ed
+        // emulator. A private runtime is torn down without blocking, because the drop
+        // may happen inside an async test where blocking is not allowed.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}

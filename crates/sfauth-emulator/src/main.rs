@@ -1,1 +1,189 @@
-fn main() {}
+//! `sfauth-emulator`: serve the emulated Salesforce token endpoint until SIGINT/SIGTERM.
+//!
+//! The first line on stdout is the base URL (`http://127.0.0.1:PORT`), so a script can
+//! start the emulator in the background and read where it listens. Logs go to stderr,
+//! filtered by `SFAUTH_EMULATOR_LOG` (default `warn`).
+
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use clap::Parser;
+use sfauth_emulator::Config;
+
+/// Environment variable holding the client secret when no file is given.
+const SECRET_ENV: &str = "SFAUTH_EMULATOR_CLIENT_SECRET";
+
+/// A Salesforce-compatible OAuth 2.0 token endpoint for offline tests, on 127.0.0.1.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Consumer key of the emulated connected app.
+    #[arg(long, default_value_t = Config::default().client_id)]
+    client_id: String,
+    /// File holding the consumer secret (one trailing newline is ignored). Without it the
+    /// secret comes from $SFAUTH_EMULATOR_CLIENT_SECRET, else the built-in default.
+    #[arg(long, value_name = "PATH")]
+    client_secret_file: Option<PathBuf>,
+    /// Refuse refreshes that carry no client secret.
+    #[arg(long)]
+    require_secret: bool,
+    /// Turn Refresh Token Rotation off: refreshes return no new refresh token.
+    #[arg(long)]
+    no_rotation: bool,
+    /// Milliseconds each refresh spends "being processed".
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    latency_ms: u64,
+    /// Seconds an access token stays valid.
+    #[arg(long, value_name = "SECS", default_value_t = 7200)]
+    token_lifetime_secs: u64,
+    /// Experience Cloud path prefix, such as /customers.
+    #[arg(long, value_name = "PREFIX", default_value = "")]
+    site: String,
+    /// Log this user in at start-up and write the token response to --token-file.
+    #[arg(long, value_name = "USERNAME", requires = "token_file")]
+    issue_token: Option<String>,
+    /// Where to write the --issue-token response (JSON, mode 0600).
+    #[arg(long, value_name = "PATH", requires = "issue_token")]
+    token_file: Option<PathBuf>,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    init_logging();
+    match run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sfauth-emulator: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SFAUTH_EMULATOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .init();
+}
+
+fn run(args: Args) -> Result<()> {
+    let config = Config {
+        client_id: args.client_id,
+        client_secret: client_secret(args.client_secret_file.as_deref())?,
+        require_secret: args.require_secret,
+        rotation: !args.no_rotation,
+        latency: Duration::from_millis(args.latency_ms),
+        access_token_lifetime: Duration::from_secs(args.token_lifetime_secs),
+        site: args.site,
+        ..Config::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let termination = Termination::listen().context("cannot listen for signals")?;
+        let emulator = sfauth_emulator::spawn_on(config, args.port)
+            .await
+            .with_context(|| format!("cannot listen on port {}", args.port))?;
+        if let (Some(username), Some(path)) = (&args.issue_token, &args.token_file) {
+            let token = emulator.issue_token(username);
+            write_private(path, &token)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        let mut stdout = io::stdout().lock();
+        writeln!(stdout, "{}", emulator.url())
+            .and_then(|()| stdout.flush())
+            .context("cannot write to stdout")?;
+        drop(stdout);
+        termination.wait().await;
+        emulator.shutdown();
+        anyhow::Ok(())
+    })
+}
+
+/// The secret from the file, else the environment, else the default. Never a flag value,
+/// so it does not show up in `ps` output or shell history.
+fn client_secret(file: Option<&Path>) -> Result<String> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let secret = text.strip_suffix('\n').unwrap_or(&text);
+        let secret = secret.strip_suffix('\r').unwrap_or(secret);
+        return Ok(secret.to_owned());
+    }
+    match std::env::var(SECRET_ENV) {
+        Ok(secret) => Ok(secret),
+        Err(std::env::VarError::NotPresent) => Ok(Config::default().client_secret),
+        Err(error) => Err(error).context(SECRET_ENV),
+    }
+}
+
+/// Writes pretty JSON to a file only the owner can read: it holds a refresh token.
+fn write_private(path: &Path, value: &serde_json::Value) -> io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    // `mode` only applies to new files; tighten a file that already existed.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    serde_json::to_writer_pretty(&mut file, value)?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}
+
+/// SIGINT/SIGTERM listeners, installed before the URL is printed: a script may send the
+/// signal as soon as it has read the URL, and must not kill us with the default action.
+#[cfg(unix)]
+struct Termination {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Termination {
+    fn listen() -> io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+}
+
+#[cfg(not(unix))]
+struct Termination;
+
+#[cfg(not(unix))]
+impl Termination {
+    fn listen() -> io::Result<Self> {
+        Ok(Self)
+    }
+
+    async fn wait(self) {
+        // Without a handler there is nothing better to do than to exit anyway.
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

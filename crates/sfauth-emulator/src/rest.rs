@@ -1,0 +1,188 @@
+//! The resources a client calls with its access token: the REST version list, UserInfo
+//! and the identity URL, plus the emulator's own stats.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::credentials;
+use crate::reply::JSON_UTF8;
+use crate::state::Shared;
+use crate::stats::Stats;
+
+/// The one API version the emulated org offers.
+const API_VERSION: &str = "62.0";
+
+/// `GET /services/data/`: the API versions, for a valid session.
+pub(crate) async fn versions(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if session_user(&shared, &headers).is_none() {
+        return invalid_session();
+    }
+    rest_json(
+        StatusCode::OK,
+        &json!([{
+            "label": "Winter '25",
+            "url": format!("/services/data/v{API_VERSION}"),
+            "version": API_VERSION,
+        }]),
+    )
+}
+
+/// `GET {site}/services/oauth2/userinfo`: OpenID Connect UserInfo, for a valid session.
+pub(crate) async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let Some(username) = session_user(&shared, &headers) else {
+        return invalid_session();
+    };
+    let user = User::new(&shared, &username);
+    rest_json(
+        StatusCode::OK,
+        &json!({
+            "sub": user.identity_url,
+            "user_id": user.user_id,
+            "organization_id": shared.config.org_id,
+            "preferred_username": username,
+            "nickname": user.nickname,
+            "name": username,
+            "email": user.email,
+            "email_verified": true,
+            "active": true,
+            "user_type": "STANDARD",
+            "urls": user.urls,
+        }),
+    )
+}
+
+/// `GET /id/{org_id}/{user_id}`: the identity service, for a valid session and a user of
+/// this org who has logged in.
+pub(crate) async fn identity(
+    State(shared): State<Arc<Shared>>,
+    Path((org_id, user_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if session_user(&shared, &headers).is_none() {
+        return invalid_session();
+    }
+    let username = (org_id == shared.config.org_id)
+        .then(|| {
+            shared
+                .lock()
+                .find_username(|name| credentials::user_id(name) == user_id)
+        })
+        .flatten();
+    let Some(username) = username else {
+        return rest_json(
+            StatusCode::NOT_FOUND,
+            &json!([{
+                "message": "The requested resource does not exist",
+                "errorCode": "NOT_FOUND",
+            }]),
+        );
+    };
+    let user = User::new(&shared, &username);
+    rest_json(
+        StatusCode::OK,
+        &json!({
+            "id": user.identity_url,
+            "asserted_user": true,
+            "user_id": user.user_id,
+            "organization_id": shared.config.org_id,
+            "username": username,
+            "nick_name": user.nickname,
+            "display_name": username,
+            "email": user.email,
+            "active": true,
+            "user_type": "STANDARD",
+            "urls": user.urls,
+        }),
+    )
+}
+
+/// `GET /__emulator/stats`: the counters, for tests that drive the binary.
+pub(crate) async fn stats(State(shared): State<Arc<Shared>>) -> Json<Stats> {
+    Json(shared.lock().stats)
+}
+
+/// What the user endpoints say about a username.
+struct User {
+    user_id: String,
+    identity_url: String,
+    nickname: String,
+    email: String,
+    urls: Value,
+}
+
+impl User {
+    fn new(shared: &Shared, username: &str) -> Self {
+        let user_id = credentials::user_id(username);
+        let nickname = username.split('@').next().unwrap_or(username).to_owned();
+        // Salesforce usernames are email-shaped, but tests may use plain names.
+        let email = if username.contains('@') {
+            username.to_owned()
+        } else {
+            format!("{username}@example.invalid")
+        };
+        let base = &shared.url;
+        let urls = json!({
+            "rest": format!("{base}/services/data/v{{version}}/"),
+            "sobjects": format!("{base}/services/data/v{{version}}/sobjects/"),
+            "query": format!("{base}/services/data/v{{version}}/query/"),
+            "custom_domain": base,
+        });
+        Self {
+            identity_url: shared.identity_url(&user_id),
+            user_id,
+            nickname,
+            email,
+            urls,
+        }
+    }
+}
+
+/// The username behind the request's usable access token; `None` calls for
+/// [`invalid_session`].
+fn session_user(shared: &Shared, headers: &HeaderMap) -> Option<String> {
+    let lifetime = shared.config.access_token_lifetime;
+    bearer_token(headers).and_then(|token| {
+        shared
+            .lock()
+            .access_token_user(token, lifetime)
+            .map(str::to_owned)
+    })
+}
+
+/// `Authorization: Bearer <token>`, or Salesforce's older `OAuth <token>` form.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let known = scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth");
+    known.then(|| token.trim())
+}
+
+/// 401 with the JSON array body that tells clients to refresh.
+fn invalid_session() -> Response {
+    let mut response = rest_json(
+        StatusCode::UNAUTHORIZED,
+        &json!([{
+            "message": "Session expired or invalid",
+            "errorCode": "INVALID_SESSION_ID",
+        }]),
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Token"),
+    );
+    response
+}
+
+fn rest_json(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, JSON_UTF8)],
+        body.to_string(),
+    )
+        .into_response()
+}

@@ -1,0 +1,129 @@
+//! Routing and our own accept loop.
+//!
+//! `axum::serve` cannot drop one connection without answering, which
+//! [`Fault::CloseConnection`](crate::Fault::CloseConnection) needs. So each connection is
+//! served by hyper directly, and its task races the connection future against a
+//! [`ConnectionKiller`] that handlers may fire: dropping the connection future closes the
+//! socket with no response written.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{Extensions, HeaderMap, Request, StatusCode, Version};
+use axum::routing::{get, post};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::Service as _;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinSet;
+use tower_http::compression::CompressionLayer;
+
+use crate::state::Shared;
+use crate::{rest, revoke, token_endpoint};
+
+/// Lets a handler drop the TCP connection its request arrived on.
+///
+/// Inserted into every request's extensions by [`serve_connection`].
+#[derive(Clone, Debug)]
+pub(crate) struct ConnectionKiller(Arc<Notify>);
+
+impl ConnectionKiller {
+    /// Closes the connection without an answer, then never returns: the connection task
+    /// drops the handler future together with the socket.
+    pub(crate) async fn kill(&self) -> Infallible {
+        // `notify_one` stores a permit, so this works even before the task awaits it.
+        self.0.notify_one();
+        std::future::pending().await
+    }
+}
+
+/// The emulator's routes. Token and revoke live only under the site prefix, so a client
+/// that forgets the prefix gets a 404 as it would from a real Experience Cloud site.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let site = shared.config.site.clone();
+    let mut router = Router::new()
+        .route(
+            &format!("{site}/services/oauth2/token"),
+            post(token_endpoint::token),
+        )
+        .route(
+            &format!("{site}/services/oauth2/revoke"),
+            post(revoke::revoke_form).get(revoke::revoke_query),
+        )
+        .route("/services/oauth2/userinfo", get(rest::userinfo))
+        .route("/services/data", get(rest::versions))
+        .route("/services/data/", get(rest::versions))
+        .route("/id/{org_id}/{user_id}", get(rest::identity))
+        .route("/__emulator/stats", get(rest::stats));
+    if !site.is_empty() {
+        router = router.route(
+            &format!("{site}/services/oauth2/userinfo"),
+            get(rest::userinfo),
+        );
+    }
+    router
+        .layer(CompressionLayer::new().compress_when(always_compress as CompressPredicate))
+        .with_state(shared)
+}
+
+type CompressPredicate = fn(StatusCode, Version, &HeaderMap, &Extensions) -> bool;
+
+/// tower-http skips bodies under 32 bytes by default; Salesforce gzips whatever the
+/// client accepts, and clients must cope with a compressed tiny error body.
+fn always_compress(_: StatusCode, _: Version, _: &HeaderMap, _: &Extensions) -> bool {
+    true
+}
+
+/// Accepts connections until `shutdown` fires or its sender is dropped, then aborts
+/// every open connection (dropping the `JoinSet`).
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: oneshot::Receiver<()>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    connections.spawn(serve_connection(stream, router.clone()));
+                }
+                Err(error) => {
+                    // Typically EMFILE; back off instead of spinning on the error.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            // Reap finished connections so the set does not grow without bound.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    tracing::debug!("emulator shutting down");
+}
+
+async fn serve_connection(stream: TcpStream, router: Router) {
+    let killed = Arc::new(Notify::new());
+    let killer = ConnectionKiller(Arc::clone(&killed));
+    let inner = TowerToHyperService::new(router);
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(killer.clone());
+        inner.call(request)
+    });
+    let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        result = connection => {
+            if let Err(error) = result {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        }
+        () = killed.notified() => {
+            tracing::debug!("connection dropped on purpose");
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! `POST {site}/services/oauth2/token`: the refresh-token grant, faults first.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Extension;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value};
+use subtle::ConstantTimeEq;
+
+use crate::credentials;
+use crate::fault::Fault;
+use crate::reply;
+use crate::server::ConnectionKiller;
+use crate::state::{Issued, Refusal, Shared};
+
+/// Scopes granted to every emulated login.
+const SCOPE: &str = "api refresh_token id";
+
+/// How an injected fault bends normal processing.
+#[derive(Clone, Copy, Debug, Default)]
+struct Twist {
+    bad_signature: bool,
+    extra_delay: Duration,
+    lose_response: bool,
+}
+
+/// A refusal, with the counter it lands in.
+#[derive(Debug)]
+enum Denial {
+    /// Counted in `rejected`.
+    Rejected {
+        error: &'static str,
+        description: &'static str,
+    },
+    /// Counted in `refused_parallel`.
+    Parallel,
+    /// Counted in `reuse_detected`.
+    Reused,
+}
+
+/// The answer for any refresh token that is unknown, revoked or rotated out.
+const EXPIRED_GRANT: (&str, &str) = ("invalid_grant", "expired access/refresh token");
+
+impl Denial {
+    const EXPIRED: Self = Self::Rejected {
+        error: EXPIRED_GRANT.0,
+        description: EXPIRED_GRANT.1,
+    };
+    const BAD_CLIENT_ID: Self = Self::Rejected {
+        error: "invalid_client_id",
+        description: "client identifier invalid",
+    };
+    const BAD_SECRET: Self = Self::Rejected {
+        error: "invalid_client",
+        description: "invalid client credentials",
+    };
+    const UNSUPPORTED_GRANT: Self = Self::Rejected {
+        error: "unsupported_grant_type",
+        description: "grant type not supported",
+    };
+}
+
+impl From<Refusal> for Denial {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Invalid => Self::EXPIRED,
+            Refusal::InFlight => Self::Parallel,
+            Refusal::Reused => Self::Reused,
+        }
+    }
+}
+
+/// The token endpoint. The form is taken leniently: a body that is not form-encoded
+/// (JSON, say) is treated as having no parameters, which Salesforce answers with
+/// `unsupported_grant_type`.
+pub(crate) async fn token(
+    State(shared): State<Arc<Shared>>,
+    killer: Option<Extension<ConnectionKiller>>,
+    headers: HeaderMap,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
+    let params = form.map(|Form(params)| params).unwrap_or_default();
+    let fault = {
+        let mut state = shared.lock();
+        state.stats.token_requests += 1;
+        let fault = state.faults.pop_front();
+        if fault.is_some() {
+            state.stats.faults_served += 1;
+        }
+        fault
+    };
+    let mut twist = Twist::default();
+    match fault {
+        None => {}
+        Some(Fault::Status {
+            status,
+            content_type,
+            body,
+        }) => return reply::raw(reply::status_or_500(status), &content_type, body),
+        Some(Fault::OAuthError {
+            status,
+            error,
+            description,
+        }) => return reply::oauth_error(reply::status_or_500(status), &error, &description),
+        Some(Fault::CloseConnection) => return close(killer).await,
+        Some(Fault::LoseResponse) => twist.lose_response = true,
+        Some(Fault::BadSignature) => twist.bad_signature = true,
+        Some(Fault::Delay(delay)) => twist.extra_delay = delay,
+    }
+
+    let response = match refresh(&shared, &headers, &params, twist).await {
+        Ok(body) => reply::json(StatusCode::OK, &body),
+        Err(denial) => deny(&shared, denial),
+    };
+    if twist.lose_response {
+        return close(killer).await;
+    }
+    response
+}
+
+/// Drops the connection without answering; see [`ConnectionKiller`].
+async fn close(killer: Option<Extension<ConnectionKiller>>) -> Response {
+    match killer {
+        Some(Extension(killer)) => match killer.kill().await {},
+        // Only reachable if the router is served by something other than our accept
+        // loop; a loud 500 beats silently answering normally.
+        None => reply::raw(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain",
+            "connection killer missing".to_owned(),
+        ),
+    }
+}
+
+/// Counts a refusal and renders Salesforce's body for it. Every refusal is a 400.
+fn deny(shared: &Shared, denial: Denial) -> Response {
+    let (error, description) = {
+        let mut state = shared.lock();
+        match denial {
+            Denial::Rejected { error, description } => {
+                state.stats.rejected += 1;
+                (error, description)
+            }
+            Denial::Parallel => {
+                state.stats.refused_parallel += 1;
+                ("invalid_grant", "token request is already being processed")
+            }
+            // The replay gets the same answer as any dead token: Salesforce does not tell
+            // the client that it just lost the whole family.
+            Denial::Reused => {
+                state.stats.reuse_detected += 1;
+                EXPIRED_GRANT
+            }
+        }
+    };
+    tracing::debug!(error, description, "token request refused");
+    reply::oauth_error(StatusCode::BAD_REQUEST, error, description)
+}
+
+/// The refresh-token grant proper.
+async fn refresh(
+    shared: &Shared,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    twist: Twist,
+) -> Result<Value, Denial> {
+    if params.get("grant_type").map(String::as_str) != Some("refresh_token") {
+        return Err(Denial::UNSUPPORTED_GRANT);
+    }
+    let (client_id, client_secret) = client_credentials(headers, params)?;
+    let Some(client_id) = client_id else {
+        return Err(missing("client_id"));
+    };
+    let Some(refresh_token) = params.get("refresh_token").filter(|t| !t.is_empty()) else {
+        return Err(missing("refresh_token"));
+    };
+    let config = &shared.config;
+    if !constant_time_eq(&client_id, &config.client_id) {
+        return Err(Denial::BAD_CLIENT_ID);
+    }
+    match client_secret {
+        // Salesforce validates a secret that is sent even when none is required.
+        Some(secret) if !constant_time_eq(&secret, &config.client_secret) => {
+            return Err(Denial::BAD_SECRET);
+        }
+        None if config.require_secret => return Err(Denial::BAD_SECRET),
+        _ => {}
+    }
+
+    let latency = {
+        let mut state = shared.lock();
+        state.begin_refresh(refresh_token)?;
+        state.latency
+    };
+    let mut in_flight = InFlightGuard {
+        shared,
+        refresh_token,
+        armed: true,
+    };
+    // The token is "being processed" for this whole window; parallel requests are refused.
+    tokio::time::sleep(latency + twist.extra_delay).await;
+    let issued = {
+        let mut state = shared.lock();
+        in_flight.armed = false;
+        let issued = state.finish_refresh(refresh_token, config.rotation, &config.org_id)?;
+        state.stats.refreshes_served += 1;
+        issued
+    };
+    tracing::debug!(rotated = issued.refresh_token.is_some(), "refresh served");
+    Ok(token_response(shared, &issued, twist.bad_signature))
+}
+
+/// Clears the in-flight mark if the request future is dropped mid-refresh (the client
+/// went away), so the token is not stuck as "being processed" forever.
+struct InFlightGuard<'a> {
+    shared: &'a Shared,
+    refresh_token: &'a str,
+    armed: bool,
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.shared.lock().abandon_refresh(self.refresh_token);
+        }
+    }
+}
+
+/// A token response in Salesforce's shape and key order:
+/// `access_token, [refresh_token], signature, scope, instance_url, id, token_type, issued_at`.
+pub(crate) fn token_response(shared: &Shared, issued: &Issued, bad_signature: bool) -> Value {
+    let id = shared.identity_url(&credentials::user_id(&issued.username));
+    let issued_at = credentials::issued_at_now();
+    let key = if bad_signature {
+        format!("not-{}", shared.config.client_secret)
+    } else {
+        shared.config.client_secret.clone()
+    };
+    let signature = credentials::signature(&key, &id, &issued_at);
+
+    let mut body = Map::new();
+    body.insert("access_token".into(), issued.access_token.clone().into());
+    if let Some(refresh_token) = &issued.refresh_token {
+        body.insert("refresh_token".into(), refresh_token.clone().into());
+    }
+    body.insert("signature".into(), signature.into());
+    body.insert("scope".into(), SCOPE.into());
+    body.insert("instance_url".into(), shared.url.clone().into());
+    body.insert("id".into(), id.into());
+    body.insert("token_type".into(), "Bearer".into());
+    body.insert("issued_at".into(), issued_at.into());
+    Value::Object(body)
+}
+
+fn missing(param: &'static str) -> Denial {
+    Denial::Rejected {
+        error: "invalid_request",
+        description: match param {
+            "client_id" => "missing required parameter: client_id",
+            _ => "missing required parameter: refresh_token",
+        },
+    }
+}
+
+/// Client id and secret from the form, or else from an HTTP Basic header.
+/// An empty secret counts as none: the Salesforce CLI's default app sends `""`.
+fn client_credentials(
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+) -> Result<(Option<String>, Option<String>), Denial> {
+    let (basic_id, basic_secret) = match headers.get(header::AUTHORIZATION) {
+        Some(value) => basic_credentials(value.as_bytes()).ok_or(Denial::Rejected {
+            error: "invalid_basic_auth_header",
+            description: "invalid basic auth header",
+        })?,
+        None => (None, None),
+    };
+    let non_empty = |value: Option<&String>| value.filter(|v| !v.is_empty()).cloned();
+    let client_id = non_empty(params.get("client_id")).or(basic_id);
+    let client_secret = non_empty(params.get("client_secret")).or(basic_secret);
+    Ok((client_id, client_secret))
+}
+
+/// Parses `Basic base64(id:secret)`. Returns `None` for a malformed header, and empty
+/// parts as `None`.
+fn basic_credentials(value: &[u8]) -> Option<(Option<String>, Option<String>)> {
+    let value = std::str::from_utf8(value).ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    Some((some(id), some(secret)))
+}
+
+fn constant_time_eq(given: &str, expected: &str) -> bool {
+    given.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_yields_id_and_secret() {
+        let header = format!("Basic {}", STANDARD.encode("id:se:cret"));
+        assert_eq!(
+            basic_credentials(header.as_bytes()),
+            Some((Some("id".to_owned()), Some("se:cret".to_owned())))
+        );
+    }
+
+    #[test]
+    fn basic_header_without_secret_yields_only_the_id() {
+        let header = format!("basic {}", STANDARD.encode("id:"));
+        assert_eq!(
+            basic_credentials(header.as_bytes()),
+            Some((Some("id".to_owned()), None))
+        );
+    }
+
+    #[test]
+    fn malformed_basic_headers_are_refused() {
+        for header in ["Basic !!!", "Bearer abc", "Basic", "Basic aWQ="] {
+            assert_eq!(basic_credentials(header.as_bytes()), None, "{header}");
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! The refresh-token grant: rotation, reuse detection, parallel refusal, client checks,
+//! signature and response shape.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, KeyInit, Mac};
+use reqwest::StatusCode;
+use serde_json::Value;
+use sfauth_emulator::{Config, Stats};
+use sha2::Sha256;
+
+use common::*;
+
+#[tokio::test]
+async fn rotation_issues_a_new_refresh_token_and_kills_the_old_one() {
+    let emulator = emulator(Config::default()).await;
+    let first = refresh_token_of(&emulator.issue_token("alice@example.com"));
+
+    let (status, body) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let second = refresh_token_of(&body);
+    assert_ne!(second, first);
+
+    let (status, _) = status_and_json(refresh(&emulator, &second).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "the new refresh token works");
+    let (status, body) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        oauth_error("invalid_grant", "expired access/refresh token")
+    );
+}
+
+#[tokio::test]
+async fn replaying_a_rotated_out_token_revokes_the_whole_family() {
+    let emulator = emulator(Config::default()).await;
+    let login = emulator.issue_token("alice@example.com");
+    let first = refresh_token_of(&login);
+    let (_, body) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
+    let current = refresh_token_of(&body);
+    let current_access = access_token_of(&body);
+
+    let (status, replay) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        replay,
+        oauth_error("invalid_grant", "expired access/refresh token")
+    );
+
+    let (status, after) = status_and_json(refresh(&emulator, &current).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "current token died too");
+    assert_eq!(after["error"], "invalid_grant");
+    let rest = get(&emulator, "/services/data/", Some(&current_access)).await;
+    assert_eq!(
+        rest.status(),
+        StatusCode::UNAUTHORIZED,
+        "access tokens died too"
+    );
+
+    let stats = emulator.stats();
+    assert_eq!(stats.reuse_detected, 1);
+    assert_eq!(stats.refreshes_served, 1);
+    assert_eq!(stats.rejected, 1, "the failed refresh of the current token");
+}
+
+#[tokio::test]
+async fn without_rotation_no_refresh_token_is_returned_and_the_old_one_keeps_working() {
+    let emulator = emulator(Config {
+        rotation: false,
+        ..Config::default()
+    })
+    .await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    for _ in 0..3 {
+        let (status, body) = status_and_json(refresh(&emulator, &token).await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("refresh_token").is_none(), "{body}");
+    }
+    assert_eq!(emulator.stats().reuse_detected, 0);
+}
+
+#[tokio::test]
+async fn parallel_refreshes_of_one_token_serve_one_and_refuse_the_other() {
+    // Long enough that both requests surely overlap, even on a loaded machine.
+    let emulator = emulator(Config {
+        latency: Duration::from_millis(1000),
+        ..Config::default()
+    })
+    .await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+
+    let (a, b) = tokio::join!(refresh(&emulator, &token), refresh(&emulator, &token));
+    let mut answers = [
+        status_and_json(a.unwrap()).await,
+        status_and_json(b.unwrap()).await,
+    ];
+    answers.sort_by_key(|(status, _)| *status);
+    assert_eq!(answers[0].0, StatusCode::OK, "{}", answers[0].1);
+    assert_eq!(answers[1].0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        answers[1].1,
+        oauth_error("invalid_grant", "token request is already being processed")
+    );
+    let stats = emulator.stats();
+    assert_eq!(stats.refreshes_served, 1);
+    assert_eq!(stats.refused_parallel, 1);
+    assert_eq!(
+        stats.reuse_detected, 0,
+        "a refused parallel request is not reuse"
+    );
+}
+
+#[tokio::test]
+async fn latency_can_be_changed_while_running() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    emulator.set_latency(Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let response = refresh(&emulator, &token).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn wrong_client_id_is_refused_as_invalid_client_id() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let response = post_token(
+        &emulator,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "someone-else"),
+            ("refresh_token", &token),
+        ],
+    )
+    .await
+    .unwrap();
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        oauth_error("invalid_client_id", "client identifier invalid")
+    );
+    assert_eq!(emulator.stats().rejected, 1);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_refused_even_when_no_secret_is_required() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let client_id = emulator.config().client_id.clone();
+    let response = post_token(
+        &emulator,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &client_id),
+            ("client_secret", "stale-secret"),
+            ("refresh_token", &token),
+        ],
+    )
+    .await
+    .unwrap();
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        oauth_error("invalid_client", "invalid client credentials")
+    );
+}
+
+#[tokio::test]
+async fn require_secret_refuses_a_refresh_without_secret() {
+    let emulator = emulator(Config {
+        require_secret: true,
+        ..Config::default()
+    })
+    .await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let (status, body) = status_and_json(refresh(&emulator, &token).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        oauth_error("invalid_client", "invalid client credentials")
+    );
+}
+
+#[tokio::test]
+async fn require_secret_accepts_the_right_secret_in_the_form() {
+    let emulator = emulator(Config {
+        require_secret: true,
+        ..Config::default()
+    })
+    .await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let config = emulator.config().clone();
+    let response = post_token(
+        &emulator,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &config.client_id),
+            ("client_secret", &config.client_secret),
+            ("refresh_token", &token),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn client_credentials_are_accepted_in_an_http_basic_header() {
+    let emulator = emulator(Config {
+        require_secret: true,
+        ..Config::default()
+    })
+    .await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let config = emulator.config().clone();
+    let response = client()
+        .post(emulator.token_url())
+        .basic_auth(&config.client_id, Some(&config.client_secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unknown_refresh_token_is_an_invalid_grant() {
+    let emulator = emulator(Config::default()).await;
+    let (status, body) = status_and_json(refresh(&emulator, "5Aep861nope").await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        oauth_error("invalid_grant", "expired access/refresh token")
+    );
+    assert_eq!(
+        emulator.stats(),
+        Stats {
+            token_requests: 1,
+            rejected: 1,
+            ..Stats::default()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_token_revoked_by_the_test_is_refused_without_counting_reuse() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    emulator.revoke_refresh_token(&token);
+    let (status, body) = status_and_json(refresh(&emulator, &token).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(emulator.stats().reuse_detected, 0);
+}
+
+#[tokio::test]
+async fn unknown_or_missing_grant_type_is_unsupported() {
+    let emulator = emulator(Config::default()).await;
+    for params in [
+        vec![("grant_type", "password")],
+        vec![("client_id", "sfauth-emulator-client")],
+    ] {
+        let (status, body) = status_and_json(post_token(&emulator, &params).await.unwrap()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body,
+            oauth_error("unsupported_grant_type", "grant type not supported")
+        );
+    }
+    assert_eq!(emulator.stats().rejected, 2);
+}
+
+#[tokio::test]
+async fn a_json_body_is_not_understood_as_a_grant() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let response = client()
+        .post(emulator.token_url())
+        .json(&serde_json::json!({
+            "grant_type": "refresh_token",
+            "client_id": "sfauth-emulator-client",
+            "refresh_token": token,
+        }))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "unsupported_grant_type");
+}
+
+#[tokio::test]
+async fn a_missing_refresh_token_is_an_invalid_request() {
+    let emulator = emulator(Config::default()).await;
+    let response = post_token(
+        &emulator,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "sfauth-emulator-client"),
+        ],
+    )
+    .await
+    .unwrap();
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_request");
+}
+
+fn expected_signature(secret: &str, body: &Value) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body["id"].as_str().unwrap().as_bytes());
+    mac.update(body["issued_at"].as_str().unwrap().as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+#[tokio::test]
+async fn the_signature_is_the_hmac_of_id_and_issued_at_keyed_by_the_secret() {
+    let emulator = emulator(Config {
+        client_secret: "s3cr3t".to_owned(),
+        ..Config::default()
+    })
+    .await;
+    let login = emulator.issue_token("alice@example.com");
+    assert_eq!(login["signature"], expected_signature("s3cr3t", &login));
+
+    let (_, body) =
+        status_and_json(refresh(&emulator, &refresh_token_of(&login)).await.unwrap()).await;
+    assert_eq!(body["signature"], expected_signature("s3cr3t", &body));
+}
+
+#[tokio::test]
+async fn refresh_response_has_salesforce_keys_in_order_and_no_expires_in() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let response = refresh(&emulator, &token).await.unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json;charset=UTF-8"
+    );
+    assert_eq!(
+        response.headers()["cache-control"],
+        "no-cache,must-revalidate,max-age=0,no-store,private"
+    );
+    let (_, body) = status_and_json(response).await;
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "access_token",
+            "refresh_token",
+            "signature",
+            "scope",
+            "instance_url",
+            "id",
+            "token_type",
+            "issued_at"
+        ]
+    );
+    let issued_at = body["issued_at"].as_str().unwrap();
+    assert_eq!(issued_at.len(), 13, "milliseconds: {issued_at}");
+    assert!(issued_at.bytes().all(|b| b.is_ascii_digit()));
+    assert!(access_token_of(&body).starts_with("00D000000000001!AQ"));
+    assert!(access_token_of(&body).len() >= 40);
+    assert_eq!(body["instance_url"], emulator.url());
+    assert_eq!(body["token_type"], "Bearer");
+}
+
+#[tokio::test]
+async fn issued_tokens_carry_a_stable_identity_url() {
+    let first = emulator(Config::default()).await;
+    let second = emulator(Config::default()).await;
+    let a = first.issue_token("alice@example.com");
+    let b = second.issue_token("alice@example.com");
+
+    let id = a["id"].as_str().unwrap();
+    let prefix = format!("{}/id/00D000000000001EAA/", first.url());
+    let user_id = id
+        .strip_prefix(&prefix)
+        .expect("id is {url}/id/{org}/{user}");
+    assert_eq!(user_id.len(), 18);
+    assert!(user_id.starts_with("005"));
+    assert!(
+        b["id"].as_str().unwrap().ends_with(user_id),
+        "same user, same id"
+    );
+    assert_eq!(a["scope"], "api refresh_token id");
+    assert_eq!(a["instance_url"], first.url());
+}
+
+#[tokio::test]
+async fn revoke_endpoint_kills_a_refresh_token_and_its_access_tokens() {
+    let emulator = emulator(Config::default()).await;
+    let login = emulator.issue_token("alice@example.com");
+    let revoke_url = format!("{}/services/oauth2/revoke", emulator.url());
+    let response = client()
+        .post(&revoke_url)
+        .form(&[("token", refresh_token_of(&login))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let refreshed = refresh(&emulator, &refresh_token_of(&login)).await.unwrap();
+    assert_eq!(refreshed.status(), StatusCode::BAD_REQUEST);
+    let rest = get(&emulator, "/services/data/", Some(&access_token_of(&login))).await;
+    assert_eq!(rest.status(), StatusCode::UNAUTHORIZED);
+
+    let again = client()
+        .post(&revoke_url)
+        .form(&[("token", "unknown")])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(again).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_token");
+}
