@@ -65,70 +65,122 @@ impl FileStore {
         name.push(".lock");
         self.path.with_file_name(name)
     }
+}
 
-    fn dir(&self) -> PathBuf {
-        match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
+fn io_error(path: &Path, doing: &str, e: &io::Error) -> Error {
+    Error::new(
+        ErrorKind::Usage,
+        format!("cannot {doing} {}: {e}", path.display()),
+    )
+    .with_hint("check the path and its permissions")
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     }
+}
 
-    fn io_error(&self, doing: &str, e: &io::Error) -> Error {
+/// Creates `dir` and its missing parents with mode 0700; an existing directory is left as
+/// it is (it is the user's).
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| {
         Error::new(
             ErrorKind::Usage,
-            format!("cannot {doing} token file {}: {e}", self.path.display()),
+            format!("cannot create directory {}: {e}", dir.display()),
         )
-        .with_hint("check the path and its permissions")
-    }
+    })
+}
 
-    fn ensure_dir(&self) -> Result<()> {
-        let dir = self.dir();
-        if dir.exists() {
-            return Ok(());
+/// Writes `bytes` to `path` atomically and durably with mode 0600: a temp file in the same
+/// directory, fsync, rename over `path`, fsync the directory. A crash at any instant leaves
+/// the old file or the new one.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("private/config.toml");
+/// sfauth::store::file::write_private_file(&path, b"x = 1\n").unwrap();
+/// assert_eq!(std::fs::read(&path).unwrap(), b"x = 1\n");
+/// ```
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = parent_dir(path);
+    create_private_dir(&dir)?;
+    // tempfile creates the file 0600 on Unix, in the target's directory, so the rename
+    // stays on one file system.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".sfauth-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| io_error(path, "create a temp file beside", &e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| io_error(path, "write", &e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|e| io_error(path, "set permissions on", &e))?;
+    }
+    tmp.persist(path)
+        .map_err(|e| io_error(path, "replace", &e.error))?;
+    // The rename is durable only once the directory entry is.
+    #[cfg(unix)]
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error(path, "sync the directory of", &e))?;
+    Ok(())
+}
+
+/// Takes the exclusive advisory lock on `lock_path` (created 0600 if missing), polling with
+/// a short growing sleep rather than blocking a thread, for at most `timeout`.
+pub async fn lock_file(lock_path: &Path, timeout: Duration) -> Result<StoreLock> {
+    create_private_dir(&parent_dir(lock_path))?;
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(lock_path).map_err(|e| {
+        Error::new(
+            ErrorKind::Usage,
+            format!("cannot open lock file {}: {e}", lock_path.display()),
+        )
+        .with_hint("sfauth needs to create the .lock file beside the file it protects")
+    })?;
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(StoreLock::new(file)),
+            Err(fs::TryLockError::WouldBlock) => {}
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    format!("cannot lock {}: {e}", lock_path.display()),
+                ));
+            }
         }
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(&dir).map_err(|e| {
-            Error::new(
-                ErrorKind::Usage,
+        if started.elapsed() >= timeout {
+            return Err(Error::new(
+                ErrorKind::Unavailable,
                 format!(
-                    "cannot create directory {} for the token file: {e}",
-                    dir.display()
+                    "another process has held {} for over {} s",
+                    lock_path.display(),
+                    timeout.as_secs()
                 ),
             )
-        })
-    }
-
-    fn write_atomically(&self, bytes: &[u8]) -> Result<()> {
-        self.ensure_dir()?;
-        let dir = self.dir();
-        // tempfile creates the file 0600 on Unix, in the target's directory, so the rename
-        // stays on one file system.
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".sfauth-")
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(|e| self.io_error("create a temp file beside the", &e))?;
-        tmp.write_all(bytes)
-            .and_then(|()| tmp.as_file().sync_all())
-            .map_err(|e| self.io_error("write the", &e))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            tmp.as_file()
-                .set_permissions(fs::Permissions::from_mode(0o600))
-                .map_err(|e| self.io_error("set permissions on the", &e))?;
+            .with_hint("another sfauth is refreshing this token and seems stuck; find it with `fuser` or `lsof` on the lock file"));
         }
-        tmp.persist(&self.path)
-            .map_err(|e| self.io_error("replace the", &e.error))?;
-        // The rename is durable only once the directory entry is.
-        #[cfg(unix)]
-        File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| self.io_error("sync the directory of the", &e))?;
-        Ok(())
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(25));
     }
 }
 
@@ -147,7 +199,7 @@ impl TokenStore for FileStore {
                      (or SFAUTH_TOKEN_FILE)",
                 ));
             }
-            Err(e) => return Err(self.io_error("read", &e)),
+            Err(e) => return Err(io_error(&self.path, "read token file", &e)),
         };
         Token::from_json(&bytes).map_err(|problem| {
             Error::new(
@@ -165,54 +217,13 @@ impl TokenStore for FileStore {
     }
 
     async fn lock(&self) -> Result<StoreLock> {
-        self.ensure_dir()?;
-        let lock_path = self.lock_path();
-        let mut options = OpenOptions::new();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&lock_path).map_err(|e| {
-            Error::new(
-                ErrorKind::Usage,
-                format!("cannot open lock file {}: {e}", lock_path.display()),
-            )
-            .with_hint("sfauth needs to create <token file>.lock beside the token file")
-        })?;
-        // Poll with a short growing sleep rather than block a thread: the wait is bounded and
-        // the runtime stays free for other tasks.
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(2);
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(StoreLock::new(file)),
-                Err(fs::TryLockError::WouldBlock) => {}
-                Err(fs::TryLockError::Error(e)) => {
-                    return Err(Error::new(
-                        ErrorKind::Usage,
-                        format!("cannot lock {}: {e}", lock_path.display()),
-                    ));
-                }
-            }
-            if started.elapsed() >= self.lock_timeout {
-                return Err(Error::new(
-                    ErrorKind::Unavailable,
-                    format!(
-                        "another process has held {} for over {} s",
-                        lock_path.display(),
-                        self.lock_timeout.as_secs()
-                    ),
-                )
-                .with_hint("another sfauth is refreshing this token and seems stuck; find it with `fuser` or `lsof` on the lock file"));
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(25));
-        }
+        lock_file(&self.lock_path(), self.lock_timeout).await
     }
 
     async fn save(&self, _lock: &StoreLock, token: &Token) -> Result<()> {
         let json = token.to_json_pretty();
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.write_atomically(json.as_bytes()))
+        tokio::task::spawn_blocking(move || write_private_file(&store.path, json.as_bytes()))
             .await
             .map_err(|e| Error::internal(format!("the token writer panicked: {e}")))?
     }

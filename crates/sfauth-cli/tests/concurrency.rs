@@ -1,0 +1,158 @@
+//! Many `sfauth` processes on one token file: one refresh at the server, everyone gets the
+//! token it produced, and the server never sees a parallel or replayed refresh token.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+use sfauth::{FileStore, TokenStore};
+use sfauth_emulator::Config;
+
+/// Long enough that the callers' requests would overlap at the server if they were not
+/// serialized.
+const LATENCY: Duration = Duration::from_millis(200);
+
+#[test]
+fn parallel_token_processes_on_a_stale_token_make_one_refresh() {
+    const CALLERS: usize = 32;
+    let org = emulator(Config {
+        latency: LATENCY,
+        ..Config::default()
+    });
+    let issued = org.issue_token(USERNAME);
+    let file = TokenFile::new(&stale(&issued));
+
+    let children: Vec<Child> = (0..CALLERS)
+        .map(|_| {
+            std_sfauth("token", &org, &file.path)
+                .spawn()
+                .expect("start sfauth token")
+        })
+        .collect();
+    let outputs = wait_all(children);
+
+    for output in &outputs {
+        assert!(
+            output.status.success(),
+            "an `sfauth token` failed: {}",
+            utf8(&output.stderr)
+        );
+    }
+    let printed: BTreeSet<String> = outputs.iter().map(|o| utf8(&o.stdout)).collect();
+    let stored = file.json();
+    let expected = format!("{}\n", text(&stored, "access_token"));
+    assert_eq!(
+        printed,
+        BTreeSet::from([expected]),
+        "every caller must print the token now in the file"
+    );
+    assert_ne!(text(&stored, "access_token"), text(&issued, "access_token"));
+    assert_ne!(
+        text(&stored, "refresh_token"),
+        text(&issued, "refresh_token")
+    );
+    let stats = org.stats();
+    assert_eq!(stats.refreshes_served, 1, "{stats:?}");
+    assert_eq!(stats.refused_parallel, 0, "{stats:?}");
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn parallel_refresh_runs_make_one_refresh_and_the_others_adopt_it() {
+    const CALLERS: usize = 8;
+    let org = emulator(Config {
+        latency: LATENCY,
+        ..Config::default()
+    });
+    let file = TokenFile::issued_by(&org);
+    let store = FileStore::new(&file.path);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // "Started together" made exact on a busy machine: hold the store's lock until every
+    // run has read the token and is waiting for the lock, then let them go.
+    let held = runtime.block_on(store.lock()).expect("take the store lock");
+    let lock_path = store
+        .lock_path()
+        .canonicalize()
+        .expect("the lock file exists");
+    let mut children: Vec<Child> = (0..CALLERS)
+        .map(|_| {
+            std_sfauth("refresh", &org, &file.path)
+                .arg("--json")
+                .spawn()
+                .expect("start sfauth refresh")
+        })
+        .collect();
+    wait_until_all_open(&mut children, &lock_path);
+    assert_eq!(
+        org.stats().token_requests,
+        0,
+        "a refresh ran while the store was locked"
+    );
+    drop(held);
+    let outputs = wait_all(children);
+
+    let mut actions = Vec::new();
+    for output in &outputs {
+        assert!(
+            output.status.success(),
+            "an `sfauth refresh` failed: {}",
+            utf8(&output.stderr)
+        );
+        let summary: Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+        assert_eq!(summary["issued_at"], file.json()["issued_at"], "{summary}");
+        actions.push(text(&summary, "action"));
+    }
+    actions.sort();
+    let mut expected = vec!["adopted".to_owned(); CALLERS - 1];
+    expected.push("refreshed".to_owned());
+    assert_eq!(actions, expected);
+    let stats = org.stats();
+    assert_eq!(stats.refreshes_served, 1, "{stats:?}");
+    assert_eq!(stats.refused_parallel, 0, "{stats:?}");
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+}
+
+/// Waits (bounded) until every child has `lock_path` open, which `sfauth` does only after
+/// it has read the token file. Stops early if a child exits; the caller's checks then
+/// report it.
+#[cfg(target_os = "linux")]
+fn wait_until_all_open(children: &mut [Child], lock_path: &Path) {
+    let limit = COMMAND_TIMEOUT.as_millis() / 20;
+    for _ in 0..limit {
+        let mut waiting = 0;
+        for child in children.iter_mut() {
+            if child.try_wait().expect("try_wait").is_some() {
+                return;
+            }
+            if open_files(child.id()).iter().any(|p| p == lock_path) {
+                waiting += 1;
+            }
+        }
+        if waiting == children.len() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the sfauth processes never reached the store lock");
+}
+
+/// The files a process has open, from `/proc/PID/fd`.
+#[cfg(target_os = "linux")]
+fn open_files(pid: u32) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .collect()
+}

@@ -1,0 +1,269 @@
+//! `sfauth refresh` against the emulator: the seeds' token file written back right,
+//! rotation, the `--json` summary, settings from the environment, site prefixes.
+
+mod common;
+
+use common::*;
+use serde_json::{Map, Value, json};
+use sfauth_emulator::Config;
+
+#[test]
+fn refresh_writes_back_the_seed_file_with_rotated_token_and_unknown_keys_in_order() {
+    let org = default_emulator();
+    let issued = org.issue_token(USERNAME);
+    // The seeds' token file, plus keys sfauth does not know: one in the middle, one last.
+    let mut seed = Map::new();
+    for (key, value) in issued.as_object().unwrap() {
+        seed.insert(key.clone(), value.clone());
+        if key == "scope" {
+            seed.insert("x_custom".into(), json!({"nested": [1, 2]}));
+        }
+    }
+    seed.insert("x_last".into(), json!("kept at the end"));
+    let seed = Value::Object(seed);
+    let file = TokenFile::new(&seed);
+    assert_eq!(
+        keys(&seed),
+        [
+            "access_token",
+            "refresh_token",
+            "signature",
+            "scope",
+            "x_custom",
+            "instance_url",
+            "id",
+            "token_type",
+            "issued_at",
+            "x_last"
+        ],
+        "the fixture has the seeds' fields"
+    );
+
+    let assert = refresh(&org, &file.path).assert().success();
+
+    let stored = file.json();
+    assert_ne!(text(&stored, "access_token"), text(&seed, "access_token"));
+    let new_refresh = text(&stored, "refresh_token");
+    assert_ne!(
+        new_refresh,
+        text(&seed, "refresh_token"),
+        "rotated token lost"
+    );
+    assert!(!new_refresh.is_empty());
+    assert_eq!(file.keys(), keys(&seed), "keys moved, vanished or appeared");
+    assert_eq!(stored["x_custom"], json!({"nested": [1, 2]}));
+    assert_eq!(stored["x_last"], json!("kept at the end"));
+    assert_eq!(stored["instance_url"], seed["instance_url"]);
+    assert_eq!(stored["id"], seed["id"]);
+    assert_eq!(mode(&file.path), 0o600);
+    let stats = org.stats();
+    assert_eq!((stats.token_requests, stats.refreshes_served), (1, 1));
+    // One human line on stderr, nothing on stdout, no secret anywhere.
+    let output = assert.get_output();
+    let stderr = utf8(&output.stderr);
+    assert!(output.stdout.is_empty(), "{}", utf8(&output.stdout));
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("rotated"), "{stderr}");
+    for secret in [
+        text(&seed, "access_token"),
+        text(&seed, "refresh_token"),
+        text(&stored, "access_token"),
+        new_refresh,
+    ] {
+        assert!(!stderr.contains(&secret), "a token leaked: {stderr}");
+    }
+}
+
+#[test]
+fn second_refresh_uses_the_rotated_token() {
+    let org = default_emulator();
+    let file = TokenFile::issued_by(&org);
+    let original = file.field("refresh_token");
+
+    refresh(&org, &file.path).assert().success();
+    let after_first = file.field("refresh_token");
+    refresh(&org, &file.path).assert().success();
+    let after_second = file.field("refresh_token");
+
+    assert_ne!(after_first, original);
+    assert_ne!(after_second, after_first);
+    let stats = org.stats();
+    assert_eq!(stats.refreshes_served, 2);
+    assert_eq!(stats.reuse_detected, 0, "a rotated-out token was replayed");
+    assert_eq!(stats.rejected, 0);
+}
+
+#[test]
+fn refresh_without_rotation_keeps_the_refresh_token_and_says_so() {
+    let org = emulator(Config {
+        rotation: false,
+        ..Config::default()
+    });
+    let file = TokenFile::issued_by(&org);
+    let before = file.json();
+
+    let assert = refresh(&org, &file.path).assert().success();
+
+    assert_eq!(file.field("refresh_token"), text(&before, "refresh_token"));
+    assert_ne!(file.field("access_token"), text(&before, "access_token"));
+    let stderr = utf8(&assert.get_output().stderr);
+    assert!(stderr.contains("unchanged"), "{stderr}");
+    assert_eq!(org.stats().refreshes_served, 1);
+}
+
+#[test]
+fn refresh_json_summary_describes_the_refresh() {
+    let org = default_emulator();
+    let file = TokenFile::issued_by(&org);
+    let secret = secret_file(&file, &org.config().client_secret);
+
+    let assert = refresh(&org, &file.path)
+        .arg("--client-secret-file")
+        .arg(&secret)
+        .arg("--json")
+        .assert()
+        .success();
+
+    let output = assert.get_output();
+    let summary: Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    let stored = file.json();
+    let id = text(&stored, "id");
+    let user_id = id.rsplit('/').next().unwrap();
+    assert_eq!(summary["action"], "refreshed");
+    assert_eq!(summary["rotated"], true);
+    assert_eq!(summary["signature"], "verified");
+    assert_eq!(summary["user_id"], user_id);
+    assert_eq!(summary["org_id"], org.config().org_id.as_str());
+    assert_eq!(summary["instance_url"], org.url());
+    assert_eq!(summary["issued_at"], stored["issued_at"]);
+    assert_eq!(summary["token_file"], file.path.display().to_string());
+    let printed = format!("{}{}", utf8(&output.stdout), utf8(&output.stderr));
+    for secret in [
+        text(&stored, "access_token"),
+        text(&stored, "refresh_token"),
+        org.config().client_secret.clone(),
+    ] {
+        assert!(!printed.contains(&secret), "a secret leaked: {printed}");
+    }
+}
+
+#[test]
+fn client_secret_from_env_verifies_the_signature() {
+    let org = default_emulator();
+    let file = TokenFile::issued_by(&org);
+
+    let assert = refresh(&org, &file.path)
+        .env("SFAUTH_CLIENT_SECRET", &org.config().client_secret)
+        .arg("--json")
+        .assert()
+        .success();
+
+    let summary: Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(summary["signature"], "verified");
+}
+
+#[test]
+fn refresh_without_a_client_secret_reports_the_signature_unchecked() {
+    let org = default_emulator();
+    let file = TokenFile::issued_by(&org);
+
+    let assert = refresh(&org, &file.path).arg("--json").assert().success();
+
+    let summary: Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(summary["signature"], "unchecked");
+}
+
+#[test]
+fn client_secret_flag_is_not_offered() {
+    let org = default_emulator();
+    let file = TokenFile::issued_by(&org);
+    let before = file.bytes();
+
+    refresh(&org, &file.path)
+        .args(["--client-secret", "s3cr3t-on-the-command-line"])
+        .assert()
+        .code(2);
+
+    assert_eq!(file.bytes(), before);
+    assert_eq!(org.stats().token_requests, 0);
+}
+
+#[test]
+fn env_vars_stand_in_for_flags() {
+    let org = default_emulator();
+    // The token's instance_url leads nowhere: only SFAUTH_LOGIN_URL can reach the org.
+    let mut issued = org.issue_token(USERNAME);
+    issued["instance_url"] = json!(format!("http://127.0.0.1:{}", closed_port()));
+    let file = TokenFile::new(&issued);
+
+    sfauth()
+        .arg("refresh")
+        .env("SFAUTH_TOKEN_FILE", &file.path)
+        .env("SFAUTH_CLIENT_ID", &org.config().client_id)
+        .env("SFAUTH_LOGIN_URL", org.url())
+        .assert()
+        .success();
+
+    assert_eq!(org.stats().refreshes_served, 1);
+    assert_ne!(file.field("access_token"), text(&issued, "access_token"));
+}
+
+#[test]
+fn login_url_flag_overrides_the_token_instance_url() {
+    let org = default_emulator();
+    let mut issued = org.issue_token(USERNAME);
+    issued["instance_url"] = json!(format!("http://127.0.0.1:{}", closed_port()));
+    let file = TokenFile::new(&issued);
+
+    refresh(&org, &file.path)
+        .args(["--login-url", &org.url()])
+        .assert()
+        .success();
+
+    assert_eq!(org.stats().refreshes_served, 1);
+    assert_eq!(file.field("instance_url"), org.url());
+}
+
+#[test]
+fn refresh_with_site_prefix_reaches_the_site_token_endpoint() {
+    let org = emulator(Config {
+        site: "/customers".into(),
+        ..Config::default()
+    });
+    let file = TokenFile::issued_by(&org);
+    let before = file.json();
+
+    refresh(&org, &file.path)
+        .args(["--site", "/customers"])
+        .assert()
+        .success();
+
+    assert_eq!(org.stats().refreshes_served, 1);
+    assert_ne!(file.field("access_token"), text(&before, "access_token"));
+}
+
+#[test]
+fn refresh_of_a_site_token_without_the_site_prefix_fails() {
+    let org = emulator(Config {
+        site: "/customers".into(),
+        ..Config::default()
+    });
+    let file = TokenFile::issued_by(&org);
+    let before = file.bytes();
+
+    let output = refresh(&org, &file.path).output().unwrap();
+
+    let code = output.status.code();
+    assert!(
+        code.is_some_and(|c| c != 0 && c != 1),
+        "expected a classified failure, got {code:?}: {}",
+        utf8(&output.stderr)
+    );
+    assert_eq!(file.bytes(), before, "a failed refresh changed the file");
+    assert_eq!(org.stats().refreshes_served, 0);
+    let stderr = utf8(&output.stderr);
+    assert!(
+        stderr.contains("error:") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,133 @@
+//! `sfauth token`: the fresh path makes no request, a stale token is refreshed once, and
+//! the three output formats.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+#[test]
+fn token_on_a_fresh_token_prints_it_without_any_request() {
+    let org = default_emulator();
+    let file = TokenFile::issued_by(&org);
+    let before = file.bytes();
+
+    let assert = token(&org, &file.path).assert().success();
+
+    let stdout = utf8(&assert.get_output().stdout);
+    assert_eq!(stdout, format!("{}\n", file.field("access_token")));
+    assert_eq!(
+        org.stats().token_requests,
+        0,
+        "the fresh path made a request"
+    );
+    assert_eq!(file.bytes(), before, "the fresh path rewrote the file");
+}
+
+#[test]
+fn token_format_header_prints_an_authorization_header() {
+    let org = default_emulator();
+    let file = TokenFile::issued_by(&org);
+
+    let assert = token(&org, &file.path)
+        .args(["--format", "header"])
+        .assert()
+        .success();
+
+    let stdout = utf8(&assert.get_output().stdout);
+    assert_eq!(
+        stdout,
+        format!("Authorization: Bearer {}\n", file.field("access_token"))
+    );
+    assert_eq!(org.stats().token_requests, 0);
+}
+
+#[test]
+fn token_format_json_prints_the_token_and_its_estimated_expiry() {
+    let org = default_emulator();
+    let file = TokenFile::issued_by(&org);
+
+    let assert = token(&org, &file.path)
+        .args(["--format", "json"])
+        .assert()
+        .success();
+
+    let stdout = utf8(&assert.get_output().stdout);
+    assert!(stdout.ends_with('\n'));
+    let printed: Value = serde_json::from_str(&stdout).expect("stdout is one JSON object");
+    assert_eq!(
+        keys(&printed),
+        [
+            "access_token",
+            "instance_url",
+            "issued_at",
+            "expires_at",
+            "expires_in"
+        ]
+    );
+    assert_eq!(printed["access_token"], file.field("access_token").as_str());
+    assert_eq!(printed["instance_url"], org.url());
+    let issued_at = file.field("issued_at");
+    assert_eq!(printed["issued_at"], issued_at.as_str());
+    let issued_secs = issued_at.parse::<u64>().unwrap() / 1000;
+    // Salesforce's default session timeout: 2 h after issue.
+    assert_eq!(printed["expires_at"].as_u64(), Some(issued_secs + 7200));
+    let expires_in = printed["expires_in"]
+        .as_u64()
+        .expect("expires_in is a number");
+    assert!(expires_in > 0 && expires_in <= 7200, "{expires_in}");
+    assert_eq!(org.stats().token_requests, 0);
+}
+
+#[test]
+fn token_on_a_stale_token_refreshes_once_and_prints_the_saved_token() {
+    let org = default_emulator();
+    let issued = org.issue_token(USERNAME);
+    let file = TokenFile::new(&stale(&issued));
+
+    let assert = token(&org, &file.path).assert().success();
+
+    let printed = utf8(&assert.get_output().stdout);
+    let stored = file.json();
+    assert_eq!(printed, format!("{}\n", text(&stored, "access_token")));
+    assert_ne!(text(&stored, "access_token"), text(&issued, "access_token"));
+    assert_ne!(
+        text(&stored, "refresh_token"),
+        text(&issued, "refresh_token"),
+        "the rotated refresh token was not stored"
+    );
+    assert_eq!(mode(&file.path), 0o600);
+    let stats = org.stats();
+    assert_eq!((stats.token_requests, stats.refreshes_served), (1, 1));
+}
+
+#[test]
+fn token_older_than_max_age_is_refreshed() {
+    let org = default_emulator();
+    let issued = org.issue_token(USERNAME);
+    let file = TokenFile::new(&aged(&issued, Duration::from_secs(3600)));
+
+    let assert = token(&org, &file.path)
+        .args(["--max-age", "30m"])
+        .assert()
+        .success();
+
+    assert_eq!(org.stats().refreshes_served, 1);
+    let printed = utf8(&assert.get_output().stdout);
+    assert_eq!(printed, format!("{}\n", file.field("access_token")));
+}
+
+#[test]
+fn token_younger_than_max_age_is_served_as_is() {
+    let org = default_emulator();
+    let issued = aged(&org.issue_token(USERNAME), Duration::from_secs(3600));
+    let file = TokenFile::new(&issued);
+
+    let assert = token(&org, &file.path).assert().success();
+
+    assert_eq!(org.stats().token_requests, 0);
+    let printed = utf8(&assert.get_output().stdout);
+    assert_eq!(printed, format!("{}\n", text(&issued, "access_token")));
+}
