@@ -24,11 +24,95 @@ pub enum Command {
     Token(TokenArgs),
     /// Run the whole job against a built-in Salesforce emulator: no org needed.
     Demo(DemoArgs),
+    /// Store an org under an alias, by one of Salesforce's login flows.
+    Login(LoginArgs),
+    /// List the stored orgs.
+    Orgs(ListArgs),
+    /// Show one org's details, with its token redacted.
+    Status(StatusArgs),
+}
+
+/// `sfauth orgs`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON on stdout.
+    #[arg(long, env = "SFAUTH_JSON")]
+    pub json: bool,
+}
+
+/// `sfauth status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The org (default: the default org).
+    #[arg(long, env = "SFAUTH_ORG", value_name = "ALIAS")]
+    pub org: Option<String>,
+
+    /// Print JSON on stdout.
+    #[arg(long, env = "SFAUTH_JSON")]
+    pub json: bool,
+}
+
+/// `sfauth login <flow>`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The flow.
+    #[command(subcommand)]
+    pub flow: LoginFlow,
+}
+
+/// What every login stores.
+#[derive(Debug, Args)]
+pub struct OrgArgs {
+    /// The name to store the org under.
+    #[arg(long, short = 'a', value_name = "ALIAS")]
+    pub alias: String,
+
+    /// Make it the default org.
+    #[arg(long)]
+    pub set_default: bool,
+
+    /// The connected app's Consumer Key.
+    #[arg(long, env = "SFAUTH_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// A file holding the connected app's Consumer Secret (its path is stored, not the secret).
+    #[arg(long, env = "SFAUTH_CLIENT_SECRET_FILE", value_name = "PATH")]
+    pub client_secret_file: Option<std::path::PathBuf>,
+
+    /// The name of an environment variable holding the Consumer Secret (stored by name).
+    #[arg(long, value_name = "VAR")]
+    pub client_secret_env: Option<String>,
+
+    /// Where to log in: https://login.salesforce.com (default), https://test.salesforce.com,
+    /// a My Domain or a site URL.
+    #[arg(long, env = "SFAUTH_LOGIN_URL", value_name = "URL")]
+    pub login_url: Option<String>,
+
+    /// An Experience Cloud site path prefix, e.g. /customers.
+    #[arg(long, env = "SFAUTH_SITE", value_name = "PREFIX")]
+    pub site: Option<String>,
+}
+
+/// The login flows.
+#[derive(Debug, Subcommand)]
+pub enum LoginFlow {
+    /// Adopt an existing seed-format token file in place: scripts that read it keep working.
+    TokenFile {
+        #[command(flatten)]
+        org: OrgArgs,
+        /// The token file to adopt.
+        #[arg(value_name = "PATH")]
+        path: std::path::PathBuf,
+    },
 }
 
 /// Which token, which app, which login host.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
+    /// A named org (see `sfauth orgs`). Default: --token-file if given, else the default org.
+    #[arg(long, env = "SFAUTH_ORG", value_name = "ALIAS")]
+    pub org: Option<String>,
+
     /// The token file: Salesforce's token response as JSON (e.g. qa_data/tokens/_salesforce.json).
     #[arg(long, env = "SFAUTH_TOKEN_FILE", value_name = "PATH")]
     pub token_file: Option<PathBuf>,

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod config;
 mod exit;
 mod target;
 
@@ -18,7 +19,9 @@ fn main() -> ExitCode {
     let json = match &cli.command {
         Command::Refresh(args) => args.json,
         Command::Token(args) => args.format == TokenFormat::Json,
-        Command::Demo(_) => false,
+        Command::Orgs(args) => args.json,
+        Command::Status(args) => args.json,
+        Command::Demo(_) | Command::Login(_) => false,
     };
     // One worker is plenty for one token; it keeps start-up cheap.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -33,6 +36,9 @@ fn main() -> ExitCode {
             Command::Refresh(args) => commands::refresh::run(args).await,
             Command::Token(args) => commands::token::run(args).await,
             Command::Demo(args) => commands::demo::run(args).await,
+            Command::Login(args) => commands::login::run(args).await,
+            Command::Orgs(args) => commands::orgs::list(args).await,
+            Command::Status(args) => commands::orgs::status(args).await,
         }
     });
     match result {

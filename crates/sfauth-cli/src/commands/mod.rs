@@ -1,5 +1,7 @@
 //! One module per subcommand: parse, call the library, format.
 
 pub mod demo;
+pub mod login;
+pub mod orgs;
 pub mod refresh;
 pub mod token;

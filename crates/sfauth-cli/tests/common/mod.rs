@@ -170,6 +170,11 @@ pub fn sfauth() -> Command {
     for key in inherited_sfauth_vars() {
         cmd.env_remove(key);
     }
+    // A home that does not exist: no user config (no default org) can leak into a test.
+    cmd.env(
+        "SFAUTH_HOME",
+        std::env::temp_dir().join("sfauth-tests-no-home"),
+    );
     cmd.timeout(COMMAND_TIMEOUT);
     cmd
 }
