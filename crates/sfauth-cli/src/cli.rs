@@ -30,6 +30,55 @@ pub enum Command {
     Orgs(ListArgs),
     /// Show one org's details, with its token redacted.
     Status(StatusArgs),
+    /// Revoke the org's refresh token (and its access tokens) at Salesforce.
+    Revoke(RevokeArgs),
+    /// Revoke at Salesforce, then forget the org and delete its token.
+    Logout(LogoutArgs),
+    /// Print the org as an SFDX auth URL (force://...), e.g. for a CI secret. Prints a secret.
+    Export(ExportArgs),
+}
+
+/// `sfauth revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The org (default: the default org).
+    #[arg(long, env = "SFAUTH_ORG", value_name = "ALIAS")]
+    pub org: Option<String>,
+
+    /// Revoke only the current access token, not the refresh token.
+    #[arg(long)]
+    pub access_token_only: bool,
+}
+
+/// `sfauth logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The org (default: the default org).
+    #[arg(long, env = "SFAUTH_ORG", value_name = "ALIAS")]
+    pub org: Option<String>,
+
+    /// Forget the org without revoking at Salesforce (e.g. when it cannot be reached).
+    #[arg(long)]
+    pub local_only: bool,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// `force://<clientId>:<clientSecret>:<refreshToken>@<instance>`.
+    SfdxUrl,
+}
+
+/// `sfauth export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The org (default: the default org).
+    #[arg(long, env = "SFAUTH_ORG", value_name = "ALIAS")]
+    pub org: Option<String>,
+
+    /// The format.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
 }
 
 /// `sfauth orgs`.
@@ -93,9 +142,102 @@ pub struct OrgArgs {
     pub site: Option<String>,
 }
 
+/// Only the alias, for flows whose input names the app.
+#[derive(Debug, Args)]
+pub struct AliasArgs {
+    /// The name to store the org under.
+    #[arg(long, short = 'a', value_name = "ALIAS")]
+    pub alias: String,
+
+    /// Make it the default org.
+    #[arg(long)]
+    pub set_default: bool,
+}
+
 /// The login flows.
 #[derive(Debug, Subcommand)]
 pub enum LoginFlow {
+    /// Authorization code + PKCE in a browser, with a loopback listener (or paste the
+    /// redirected URL with --no-browser).
+    Web {
+        #[command(flatten)]
+        org: OrgArgs,
+        /// The connected app's callback URL; its port is where sfauth listens.
+        #[arg(long, default_value = sfauth::flows::code::DEFAULT_REDIRECT_URI, value_name = "URL")]
+        redirect_uri: String,
+        /// Scopes, space- or comma-separated.
+        #[arg(long, default_value = "api refresh_token")]
+        scopes: String,
+        /// `prompt`: login, consent, select_account.
+        #[arg(long)]
+        prompt: Option<String>,
+        /// Pre-fill the username on the login page.
+        #[arg(long, value_name = "USERNAME")]
+        login_hint: Option<String>,
+        /// Do not listen or open a browser: print the URL, then read the redirected URL
+        /// (from the browser's address bar) on stdin. For SSH sessions and containers.
+        #[arg(long)]
+        no_browser: bool,
+        /// How long to wait for the browser.
+        #[arg(long, value_parser = parse_duration, default_value = "5m", value_name = "DURATION")]
+        wait: Duration,
+    },
+    /// JWT bearer: sign an assertion with the app's private key. Renewed by signing again.
+    Jwt {
+        #[command(flatten)]
+        org: OrgArgs,
+        /// The Salesforce username to log in as.
+        #[arg(long)]
+        username: String,
+        /// The RSA private key (PEM) whose certificate is on the connected app.
+        #[arg(long, value_name = "PATH")]
+        key_file: PathBuf,
+        /// The `aud` claim (default: the login URL's https://login or https://test host).
+        #[arg(long, value_name = "URL")]
+        audience: Option<String>,
+    },
+    /// Client credentials (needs a My Domain login URL and the client secret).
+    ClientCredentials {
+        #[command(flatten)]
+        org: OrgArgs,
+    },
+    /// Username and password + security token, read from stdin or SFAUTH_PASSWORD.
+    /// Salesforce blocks this flow by default in new orgs.
+    Password {
+        #[command(flatten)]
+        org: OrgArgs,
+        /// The Salesforce username.
+        #[arg(long)]
+        username: String,
+    },
+    /// Device flow: approve a short code in any browser.
+    Device {
+        #[command(flatten)]
+        org: OrgArgs,
+        /// Scopes, space- or comma-separated.
+        #[arg(long, default_value = "api refresh_token")]
+        scopes: String,
+        /// How long to wait for the approval.
+        #[arg(long, value_parser = parse_duration, default_value = "10m", value_name = "DURATION")]
+        wait: Duration,
+    },
+    /// An SFDX auth URL (force://<clientId>:<clientSecret>:<refreshToken>@<instance>) from a
+    /// file, or stdin with `-`. Refreshes once to prove it works.
+    SfdxUrl {
+        #[command(flatten)]
+        org: AliasArgs,
+        /// The file holding the URL, or `-` for stdin.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Adopt an access token (stdin, or SF_ACCESS_TOKEN). It cannot be renewed.
+    AccessToken {
+        #[command(flatten)]
+        org: AliasArgs,
+        /// The instance the token belongs to, e.g. https://acme.my.salesforce.com.
+        #[arg(long, value_name = "URL")]
+        instance_url: String,
+    },
     /// Adopt an existing seed-format token file in place: scripts that read it keep working.
     TokenFile {
         #[command(flatten)]

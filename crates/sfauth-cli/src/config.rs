@@ -43,6 +43,18 @@ impl Home {
         }
     }
 
+    /// The token file of an org that sfauth obtained the token for.
+    pub fn token_file(&self, alias: &Alias) -> PathBuf {
+        self.0
+            .join("tokens")
+            .join(format!("{}.json", alias.as_str()))
+    }
+
+    /// Whether `path` is one of sfauth's own token files (which logout may delete).
+    pub fn owns(&self, path: &Path) -> bool {
+        path.starts_with(self.0.join("tokens"))
+    }
+
     /// The config file.
     pub fn config_file(&self) -> PathBuf {
         self.0.join("config.toml")
@@ -146,7 +158,14 @@ pub struct SecretSource {
     /// An environment variable holding the secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret_env: Option<String>,
+    /// The secret came inside an SFDX auth URL and is kept in the token file (0600), under
+    /// [`TOKEN_FILE_SECRET_KEY`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_secret_in_token_file: bool,
 }
+
+/// The token-file key that holds a client secret that arrived in an SFDX auth URL.
+pub const TOKEN_FILE_SECRET_KEY: &str = "sfauth_client_secret";
 
 /// One org.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

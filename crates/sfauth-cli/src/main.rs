@@ -21,7 +21,11 @@ fn main() -> ExitCode {
         Command::Token(args) => args.format == TokenFormat::Json,
         Command::Orgs(args) => args.json,
         Command::Status(args) => args.json,
-        Command::Demo(_) | Command::Login(_) => false,
+        Command::Demo(_)
+        | Command::Login(_)
+        | Command::Revoke(_)
+        | Command::Logout(_)
+        | Command::Export(_) => false,
     };
     // One worker is plenty for one token; it keeps start-up cheap.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -39,6 +43,9 @@ fn main() -> ExitCode {
             Command::Login(args) => commands::login::run(args).await,
             Command::Orgs(args) => commands::orgs::list(args).await,
             Command::Status(args) => commands::orgs::status(args).await,
+            Command::Revoke(args) => commands::revoke::revoke(args).await,
+            Command::Logout(args) => commands::revoke::logout(args).await,
+            Command::Export(args) => commands::revoke::export(args).await,
         }
     });
     match result {

@@ -6,12 +6,12 @@
 use std::path::{Path, PathBuf};
 
 use sfauth::{
-    Error, ErrorKind, ExpiryPolicy, FileStore, HttpConfig, LoginUrl, OAuthClient, Result, Secret,
-    Session, SitePrefix,
+    Error, ErrorKind, ExpiryPolicy, FileStore, HttpConfig, LoginUrl, OAuthClient, Renewal, Result,
+    Secret, Session, SitePrefix, Token,
 };
 
 use crate::cli::TargetArgs;
-use crate::config::{Alias, Config, Home, Org, SecretSource};
+use crate::config::{Alias, Config, Flow, Home, Org, SecretSource, TOKEN_FILE_SECRET_KEY};
 
 /// The env var that may hold the client secret (never a flag: flags show in `ps`).
 pub const CLIENT_SECRET_ENV: &str = "SFAUTH_CLIENT_SECRET";
@@ -35,39 +35,44 @@ pub fn resolve(args: &TargetArgs, expiry: ExpiryPolicy) -> Result<Target> {
         (None, Some(_)) => None,
         (None, None) => Some(load_org(None)?),
     };
-    let (token_file, stored_client_id, login_url, site, secret_source) = match &org {
+    let (token_file, stored_client_id, login_url, site) = match &org {
         Some((_, org)) => (
             org.token_file.clone(),
-            Some(org.client_id.clone()),
+            Some(org.client_id.clone()).filter(|id| !id.is_empty()),
             Some(org.login_url.clone()),
             Some(org.site.clone()),
-            org.secret.clone(),
         ),
         None => (
             args.token_file.clone().expect("checked above"),
             None,
             None,
             None,
-            SecretSource::default(),
         ),
     };
-    let client_id = args
-        .client_id
-        .clone()
-        .or(stored_client_id)
-        .map(|id| id.trim().to_owned())
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| {
-            Error::new(ErrorKind::Usage, "no client id given").with_hint(
-                "pass --client-id with the connected app's Consumer Key (or set SFAUTH_CLIENT_ID)",
-            )
-        })?;
-    let mut client = OAuthClient::new(client_id);
+    if let Some((alias, org)) = &org
+        && org.flow == Flow::AccessToken
+        && args.client_id.is_none()
+    {
+        // An adopted access token needs no app until it is stale; then the session says so.
+        let session = Session::builder(FileStore::new(&token_file), OAuthClient::new("-"))
+            .expiry(expiry)
+            .renewal(Renewal::None)
+            .build();
+        tracing::debug!(org = %alias, "access-token org");
+        return Ok(Target {
+            session,
+            token_file,
+        });
+    }
+    let client_id = require_client_id(args.client_id.clone().or(stored_client_id))?;
+
+    let mut client = OAuthClient::new(client_id.clone());
     let secret = match &args.client_secret_file {
         Some(path) => Some(read_secret_file(path)?),
-        None => match env_secret(CLIENT_SECRET_ENV)? {
-            Some(secret) => Some(secret),
-            None => stored_secret(&secret_source)?,
+        None => match (env_secret(CLIENT_SECRET_ENV)?, &org) {
+            (Some(secret), _) => Some(secret),
+            (None, Some((_, org))) => org_secret(org, None)?,
+            (None, None) => None,
         },
     };
     if let Some(secret) = secret {
@@ -88,10 +93,25 @@ pub fn resolve(args: &TargetArgs, expiry: ExpiryPolicy) -> Result<Target> {
     if let Some(site) = args.site.as_ref().or(site.as_ref()) {
         builder = builder.site(SitePrefix::parse(site)?);
     }
+    if let Some((_, org)) = &org {
+        builder = builder.renewal(renewal(org, &client_id_of(org, args), args)?);
+    }
     Ok(Target {
         session: builder.build(),
         token_file,
     })
+}
+
+/// A non-empty client id, or a usage error saying how to give one.
+pub fn require_client_id(client_id: Option<String>) -> Result<String> {
+    client_id
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| {
+            Error::new(ErrorKind::Usage, "no client id given").with_hint(
+                "pass --client-id with the connected app's Consumer Key (or set SFAUTH_CLIENT_ID)",
+            )
+        })
 }
 
 /// The named org, or the default one.
@@ -109,6 +129,81 @@ pub fn load_org(alias: Option<&String>) -> Result<(Alias, Org)> {
     };
     let org = config.org(&alias)?.clone();
     Ok((alias, org))
+}
+
+fn client_id_of(org: &Org, args: &TargetArgs) -> String {
+    args.client_id
+        .clone()
+        .unwrap_or_else(|| org.client_id.clone())
+}
+
+/// How an org's token is renewed when stale: by its refresh token, or by running its flow
+/// again where the flow gives no refresh token.
+fn renewal(org: &Org, client_id: &str, args: &TargetArgs) -> Result<Renewal> {
+    Ok(match org.flow {
+        Flow::Jwt => {
+            let key_file = org.key_file.as_ref().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Usage,
+                    "this JWT org has no key file in the config",
+                )
+                .with_hint("log in again with sfauth login jwt --key-file PATH")
+            })?;
+            let username = org.username.clone().unwrap_or_default();
+            let login = LoginUrl::parse(args.login_url.as_deref().unwrap_or(&org.login_url))?;
+            let bearer = crate::commands::login::jwt_bearer(
+                &OAuthClient::new(client_id),
+                &username,
+                key_file,
+                org.audience.as_deref(),
+                &login,
+            )?;
+            Renewal::JwtBearer(bearer)
+        }
+        Flow::ClientCredentials => Renewal::ClientCredentials,
+        Flow::Password => match (env_secret("SFAUTH_PASSWORD")?, &org.username) {
+            (Some(password), Some(username)) => Renewal::Password {
+                username: username.clone(),
+                password,
+            },
+            _ => Renewal::None,
+        },
+        Flow::AccessToken => Renewal::None,
+        Flow::Web | Flow::Device | Flow::SfdxUrl | Flow::TokenFile => Renewal::RefreshToken,
+    })
+}
+
+/// The org's client secret: the file or env var its config names, or the one kept in its
+/// token file (from an SFDX auth URL). `token` saves a second read when the caller has it.
+pub fn org_secret(org: &Org, token: Option<&Token>) -> Result<Option<Secret<String>>> {
+    if org.secret.client_secret_in_token_file {
+        let loaded;
+        let token = match token {
+            Some(t) => t,
+            None => {
+                let bytes =
+                    zeroize::Zeroizing::new(std::fs::read(&org.token_file).map_err(|e| {
+                        Error::new(
+                            ErrorKind::Usage,
+                            format!("cannot read {}: {e}", org.token_file.display()),
+                        )
+                    })?);
+                loaded = Token::from_json(&bytes).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Usage,
+                        format!("token file {} is not usable: {e}", org.token_file.display()),
+                    )
+                })?;
+                &loaded
+            }
+        };
+        return Ok(token
+            .get(TOKEN_FILE_SECRET_KEY)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .map(Secret::from));
+    }
+    stored_secret(&org.secret)
 }
 
 /// The secret the org's config points at, if any.

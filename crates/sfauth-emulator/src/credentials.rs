@@ -61,6 +61,48 @@ fn with_checksum(id15: &str) -> String {
     id
 }
 
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A new authorization code. Real ones end in `==`, which must be percent-encoded in the
+/// redirect, so clients that forget to decode the query get caught.
+pub(crate) fn authorization_code() -> String {
+    format!("aPrx{}==", random_text(48))
+}
+
+/// A new device code (what the client polls with).
+pub(crate) fn device_code() -> String {
+    format!("M{}", random_text(32))
+}
+
+/// A new user code: 8 upper-case letters and digits, without look-alikes, as a user types it.
+pub(crate) fn user_code() -> String {
+    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut buf = [0u8; 8];
+    getrandom::fill(&mut buf).expect("the OS random number generator is unavailable");
+    buf.iter()
+        .map(|b| char::from(CHARS[usize::from(*b) % CHARS.len()]))
+        .collect()
+}
+
+/// A JWT-shaped OpenID Connect `id_token`. Its signature is random bytes: the emulator
+/// publishes no key, so clients can decode it but not verify it.
+pub(crate) fn id_token(claims: &serde_json::Value) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"kid":"emulator","typ":"JWT","alg":"RS256"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{header}.{payload}.{}", random_text(256))
+}
+
+/// `base64url-no-pad(SHA-256(verifier))`: the PKCE S256 challenge of a code verifier.
+pub(crate) fn pkce_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
 /// Milliseconds since the Unix epoch, as the string Salesforce sends in `issued_at`.
 pub(crate) fn issued_at_now() -> String {
     let millis = SystemTime::now()
@@ -105,6 +147,25 @@ mod tests {
         assert!(first.starts_with("00D000000000001!AQ"), "{first}");
         assert!(first.len() >= 40);
         assert_ne!(first, access_token("00D000000000001EAA"));
+    }
+
+    #[test]
+    fn pkce_challenge_matches_rfc_7636_appendix_b() {
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn user_codes_are_eight_unambiguous_characters() {
+        let code = user_code();
+        assert_eq!(code.len(), 8);
+        assert!(
+            code.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        );
+        assert!(!code.contains(['0', 'O', '1', 'I']), "{code}");
     }
 
     #[test]

@@ -6,11 +6,22 @@
 //! `expires_in`) and serves the few REST resources a client touches to check its access
 //! token. Faults can be queued to exercise a client's error handling.
 //!
+//! It also logs users in by the other flows, so a client's login code can be tested:
+//! the web-server flow with PKCE (an authorize endpoint that answers at once, per
+//! [`Config::consent`]), JWT bearer, client credentials, username-password and the device
+//! flow; plus token introspection. Each login starts a new token family; refresh tokens
+//! from the web-server and device flows work with the refresh grant like any other.
+//! Every token-endpoint request, whatever its grant, counts in
+//! [`Stats::token_requests`], consumes the next queued [`Fault`], and (when it issues
+//! tokens) waits for the configured latency.
+//!
 //! It listens on `127.0.0.1` only. Routes, relative to [`Emulator::url`]:
 //!
 //! | Route | Purpose |
 //! |---|---|
-//! | `POST {site}/services/oauth2/token` | refresh-token grant (client credentials in the form or HTTP Basic) |
+//! | `POST {site}/services/oauth2/token` | every grant (client credentials in the form or HTTP Basic), see below |
+//! | `GET {site}/services/oauth2/authorize` | web-server flow: 302 to the callback with `code` (or `error`) and `state` |
+//! | `POST {site}/services/oauth2/introspect` | token introspection, for the authenticated connected app |
 //! | `POST`/`GET {site}/services/oauth2/revoke` | revoke a refresh token (and its family) or an access token |
 //! | `GET /services/oauth2/userinfo`, `GET {site}/services/oauth2/userinfo` | UserInfo, needs `Authorization: Bearer` |
 //! | `GET /services/data/` | API versions, needs `Authorization: Bearer` |
@@ -18,6 +29,28 @@
 //! | `GET /__emulator/stats` | [`Stats`] as JSON |
 //!
 //! Every response is gzip-compressed when the request accepts gzip, however small.
+//!
+//! # Grants
+//!
+//! | Form | Answer on success | Refused with |
+//! |---|---|---|
+//! | `grant_type=refresh_token` | new access token, new refresh token if rotating | see [`Config::rotation`], [`Config::require_secret`] |
+//! | `grant_type=authorization_code&code&redirect_uri&code_verifier` | tokens, a refresh token if the scope has `refresh_token` or `offline_access`, an `id_token` if it has `openid` | `invalid_grant`/`invalid authorization code` (unknown, used or expired code: codes work once, for 15 minutes), `invalid_grant`/`invalid code verifier` (PKCE verifier missing or wrong), `redirect_uri_mismatch`/`redirect_uri must match configuration` |
+//! | `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion` | access token, no `refresh_token`, no `signature` | `invalid_grant`/`invalid assertion`, `invalid_client_id`/`client identifier invalid` (wrong `iss`), `invalid_grant`/`audience is invalid`, `invalid_grant`/`expired JWT`, `invalid_grant`/`expiration too far in the future` (more than 5 minutes ahead) |
+//! | `grant_type=client_credentials` (secret required) | access token, no `refresh_token` | `invalid_client`/`invalid client credentials`, `invalid_grant`/`no client credentials user enabled` |
+//! | `grant_type=password&username&password` (secret required) | access token, no `refresh_token`, no `scope` | `invalid_grant`/`authentication failure` (flow blocked, or wrong credentials) |
+//! | `response_type=device_code` | `device_code`, `user_code`, `verification_uri` (`{url}{site}/setup/connect`), `interval` | |
+//! | `grant_type=device&code=<device_code>` | tokens with a refresh token, after [`Config::device_approve_after_polls`] polls | `slow_down`, `authorization_pending`, `access_denied` (with [`Consent::Deny`]), `invalid_grant`/`invalid device code` |
+//!
+//! Anything else gets `unsupported_grant_type`. A wrong consumer key gets
+//! `invalid_client_id`/`client identifier invalid`, a wrong secret (checked whenever one
+//! is sent) `invalid_client`/`invalid client credentials`. All refusals are HTTP 400.
+//!
+//! The authorize endpoint answers 400 with a JSON error body, without redirecting, for an
+//! unknown `client_id` (`invalid_client_id`), a missing `redirect_uri`
+//! (`redirect_uri_missing`) or one not in [`Config::redirect_uris`]
+//! (`redirect_uri_mismatch`). The user is `login_hint`, or `ada@example.com`; the device
+//! flow's user is always `ada@example.com`.
 //!
 //! # Example
 //!
@@ -60,9 +93,13 @@
 //! # }
 //! ```
 
+mod authorize;
 mod config;
 mod credentials;
 mod fault;
+mod grants;
+mod introspect;
+mod jwt;
 mod reply;
 mod rest;
 mod revoke;
@@ -81,7 +118,7 @@ use tokio::net::TcpListener;
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::oneshot;
 
-pub use crate::config::Config;
+pub use crate::config::{Config, Consent};
 pub use crate::fault::Fault;
 pub use crate::stats::Stats;
 
@@ -226,6 +263,30 @@ impl Emulator {
         )
     }
 
+    /// The authorize endpoint: `{url}{site}/services/oauth2/authorize`.
+    pub fn authorize_url(&self) -> String {
+        format!(
+            "{}{}/services/oauth2/authorize",
+            self.shared.url, self.shared.config.site
+        )
+    }
+
+    /// The introspection endpoint: `{url}{site}/services/oauth2/introspect`.
+    pub fn introspect_url(&self) -> String {
+        format!(
+            "{}{}/services/oauth2/introspect",
+            self.shared.url, self.shared.config.site
+        )
+    }
+
+    /// The revocation endpoint: `{url}{site}/services/oauth2/revoke`.
+    pub fn revoke_url(&self) -> String {
+        format!(
+            "{}{}/services/oauth2/revoke",
+            self.shared.url, self.shared.config.site
+        )
+    }
+
     /// The configuration in force (with `site` normalised: empty or `/prefix`).
     pub fn config(&self) -> &Config {
         &self.shared.config
@@ -264,6 +325,12 @@ impl Emulator {
     /// `INVALID_SESSION_ID` until the client refreshes. Refresh tokens are untouched.
     pub fn expire_access_tokens(&self) {
         self.shared.lock().expire_access_tokens();
+    }
+
+    /// Makes every outstanding authorization code and device code unusable, as if they
+    /// had expired: redeeming or polling one gets `invalid_grant`.
+    pub fn expire_authorization_codes(&self) {
+        self.shared.lock().expire_codes();
     }
 
     /// Revokes the family of `refresh_token` (all its refresh and access tokens), as an

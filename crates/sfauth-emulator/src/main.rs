@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Parser;
-use sfauth_emulator::Config;
+use sfauth_emulator::{Config, Consent};
 
 /// Environment variable holding the client secret when no file is given.
 const SECRET_ENV: &str = "SFAUTH_EMULATOR_CLIENT_SECRET";
@@ -44,6 +44,27 @@ struct Args {
     /// Experience Cloud path prefix, such as /customers.
     #[arg(long, value_name = "PREFIX", default_value = "")]
     site: String,
+    /// A registered callback URL for the web-server flow (repeatable). Without any, the
+    /// Salesforce CLI's http://localhost:1717/OauthRedirect is registered.
+    #[arg(long = "redirect-uri", value_name = "URL")]
+    redirect_uris: Vec<String>,
+    /// The emulated user denies consent (authorize and device flow) instead of approving.
+    #[arg(long)]
+    deny_consent: bool,
+    /// PEM certificate or RSA public key that verifies JWT bearer assertions; without it
+    /// the JWT bearer grant is refused.
+    #[arg(long, value_name = "PATH")]
+    jwt_certificate_file: Option<PathBuf>,
+    /// Enable the client credentials flow, running as this user.
+    #[arg(long, value_name = "USERNAME")]
+    client_credentials_user: Option<String>,
+    /// Enable the username-password flow for this user (repeatable). The password comes
+    /// after the first colon.
+    #[arg(long = "password-user", value_name = "USERNAME:PASSWORD", value_parser = user_password)]
+    password_users: Vec<(String, String)>,
+    /// Device flow: polls answered authorization_pending before the user decides.
+    #[arg(long, value_name = "N", default_value_t = Config::default().device_approve_after_polls)]
+    device_approve_after_polls: u32,
     /// Log this user in at start-up and write the token response to --token-file.
     #[arg(long, value_name = "USERNAME", requires = "token_file")]
     issue_token: Option<String>,
@@ -73,7 +94,24 @@ fn init_logging() {
         .init();
 }
 
+/// Parses `USERNAME:PASSWORD` for `--password-user`.
+fn user_password(value: &str) -> Result<(String, String), String> {
+    value
+        .split_once(':')
+        .filter(|(user, _)| !user.is_empty())
+        .map(|(user, password)| (user.to_owned(), password.to_owned()))
+        .ok_or_else(|| "expected USERNAME:PASSWORD".to_owned())
+}
+
 fn run(args: Args) -> Result<()> {
+    let jwt_certificate_pem = args
+        .jwt_certificate_file
+        .as_deref()
+        .map(|path| {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+        })
+        .transpose()?;
+    let defaults = Config::default();
     let config = Config {
         client_id: args.client_id,
         client_secret: client_secret(args.client_secret_file.as_deref())?,
@@ -82,7 +120,22 @@ fn run(args: Args) -> Result<()> {
         latency: Duration::from_millis(args.latency_ms),
         access_token_lifetime: Duration::from_secs(args.token_lifetime_secs),
         site: args.site,
-        ..Config::default()
+        redirect_uris: if args.redirect_uris.is_empty() {
+            defaults.redirect_uris.clone()
+        } else {
+            args.redirect_uris
+        },
+        consent: if args.deny_consent {
+            Consent::Deny
+        } else {
+            Consent::Approve
+        },
+        jwt_certificate_pem,
+        client_credentials_user: args.client_credentials_user,
+        password_flow: !args.password_users.is_empty(),
+        users: args.password_users,
+        device_approve_after_polls: args.device_approve_after_polls,
+        ..defaults
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -37,6 +37,7 @@ fn revoke(shared: &Shared, token: Option<&str>) -> Response {
         state.revoke_refresh_token(token) || state.revoke_access_token(token)
     });
     if revoked {
+        shared.lock().stats.revocations += 1;
         StatusCode::OK.into_response()
     } else {
         reply::oauth_error(

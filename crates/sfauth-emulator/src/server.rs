@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 use tower_http::compression::CompressionLayer;
 
 use crate::state::Shared;
-use crate::{rest, revoke, token_endpoint};
+use crate::{authorize, introspect, rest, revoke, token_endpoint};
 
 /// Lets a handler drop the TCP connection its request arrived on.
 ///
@@ -42,7 +42,7 @@ impl ConnectionKiller {
     }
 }
 
-/// The emulator's routes. Token and revoke live only under the site prefix, so a client
+/// The emulator's routes. The OAuth endpoints live only under the site prefix, so a client
 /// that forgets the prefix gets a 404 as it would from a real Experience Cloud site.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let site = shared.config.site.clone();
@@ -50,6 +50,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(
             &format!("{site}/services/oauth2/token"),
             post(token_endpoint::token),
+        )
+        .route(
+            &format!("{site}/services/oauth2/authorize"),
+            get(authorize::authorize),
+        )
+        .route(
+            &format!("{site}/services/oauth2/introspect"),
+            post(introspect::introspect),
         )
         .route(
             &format!("{site}/services/oauth2/revoke"),

@@ -8,6 +8,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use jsonwebtoken::DecodingKey;
+
 use crate::config::Config;
 use crate::credentials;
 use crate::fault::Fault;
@@ -19,6 +21,8 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     /// `http://127.0.0.1:PORT`, used for `instance_url` and identity URLs.
     pub(crate) url: String,
+    /// Verifies JWT bearer assertions; from `config.jwt_certificate_pem`.
+    pub(crate) jwt_key: Option<DecodingKey>,
     state: Mutex<State>,
 }
 
@@ -28,9 +32,13 @@ impl Shared {
             latency: config.latency,
             ..State::default()
         };
+        // The PEM was checked when the config was validated, so this cannot fail;
+        // if it did, JWT bearer requests would be refused, which is visible enough.
+        let jwt_key = config.jwt_decoding_key().ok().flatten();
         Self {
             config,
             url,
+            jwt_key,
             state: Mutex::new(state),
         }
     }
@@ -59,10 +67,21 @@ pub(crate) enum Refusal {
     Reused,
 }
 
+/// Scopes granted to a login that asked for none (and to [`State::login`]).
+pub(crate) const DEFAULT_SCOPE: &str = "api refresh_token id";
+
+/// How long an authorization code can be redeemed.
+const CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// How long a device code can be polled.
+const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);
+
 /// Tokens produced by a login or a refresh.
 #[derive(Debug)]
 pub(crate) struct Issued {
     pub(crate) username: String,
+    /// The scopes of the family, space-separated.
+    pub(crate) scope: String,
     pub(crate) access_token: String,
     /// Present for a login, and for a refresh when rotation is on.
     pub(crate) refresh_token: Option<String>,
@@ -73,11 +92,14 @@ struct RefreshEntry {
     family: u64,
     /// False once rotated out or revoked.
     alive: bool,
+    /// Unix seconds, for introspection.
+    issued_unix: u64,
 }
 
 #[derive(Debug)]
 struct Family {
     username: String,
+    scope: String,
     revoked: bool,
     access_tokens: Vec<String>,
 }
@@ -86,13 +108,82 @@ struct Family {
 struct AccessEntry {
     family: u64,
     issued: Instant,
+    /// Unix seconds, for introspection.
+    issued_unix: u64,
     /// Set by [`State::expire_access_tokens`] and by revocation.
     dead: bool,
+}
+
+/// An authorization code handed out by the authorize endpoint, not yet redeemed.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthCode {
+    pub(crate) redirect_uri: String,
+    /// The PKCE `code_challenge` (S256), if the authorize request had one.
+    pub(crate) code_challenge: Option<String>,
+    pub(crate) scope: String,
+    pub(crate) username: String,
+    expires: Instant,
+}
+
+impl AuthCode {
+    pub(crate) fn new(
+        redirect_uri: String,
+        code_challenge: Option<String>,
+        scope: String,
+        username: String,
+    ) -> Self {
+        Self {
+            redirect_uri,
+            code_challenge,
+            scope,
+            username,
+            expires: Instant::now() + CODE_LIFETIME,
+        }
+    }
+}
+
+/// A device-flow authorization waiting for the emulated user.
+#[derive(Debug)]
+struct DeviceGrant {
+    scope: String,
+    polls: u32,
+    expires: Instant,
+}
+
+/// The answer to one device-flow poll, before consent is applied.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum DevicePoll {
+    /// Unknown, expired or already finished device code.
+    Unknown,
+    /// The client should poll less often.
+    SlowDown,
+    /// The user has not decided yet.
+    Pending,
+    /// The user has decided; the device code is used up. Carries the requested scope.
+    Decided { scope: String },
+}
+
+/// Whether a token is an access or a refresh token, as introspection reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    Access,
+    Refresh,
+}
+
+/// What introspection tells about a live token.
+#[derive(Debug)]
+pub(crate) struct Introspected {
+    pub(crate) username: String,
+    pub(crate) scope: String,
+    pub(crate) kind: TokenKind,
+    pub(crate) issued_unix: u64,
 }
 
 /// All mutable state, behind the one mutex in [`Shared`]. Never held across an await.
 #[derive(Debug, Default)]
 pub(crate) struct State {
+    codes: HashMap<String, AuthCode>,
+    devices: HashMap<String, DeviceGrant>,
     refresh_tokens: HashMap<String, RefreshEntry>,
     families: HashMap<u64, Family>,
     access_tokens: HashMap<String, AccessEntry>,
@@ -106,22 +197,99 @@ pub(crate) struct State {
 impl State {
     /// Starts a new family for `username`, as a completed web login would.
     pub(crate) fn login(&mut self, username: &str, org_id: &str) -> Issued {
+        self.start_family(username, DEFAULT_SCOPE, true, org_id)
+    }
+
+    /// Starts a new family for `username` with these scopes: an access token, plus a
+    /// refresh token if `with_refresh`.
+    pub(crate) fn start_family(
+        &mut self,
+        username: &str,
+        scope: &str,
+        with_refresh: bool,
+        org_id: &str,
+    ) -> Issued {
         let family = self.next_family;
         self.next_family += 1;
         self.families.insert(
             family,
             Family {
                 username: username.to_owned(),
+                scope: scope.to_owned(),
                 revoked: false,
                 access_tokens: Vec::new(),
             },
         );
-        let refresh_token = self.new_refresh_token(family);
+        let refresh_token = with_refresh.then(|| self.new_refresh_token(family));
         let access_token = self.new_access_token(family, org_id);
         Issued {
             username: username.to_owned(),
+            scope: scope.to_owned(),
             access_token,
-            refresh_token: Some(refresh_token),
+            refresh_token,
+        }
+    }
+
+    /// Remembers an authorization code until it is redeemed or expires.
+    pub(crate) fn store_code(&mut self, code: String, grant: AuthCode) {
+        let now = Instant::now();
+        self.codes.retain(|_, stored| stored.expires > now);
+        self.codes.insert(code, grant);
+    }
+
+    /// Redeems an authorization code: it is gone afterwards, whatever happens next, so
+    /// a code works at most once. `None` if unknown, used or expired.
+    pub(crate) fn take_code(&mut self, code: &str) -> Option<AuthCode> {
+        self.codes
+            .remove(code)
+            .filter(|grant| grant.expires > Instant::now())
+    }
+
+    /// Makes every outstanding authorization and device code unusable.
+    pub(crate) fn expire_codes(&mut self) {
+        self.codes.clear();
+        self.devices.clear();
+    }
+
+    /// Remembers a device code until it is decided or expires.
+    pub(crate) fn store_device_code(&mut self, device_code: String, scope: &str) {
+        let now = Instant::now();
+        self.devices.retain(|_, grant| grant.expires > now);
+        self.devices.insert(
+            device_code,
+            DeviceGrant {
+                scope: scope.to_owned(),
+                polls: 0,
+                expires: now + DEVICE_CODE_LIFETIME,
+            },
+        );
+    }
+
+    /// Counts one poll of a device code and says how to answer it: the first
+    /// `slow_down` polls get [`DevicePoll::SlowDown`], polls up to `decide_after` get
+    /// [`DevicePoll::Pending`], the next one [`DevicePoll::Decided`].
+    pub(crate) fn poll_device(
+        &mut self,
+        device_code: &str,
+        slow_down: u32,
+        decide_after: u32,
+    ) -> DevicePoll {
+        let Some(grant) = self.devices.get_mut(device_code) else {
+            return DevicePoll::Unknown;
+        };
+        if grant.expires <= Instant::now() {
+            self.devices.remove(device_code);
+            return DevicePoll::Unknown;
+        }
+        grant.polls = grant.polls.saturating_add(1);
+        if grant.polls <= slow_down {
+            DevicePoll::SlowDown
+        } else if grant.polls <= decide_after.max(slow_down) {
+            DevicePoll::Pending
+        } else {
+            let scope = std::mem::take(&mut grant.scope);
+            self.devices.remove(device_code);
+            DevicePoll::Decided { scope }
         }
     }
 
@@ -172,8 +340,10 @@ impl State {
             None
         };
         let access_token = self.new_access_token(family, org_id);
+        let fam = &self.families[&family];
         Ok(Issued {
-            username: self.families[&family].username.clone(),
+            username: fam.username.clone(),
+            scope: fam.scope.clone(),
             access_token,
             refresh_token: new_refresh,
         })
@@ -225,6 +395,27 @@ impl State {
         usable.then_some(family.username.as_str())
     }
 
+    /// What introspection reports about a token: `None` unless it is a usable access
+    /// token (see [`State::access_token_user`]) or a live refresh token.
+    pub(crate) fn introspect(&self, token: &str, lifetime: Duration) -> Option<Introspected> {
+        let (family, kind, issued_unix) = if let Some(entry) = self.access_tokens.get(token) {
+            if entry.dead || entry.issued.elapsed() >= lifetime {
+                return None;
+            }
+            (entry.family, TokenKind::Access, entry.issued_unix)
+        } else {
+            let entry = self.refresh_tokens.get(token).filter(|e| e.alive)?;
+            (entry.family, TokenKind::Refresh, entry.issued_unix)
+        };
+        let family = self.families.get(&family).filter(|f| !f.revoked)?;
+        Some(Introspected {
+            username: family.username.clone(),
+            scope: family.scope.clone(),
+            kind,
+            issued_unix,
+        })
+    }
+
     /// The first username that has logged in and matches `predicate`.
     pub(crate) fn find_username(&self, predicate: impl Fn(&str) -> bool) -> Option<String> {
         self.families
@@ -262,6 +453,7 @@ impl State {
             RefreshEntry {
                 family,
                 alive: true,
+                issued_unix: credentials::unix_now(),
             },
         );
         token
@@ -274,6 +466,7 @@ impl State {
             AccessEntry {
                 family,
                 issued: Instant::now(),
+                issued_unix: credentials::unix_now(),
                 dead: false,
             },
         );
@@ -363,5 +556,70 @@ mod tests {
         let access = state.login("alice", ORG).access_token;
         assert_eq!(state.access_token_user(&access, LONG), Some("alice"));
         assert_eq!(state.access_token_user(&access, Duration::ZERO), None);
+    }
+
+    #[test]
+    fn a_family_without_refresh_token_has_only_an_access_token() {
+        let mut state = State::default();
+        let issued = state.start_family("svc", "api", false, ORG);
+        assert!(issued.refresh_token.is_none());
+        assert_eq!(issued.scope, "api");
+        assert_eq!(
+            state.access_token_user(&issued.access_token, LONG),
+            Some("svc")
+        );
+    }
+
+    #[test]
+    fn codes_work_once() {
+        let mut state = State::default();
+        let code = AuthCode::new("http://cb".into(), None, "api".into(), "ada".into());
+        state.store_code("c".into(), code);
+        assert!(state.take_code("c").is_some());
+        assert!(state.take_code("c").is_none());
+    }
+
+    #[test]
+    fn device_polls_slow_down_then_pend_then_decide() {
+        let mut state = State::default();
+        state.store_device_code("d".into(), "api");
+        assert_eq!(state.poll_device("d", 1, 2), DevicePoll::SlowDown);
+        assert_eq!(state.poll_device("d", 1, 2), DevicePoll::Pending);
+        assert_eq!(
+            state.poll_device("d", 1, 2),
+            DevicePoll::Decided {
+                scope: "api".into()
+            }
+        );
+        assert_eq!(state.poll_device("d", 1, 2), DevicePoll::Unknown);
+    }
+
+    #[test]
+    fn more_slow_downs_than_pending_polls_delay_the_decision() {
+        let mut state = State::default();
+        state.store_device_code("d".into(), "api");
+        for _ in 0..3 {
+            assert_eq!(state.poll_device("d", 3, 1), DevicePoll::SlowDown);
+        }
+        assert!(matches!(
+            state.poll_device("d", 3, 1),
+            DevicePoll::Decided { .. }
+        ));
+    }
+
+    #[test]
+    fn introspection_sees_live_tokens_only() {
+        let mut state = State::default();
+        let login = state.login("alice", ORG);
+        let refresh_token = login.refresh_token.unwrap();
+        let access = state.introspect(&login.access_token, LONG).unwrap();
+        assert_eq!(access.kind, TokenKind::Access);
+        assert_eq!(access.username, "alice");
+        let refresh = state.introspect(&refresh_token, LONG).unwrap();
+        assert_eq!(refresh.kind, TokenKind::Refresh);
+        assert!(state.introspect("nope", LONG).is_none());
+        state.revoke_refresh_token(&refresh_token);
+        assert!(state.introspect(&refresh_token, LONG).is_none());
+        assert!(state.introspect(&login.access_token, LONG).is_none());
     }
 }

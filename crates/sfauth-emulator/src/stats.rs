@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-/// What the token endpoint has seen so far; read it with
+/// What the emulator's endpoints have seen so far; read it with
 /// [`Emulator::stats`](crate::Emulator::stats) or `GET /__emulator/stats`.
 ///
 /// Each token request lands in at most one of the outcome counters, so a test can tell
@@ -22,4 +22,21 @@ pub struct Stats {
     pub rejected: u64,
     /// Injected faults consumed by token requests.
     pub faults_served: u64,
+    /// Requests to the authorize endpoint, whatever their outcome.
+    pub authorizations: u64,
+    /// Successful `authorization_code` grants.
+    pub codes_exchanged: u64,
+    /// Successful JWT bearer grants.
+    pub jwt_grants: u64,
+    /// Successful `client_credentials` grants.
+    pub client_credentials_grants: u64,
+    /// Successful `password` (username-password) grants.
+    pub password_grants: u64,
+    /// Device-flow polls (`grant_type=device`), whatever their outcome. The
+    /// `authorization_pending` and `slow_down` answers count here only, not in `rejected`.
+    pub device_polls: u64,
+    /// Successful revocations (answered 200).
+    pub revocations: u64,
+    /// Requests to the introspection endpoint, whatever their outcome.
+    pub introspections: u64,
 }

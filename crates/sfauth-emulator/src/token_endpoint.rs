@@ -1,4 +1,6 @@
-//! `POST {site}/services/oauth2/token`: the refresh-token grant, faults first.
+//! `POST {site}/services/oauth2/token`: faults first, then the grant the form names.
+//!
+//! The refresh-token grant lives here; the other grants are in [`crate::grants`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,26 +18,39 @@ use subtle::ConstantTimeEq;
 
 use crate::credentials;
 use crate::fault::Fault;
+use crate::grants;
 use crate::reply;
 use crate::server::ConnectionKiller;
 use crate::state::{Issued, Refusal, Shared};
 
-/// Scopes granted to every emulated login.
-const SCOPE: &str = "api refresh_token id";
-
 /// How an injected fault bends normal processing.
 #[derive(Clone, Copy, Debug, Default)]
-struct Twist {
-    bad_signature: bool,
-    extra_delay: Duration,
+pub(crate) struct Twist {
+    pub(crate) bad_signature: bool,
+    pub(crate) extra_delay: Duration,
     lose_response: bool,
 }
 
-/// A refusal, with the counter it lands in.
+impl Twist {
+    /// Waits as long as a request that issues tokens is "being processed": the
+    /// configured latency plus any injected delay.
+    pub(crate) async fn processing_delay(self, shared: &Shared) {
+        let latency = shared.lock().latency;
+        tokio::time::sleep(latency + self.extra_delay).await;
+    }
+}
+
+/// A refusal, with the counter it lands in. Every refusal is a 400.
 #[derive(Debug)]
-enum Denial {
+pub(crate) enum Denial {
     /// Counted in `rejected`.
     Rejected {
+        error: &'static str,
+        description: &'static str,
+    },
+    /// A normal step of a flow rather than a failure (device flow's
+    /// `authorization_pending` and `slow_down`): counted in no outcome counter.
+    Quiet {
         error: &'static str,
         description: &'static str,
     },
@@ -49,15 +64,23 @@ enum Denial {
 const EXPIRED_GRANT: (&str, &str) = ("invalid_grant", "expired access/refresh token");
 
 impl Denial {
+    /// An `invalid_grant` refusal counted in `rejected`.
+    pub(crate) const fn invalid_grant(description: &'static str) -> Self {
+        Self::Rejected {
+            error: "invalid_grant",
+            description,
+        }
+    }
+
     const EXPIRED: Self = Self::Rejected {
         error: EXPIRED_GRANT.0,
         description: EXPIRED_GRANT.1,
     };
-    const BAD_CLIENT_ID: Self = Self::Rejected {
+    pub(crate) const BAD_CLIENT_ID: Self = Self::Rejected {
         error: "invalid_client_id",
         description: "client identifier invalid",
     };
-    const BAD_SECRET: Self = Self::Rejected {
+    pub(crate) const BAD_SECRET: Self = Self::Rejected {
         error: "invalid_client",
         description: "invalid client credentials",
     };
@@ -115,7 +138,7 @@ pub(crate) async fn token(
         Some(Fault::Delay(delay)) => twist.extra_delay = delay,
     }
 
-    let response = match refresh(&shared, &headers, &params, twist).await {
+    let response = match grant(&shared, &headers, &params, twist).await {
         Ok(body) => reply::json(StatusCode::OK, &body),
         Err(denial) => deny(&shared, denial),
     };
@@ -139,6 +162,36 @@ async fn close(killer: Option<Extension<ConnectionKiller>>) -> Response {
     }
 }
 
+/// The URN of the JWT bearer grant.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// Runs the grant named by `grant_type` (or the device-code request, which Salesforce
+/// takes at the token endpoint with `response_type=device_code` and no grant type).
+async fn grant(
+    shared: &Shared,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    twist: Twist,
+) -> Result<Value, Denial> {
+    let grant_type = params.get("grant_type").map(String::as_str);
+    match grant_type {
+        Some("refresh_token") => refresh(shared, headers, params, twist).await,
+        Some("authorization_code") => {
+            grants::authorization_code(shared, headers, params, twist).await
+        }
+        Some(JWT_BEARER) => grants::jwt_bearer(shared, params, twist).await,
+        Some("client_credentials") => {
+            grants::client_credentials(shared, headers, params, twist).await
+        }
+        Some("password") => grants::password(shared, headers, params, twist).await,
+        Some("device") => grants::device_poll(shared, headers, params, twist).await,
+        None if params.get("response_type").map(String::as_str) == Some("device_code") => {
+            grants::device_start(shared, headers, params, twist).await
+        }
+        _ => Err(Denial::UNSUPPORTED_GRANT),
+    }
+}
+
 /// Counts a refusal and renders Salesforce's body for it. Every refusal is a 400.
 fn deny(shared: &Shared, denial: Denial) -> Response {
     let (error, description) = {
@@ -148,6 +201,7 @@ fn deny(shared: &Shared, denial: Denial) -> Response {
                 state.stats.rejected += 1;
                 (error, description)
             }
+            Denial::Quiet { error, description } => (error, description),
             Denial::Parallel => {
                 state.stats.refused_parallel += 1;
                 ("invalid_grant", "token request is already being processed")
@@ -233,25 +287,77 @@ impl Drop for InFlightGuard<'_> {
     }
 }
 
+/// Which optional fields a token response carries.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shape {
+    /// `signature` (absent from JWT bearer responses).
+    pub(crate) signature: bool,
+    /// `signature` computed with the wrong key ([`Fault::BadSignature`]).
+    pub(crate) bad_signature: bool,
+    /// `scope` (absent from username-password responses).
+    pub(crate) scope: bool,
+}
+
+impl Shape {
+    /// Everything: the web-server, device and refresh grants.
+    pub(crate) const FULL: Self = Self {
+        signature: true,
+        bad_signature: false,
+        scope: true,
+    };
+}
+
 /// A token response in Salesforce's shape and key order:
 /// `access_token, [refresh_token], signature, scope, instance_url, id, token_type, issued_at`.
 pub(crate) fn token_response(shared: &Shared, issued: &Issued, bad_signature: bool) -> Value {
+    shaped_token_response(
+        shared,
+        issued,
+        Shape {
+            bad_signature,
+            ..Shape::FULL
+        },
+    )
+}
+
+/// A token response with the fields `shape` asks for, in Salesforce's key order:
+/// `access_token, [refresh_token], [signature], [scope], [id_token], instance_url, id,
+/// token_type, issued_at`. `refresh_token` is there when `issued` has one, `id_token`
+/// when the scope includes `openid`.
+pub(crate) fn shaped_token_response(shared: &Shared, issued: &Issued, shape: Shape) -> Value {
     let id = shared.identity_url(&credentials::user_id(&issued.username));
     let issued_at = credentials::issued_at_now();
-    let key = if bad_signature {
-        format!("not-{}", shared.config.client_secret)
-    } else {
-        shared.config.client_secret.clone()
-    };
-    let signature = credentials::signature(&key, &id, &issued_at);
 
     let mut body = Map::new();
     body.insert("access_token".into(), issued.access_token.clone().into());
     if let Some(refresh_token) = &issued.refresh_token {
         body.insert("refresh_token".into(), refresh_token.clone().into());
     }
-    body.insert("signature".into(), signature.into());
-    body.insert("scope".into(), SCOPE.into());
+    if shape.signature {
+        let key = if shape.bad_signature {
+            format!("not-{}", shared.config.client_secret)
+        } else {
+            shared.config.client_secret.clone()
+        };
+        let signature = credentials::signature(&key, &id, &issued_at);
+        body.insert("signature".into(), signature.into());
+    }
+    if shape.scope {
+        body.insert("scope".into(), issued.scope.clone().into());
+    }
+    if issued.scope.split(' ').any(|s| s == "openid") {
+        let now = credentials::unix_now();
+        let claims = serde_json::json!({
+            "at_hash": "emulator",
+            "sub": id,
+            "aud": shared.config.client_id,
+            "iss": shared.url,
+            "exp": now + 300,
+            "iat": now,
+            "preferred_username": issued.username,
+        });
+        body.insert("id_token".into(), credentials::id_token(&claims).into());
+    }
     body.insert("instance_url".into(), shared.url.clone().into());
     body.insert("id".into(), id.into());
     body.insert("token_type".into(), "Bearer".into());
@@ -259,19 +365,58 @@ pub(crate) fn token_response(shared: &Shared, issued: &Issued, bad_signature: bo
     Value::Object(body)
 }
 
-fn missing(param: &'static str) -> Denial {
+/// `invalid_request` for a missing form parameter.
+pub(crate) fn missing(param: &'static str) -> Denial {
     Denial::Rejected {
         error: "invalid_request",
         description: match param {
             "client_id" => "missing required parameter: client_id",
-            _ => "missing required parameter: refresh_token",
+            "refresh_token" => "missing required parameter: refresh_token",
+            "code" => "missing required parameter: code",
+            "assertion" => "missing required parameter: assertion",
+            "username" => "missing required parameter: username",
+            "password" => "missing required parameter: password",
+            _ => "missing required parameter",
         },
+    }
+}
+
+/// Whether a grant needs the client secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SecretPolicy {
+    /// Checked only when sent.
+    IfSent,
+    /// Must be sent, and right.
+    Required,
+}
+
+/// Checks the client id (required) and secret (per `policy`) from the form or HTTP Basic.
+pub(crate) fn authenticate_client(
+    shared: &Shared,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    policy: SecretPolicy,
+) -> Result<(), Denial> {
+    let (client_id, client_secret) = client_credentials(headers, params)?;
+    let Some(client_id) = client_id else {
+        return Err(missing("client_id"));
+    };
+    let config = &shared.config;
+    if !constant_time_eq(&client_id, &config.client_id) {
+        return Err(Denial::BAD_CLIENT_ID);
+    }
+    match client_secret {
+        Some(secret) if !constant_time_eq(&secret, &config.client_secret) => {
+            Err(Denial::BAD_SECRET)
+        }
+        None if policy == SecretPolicy::Required => Err(Denial::BAD_SECRET),
+        _ => Ok(()),
     }
 }
 
 /// Client id and secret from the form, or else from an HTTP Basic header.
 /// An empty secret counts as none: the Salesforce CLI's default app sends `""`.
-fn client_credentials(
+pub(crate) fn client_credentials(
     headers: &HeaderMap,
     params: &HashMap<String, String>,
 ) -> Result<(Option<String>, Option<String>), Denial> {
@@ -302,7 +447,8 @@ fn basic_credentials(value: &[u8]) -> Option<(Option<String>, Option<String>)> {
     Some((some(id), some(secret)))
 }
 
-fn constant_time_eq(given: &str, expected: &str) -> bool {
+/// Compares without leaking, through timing, how much of a secret matched.
+pub(crate) fn constant_time_eq(given: &str, expected: &str) -> bool {
     given.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 

@@ -142,3 +142,39 @@ fn exits_successfully_on_sigterm() {
     }
     panic!("the emulator did not exit within 5 s of SIGTERM");
 }
+
+#[test]
+fn flags_enable_the_other_login_flows() {
+    let cert = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/jwt_test_cert.pem"
+    );
+    let (_running, url) = start(&[
+        "--client-credentials-user",
+        "integration@example.com",
+        "--password-user",
+        "ada@example.com:pa:ss",
+        "--jwt-certificate-file",
+        cert,
+    ]);
+    let (status, body) = refresh(
+        &url,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "sfauth-emulator-client"),
+            ("client_secret", "sfauth-emulator-secret"),
+        ],
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = refresh(
+        &url,
+        &[
+            ("grant_type", "password"),
+            ("client_id", "sfauth-emulator-client"),
+            ("client_secret", "sfauth-emulator-secret"),
+            ("username", "ada@example.com"),
+            ("password", "pa:ss"),
+        ],
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

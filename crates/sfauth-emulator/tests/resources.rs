@@ -253,6 +253,14 @@ async fn stats_endpoint_reports_the_counters_as_json() {
             "reuse_detected": 1,
             "rejected": 0,
             "faults_served": 0,
+            "authorizations": 0,
+            "codes_exchanged": 0,
+            "jwt_grants": 0,
+            "client_credentials_grants": 0,
+            "password_grants": 0,
+            "device_polls": 0,
+            "revocations": 0,
+            "introspections": 0,
         })
     );
     assert_eq!(serde_json::to_value(emulator.stats()).unwrap(), body);

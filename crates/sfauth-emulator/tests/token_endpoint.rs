@@ -264,7 +264,10 @@ async fn a_token_revoked_by_the_test_is_refused_without_counting_reuse() {
 async fn unknown_or_missing_grant_type_is_unsupported() {
     let emulator = emulator(Config::default()).await;
     for params in [
-        vec![("grant_type", "password")],
+        vec![(
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        )],
         vec![("client_id", "sfauth-emulator-client")],
     ] {
         let (status, body) = status_and_json(post_token(&emulator, &params).await.unwrap()).await;

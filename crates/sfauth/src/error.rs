@@ -138,6 +138,13 @@ impl Error {
         self
     }
 
+    /// Re-classes an error whose class depends on the grant that failed (an `invalid_grant`
+    /// from a JWT assertion is a configuration problem, not a lost login).
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
     pub(crate) fn with_retry(mut self, retry: Retry) -> Self {
         self.retry = retry;
         self

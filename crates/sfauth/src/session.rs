@@ -3,8 +3,9 @@
 //! The token flow (DESIGN.md): read the store without a lock; fresh by the expiry policy?
 //! done, with no HTTP client built. Stale: take the in-process flight lock, then the store's
 //! lock, and read again: if another task or process refreshed meanwhile, adopt its token.
-//! Otherwise run the refresh grant, merge the answer into the stored token (keeping the
-//! refresh token unless a new one came back), save it atomically, and only then hand it out.
+//! Otherwise renew it (the refresh grant by default; see [`Renewal`] for tokens that have no
+//! refresh token), merge the answer into the stored token (keeping the refresh token unless a
+//! new one came back), save it atomically, and only then hand it out.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -15,9 +16,10 @@ use crate::endpoint::{Endpoint, LoginUrl, SitePrefix};
 use crate::error::{Error, ErrorKind, Result, Retry};
 use crate::expiry::ExpiryPolicy;
 use crate::flows;
+use crate::flows::jwt::JwtBearer;
 use crate::http::{HttpClient, HttpConfig};
 use crate::secret::Secret;
-use crate::signature::SignatureCheck;
+use crate::signature::{self, SignatureCheck};
 use crate::store::{StoreLock, TokenStore};
 use crate::token::Token;
 
@@ -44,6 +46,43 @@ pub struct RefreshOutcome {
     pub action: RefreshAction,
 }
 
+/// How a session gets a new access token when the stored one is stale.
+///
+/// Tokens from the web, device and SFDX-auth-URL logins carry a refresh token; the others
+/// do not, and are renewed by logging in again the same way, with no user present.
+///
+/// ```
+/// use sfauth::{Renewal, Secret};
+/// let renewal = Renewal::Password {
+///     username: "ada@example.com".into(),
+///     password: Secret::from("hunter2TOKEN"),
+/// };
+/// assert!(!format!("{renewal:?}").contains("hunter2"));
+/// assert!(matches!(Renewal::default(), Renewal::RefreshToken));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub enum Renewal {
+    /// The refresh-token grant with the stored refresh token (rotation-safe).
+    #[default]
+    RefreshToken,
+    /// Sign a new JWT bearer assertion.
+    JwtBearer(JwtBearer),
+    /// Request again with the client credentials (the session's client must have its
+    /// secret). Without a configured login URL this goes to the token's `instance_url`,
+    /// the My Domain, since the generic login hosts do not serve this grant.
+    ClientCredentials,
+    /// Log in again with the username and password (+ security token).
+    Password {
+        /// The Salesforce username.
+        username: String,
+        /// The password, followed by the security token when one is needed.
+        password: Secret<String>,
+    },
+    /// The store holds an adopted access token only: it cannot be renewed, and a stale one
+    /// needs a new login.
+    None,
+}
+
 /// Builds a [`Session`].
 #[derive(Debug)]
 pub struct SessionBuilder {
@@ -53,6 +92,7 @@ pub struct SessionBuilder {
     site: SitePrefix,
     expiry: ExpiryPolicy,
     http: HttpConfig,
+    renewal: Renewal,
 }
 
 impl SessionBuilder {
@@ -80,6 +120,12 @@ impl SessionBuilder {
         self
     }
 
+    /// How to renew a stale token; [`Renewal::RefreshToken`] unless set.
+    pub fn renewal(mut self, renewal: Renewal) -> Self {
+        self.renewal = renewal;
+        self
+    }
+
     /// The session.
     pub fn build(self) -> Session {
         Session {
@@ -90,6 +136,7 @@ impl SessionBuilder {
                 site: self.site,
                 expiry: self.expiry,
                 http_config: self.http,
+                renewal: self.renewal,
                 http: OnceLock::new(),
                 flight: tokio::sync::Mutex::new(()),
                 current: Mutex::new(None),
@@ -133,6 +180,7 @@ struct Inner {
     site: SitePrefix,
     expiry: ExpiryPolicy,
     http_config: HttpConfig,
+    renewal: Renewal,
     /// Built on the first refresh: the fresh path never pays for TLS set-up.
     http: OnceLock<HttpClient>,
     /// One refresh at a time in this process; the store lock does it across processes.
@@ -151,6 +199,7 @@ impl Session {
             site: SitePrefix::default(),
             expiry: ExpiryPolicy::default(),
             http: HttpConfig::default(),
+            renewal: Renewal::default(),
         }
     }
 
@@ -251,7 +300,79 @@ impl Session {
         Ok(self.inner.http.get_or_init(|| client))
     }
 
+    /// How this session renews a stale token.
+    pub fn renewal(&self) -> &Renewal {
+        &self.inner.renewal
+    }
+
     async fn refresh_locked(&self, lock: &StoreLock, stored: Token) -> Result<RefreshOutcome> {
+        match &self.inner.renewal {
+            Renewal::RefreshToken => self.refresh_with_token(lock, stored).await,
+            Renewal::None => Err(Error::new(
+                ErrorKind::LoginRequired,
+                format!(
+                    "{} holds only an access token, which sfauth cannot renew",
+                    self.inner.store.describe()
+                ),
+            )
+            .with_hint(
+                "log in again with a flow that can renew it: the web or device login (refresh token), JWT bearer, or client credentials",
+            )),
+            renewal => self.log_in_again(lock, stored, renewal).await,
+        }
+    }
+
+    /// Renews a token that has no refresh token by running its grant again, and merges the
+    /// answer into the stored token.
+    async fn log_in_again(
+        &self,
+        lock: &StoreLock,
+        stored: Token,
+        renewal: &Renewal,
+    ) -> Result<RefreshOutcome> {
+        let client = &self.inner.client;
+        let endpoint = match (renewal, &self.inner.login_url) {
+            (Renewal::ClientCredentials, None) => {
+                let login = LoginUrl::parse(stored.instance_url()).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Usage,
+                        format!("cannot renew at the token's instance_url: {e}"),
+                    )
+                    .with_hint("pass --login-url with the org's My Domain")
+                })?;
+                Endpoint::new(login, self.inner.site.clone())
+            }
+            _ => self.endpoint_for(&stored)?,
+        };
+        let http = self.http(&endpoint)?;
+        let response = match renewal {
+            Renewal::JwtBearer(jwt) => flows::jwt::request(http, &endpoint, jwt).await?,
+            Renewal::ClientCredentials => {
+                flows::client_credentials::request(http, &endpoint, client).await?
+            }
+            Renewal::Password { username, password } => {
+                flows::password::request(http, &endpoint, client, username, password).await?
+            }
+            Renewal::RefreshToken | Renewal::None => {
+                return Err(Error::internal("log_in_again called for a refresh renewal"));
+            }
+        };
+        let signature = signature::check(&response, client.client_secret())?;
+        let mut merged = stored;
+        let rotated = merged.merge_refresh(&response);
+        self.inner
+            .store
+            .save(lock, &merged)
+            .await
+            .map_err(|e| save_failed(e, rotated))?;
+        self.remember(&merged);
+        Ok(RefreshOutcome {
+            token: merged,
+            action: RefreshAction::Refreshed { rotated, signature },
+        })
+    }
+
+    async fn refresh_with_token(&self, lock: &StoreLock, stored: Token) -> Result<RefreshOutcome> {
         let store = &self.inner.store;
         let Some(refresh_token) = stored.refresh_token() else {
             return Err(Error::new(

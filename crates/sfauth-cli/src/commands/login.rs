@@ -3,62 +3,273 @@
 //! An alias that exists is replaced only after the new token is in hand, so a failed login
 //! leaves the stored org as it was.
 
-use sfauth::{Endpoint, Error, ErrorKind, FileStore, LoginUrl, SitePrefix, TokenStore};
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::cli::{LoginArgs, LoginFlow, OrgArgs};
-use crate::config::{Alias, Config, Flow, Home, Org, SecretSource};
-use crate::target::{read_secret_file, stored_secret};
+use sfauth::flows::code::{self, AuthorizeOptions};
+use sfauth::flows::jwt::{self, JwtBearer};
+use sfauth::flows::loopback::RedirectListener;
+use sfauth::flows::{client_credentials, device, password, refresh};
+use sfauth::http::HttpClient;
+use sfauth::store::file::write_private_file;
+use sfauth::{
+    Endpoint, Error, ErrorKind, FileStore, HttpConfig, LoginUrl, OAuthClient, Secret, SfdxAuthUrl,
+    SitePrefix, Token, TokenStore, endpoint,
+};
+
+use crate::cli::{AliasArgs, LoginArgs, LoginFlow, OrgArgs};
+use crate::config::{Alias, Config, Flow, Home, Org, SecretSource, TOKEN_FILE_SECRET_KEY};
+use crate::target::{env_secret, require_client_id, stored_secret};
+
+/// The env var `login password` reads the password + security token from.
+const PASSWORD_ENV: &str = "SFAUTH_PASSWORD";
+/// The env var `login access-token` reads the token from, as `sf` does.
+const ACCESS_TOKEN_ENV: &str = "SF_ACCESS_TOKEN";
 
 /// Runs `sfauth login`.
 pub async fn run(args: &LoginArgs) -> anyhow::Result<()> {
     match &args.flow {
+        LoginFlow::Web {
+            org,
+            redirect_uri,
+            scopes,
+            prompt,
+            login_hint,
+            no_browser,
+            wait,
+        } => {
+            let app = App::from_args(org)?;
+            let options = AuthorizeOptions {
+                redirect_uri: redirect_uri.clone(),
+                scopes: split_scopes(scopes),
+                prompt: prompt.clone(),
+                login_hint: login_hint.clone(),
+            };
+            let pending = code::begin(&app.endpoint, &app.client, &options)?;
+            let code = if *no_browser {
+                eprintln!(
+                    "Open this URL in a browser, log in, then paste the URL you were sent to:\n\n{}\n",
+                    pending.authorize_url()
+                );
+                let redirected = read_line("redirected URL")?;
+                pending.code_from_redirect(redirected.expose())?
+            } else {
+                let listener = RedirectListener::bind(pending.redirect_uri()).await?;
+                eprintln!(
+                    "Opening the browser to log in. If it does not open, visit:\n\n{}\n",
+                    pending.authorize_url()
+                );
+                if let Err(e) = webbrowser::open(pending.authorize_url()) {
+                    tracing::debug!("no browser opened: {e}");
+                }
+                listener.wait(&pending, *wait).await?
+            };
+            let token = pending
+                .exchange(&app.http, &app.endpoint, &app.client, &code)
+                .await?;
+            app.store(Flow::Web, token, login_hint.clone(), org.set_default)
+                .await
+        }
+        LoginFlow::Jwt {
+            org,
+            username,
+            key_file,
+            audience,
+        } => {
+            let app = App::from_args(org)?;
+            let key_file = absolute(key_file)?;
+            let bearer = jwt_bearer(
+                &app.client,
+                username,
+                &key_file,
+                audience.as_deref(),
+                app.endpoint.login_url(),
+            )?;
+            let token = jwt::request(&app.http, &app.endpoint, &bearer).await?;
+            let mut app = app;
+            app.key_file = Some(key_file);
+            app.audience = audience.clone();
+            app.store(Flow::Jwt, token, Some(username.clone()), org.set_default)
+                .await
+        }
+        LoginFlow::ClientCredentials { org } => {
+            let app = App::from_args(org)?;
+            client_credentials::requires_my_domain(app.endpoint.login_url())?;
+            let token = client_credentials::request(&app.http, &app.endpoint, &app.client).await?;
+            app.store(Flow::ClientCredentials, token, None, org.set_default)
+                .await
+        }
+        LoginFlow::Password { org, username } => {
+            let app = App::from_args(org)?;
+            eprintln!(
+                "warning: Salesforce blocks the username-password flow by default in orgs created since Summer '23; prefer web, jwt or device"
+            );
+            let secret = match env_secret(PASSWORD_ENV)? {
+                Some(p) => p,
+                None => read_line("password + security token")?,
+            };
+            let token =
+                password::request(&app.http, &app.endpoint, &app.client, username, &secret).await?;
+            app.store(
+                Flow::Password,
+                token,
+                Some(username.clone()),
+                org.set_default,
+            )
+            .await
+        }
+        LoginFlow::Device { org, scopes, wait } => {
+            let app = App::from_args(org)?;
+            let started =
+                device::start(&app.http, &app.endpoint, &app.client, &split_scopes(scopes)).await?;
+            eprintln!(
+                "To log in, open {} in any browser and enter the code {}\nWaiting for the approval...",
+                started.verification_uri, started.user_code
+            );
+            let token =
+                device::poll(&app.http, &app.endpoint, &app.client, &started, *wait).await?;
+            app.store(Flow::Device, token, None, org.set_default).await
+        }
+        LoginFlow::SfdxUrl { org, file } => sfdx_url(org, file).await,
+        LoginFlow::AccessToken { org, instance_url } => access_token(org, instance_url).await,
         LoginFlow::TokenFile { org, path } => token_file(org, path).await,
     }
 }
 
-/// What every flow checks before it starts.
-struct Common {
+/// The app, endpoint and HTTP client a login uses, and what the org entry will record.
+struct App {
+    alias: Alias,
+    client: OAuthClient,
+    client_id: String,
+    secret: SecretSource,
+    endpoint: Endpoint,
+    http: HttpClient,
+    key_file: Option<PathBuf>,
+    audience: Option<String>,
+}
+
+/// What every app-based login records: the alias, the client id, where the secret comes
+/// from, and the client built from them.
+struct Identity {
     alias: Alias,
     client_id: String,
     secret: SecretSource,
-    site: SitePrefix,
+    client: OAuthClient,
 }
 
-fn common(args: &OrgArgs) -> sfauth::Result<Common> {
-    let alias = Alias::parse(&args.alias)?;
-    let client_id = args
-        .client_id
-        .clone()
-        .map(|id| id.trim().to_owned())
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| {
-            Error::new(ErrorKind::Usage, "no client id given")
-                .with_hint("pass --client-id with the connected app's Consumer Key")
-        })?;
-    let secret = SecretSource {
-        client_secret_file: args.client_secret_file.clone(),
-        client_secret_env: args.client_secret_env.clone(),
-    };
-    // Fail now, not at the first refresh, if the named secret cannot be read.
-    if let Some(path) = &secret.client_secret_file {
-        read_secret_file(path)?;
-    } else {
-        stored_secret(&secret)?;
+impl Identity {
+    fn from_args(args: &OrgArgs) -> sfauth::Result<Identity> {
+        let alias = Alias::parse(&args.alias)?;
+        let client_id = require_client_id(args.client_id.clone())?;
+
+        let secret = SecretSource {
+            client_secret_file: args
+                .client_secret_file
+                .as_deref()
+                .map(absolute)
+                .transpose()?,
+            client_secret_env: args.client_secret_env.clone(),
+            client_secret_in_token_file: false,
+        };
+        // Fail now, not at the first refresh, if the named secret cannot be read.
+        let mut client = OAuthClient::new(client_id.clone());
+        if let Some(s) = stored_secret(&secret)? {
+            client = client.with_secret(s);
+        }
+        Ok(Identity {
+            alias,
+            client_id,
+            secret,
+            client,
+        })
     }
-    let site = SitePrefix::parse(args.site.as_deref().unwrap_or_default())?;
-    Ok(Common {
-        alias,
-        client_id,
-        secret,
-        site,
+}
+
+impl App {
+    fn from_args(args: &OrgArgs) -> sfauth::Result<App> {
+        let Identity {
+            alias,
+            client_id,
+            secret,
+            client,
+        } = Identity::from_args(args)?;
+        let login = LoginUrl::parse(args.login_url.as_deref().unwrap_or(endpoint::PRODUCTION))?;
+        let site = SitePrefix::parse(args.site.as_deref().unwrap_or_default())?;
+        let http = HttpClient::new(&HttpConfig::default(), &login)?;
+        Ok(App {
+            alias,
+            client,
+            client_id,
+            secret,
+            endpoint: Endpoint::new(login, site),
+            http,
+            key_file: None,
+            audience: None,
+        })
+    }
+
+    /// Writes the token to the org's own file, then the org entry.
+    async fn store(
+        self,
+        flow: Flow,
+        token: Token,
+        username: Option<String>,
+        set_default: bool,
+    ) -> anyhow::Result<()> {
+        let home = Home::locate()?;
+        let token_file = home.token_file(&self.alias);
+        write_private_file(&token_file, token.to_json_pretty().as_bytes())?;
+        let org = Org {
+            flow,
+            login_url: self.endpoint.login_url().to_string(),
+            site: self.endpoint.site().as_str().to_owned(),
+            client_id: self.client_id,
+            secret: self.secret,
+            token_file,
+            username,
+            key_file: self.key_file,
+            audience: self.audience,
+        };
+        save_org(&home, self.alias, org, set_default, &token).await?;
+        Ok(())
+    }
+}
+
+/// The JWT bearer settings of an org.
+pub fn jwt_bearer(
+    client: &OAuthClient,
+    username: &str,
+    key_file: &Path,
+    audience: Option<&str>,
+    login: &LoginUrl,
+) -> sfauth::Result<JwtBearer> {
+    let key_pem = Secret::new(std::fs::read_to_string(key_file).map_err(|e| {
+        Error::new(
+            ErrorKind::Usage,
+            format!("cannot read the key file {}: {e}", key_file.display()),
+        )
+        .with_hint(
+            "pass --key-file with the RSA private key (PEM) of the connected app's certificate",
+        )
+    })?);
+    Ok(JwtBearer {
+        client_id: client.client_id().to_owned(),
+        username: username.to_owned(),
+        audience: audience.map_or_else(|| JwtBearer::audience_for(login), str::to_owned),
+        key_pem,
     })
 }
 
-/// Saves the org entry (replacing any with that alias) and says so on stderr.
-async fn save(common: Common, org: Org, set_default: bool) -> sfauth::Result<()> {
-    let home = Home::locate()?;
-    let alias = common.alias.clone();
-    let replaced = Config::update(&home, |config| {
+/// Saves the org entry (replacing any with that alias) and says what was stored.
+async fn save_org(
+    home: &Home,
+    alias: Alias,
+    org: Org,
+    set_default: bool,
+    token: &Token,
+) -> sfauth::Result<()> {
+    let replaced = Config::update(home, |config| {
         let replaced = config.orgs.insert(alias.clone(), org).is_some();
         if set_default || config.default_org.is_none() {
             config.default_org = Some(alias.clone());
@@ -67,25 +278,130 @@ async fn save(common: Common, org: Org, set_default: bool) -> sfauth::Result<()>
     })
     .await?;
     let verb = if replaced { "replaced" } else { "stored" };
+    let who = match token.user_id() {
+        Some(user) => format!(" (user {user} at {})", token.instance_url()),
+        None => String::new(),
+    };
+    eprintln!("{verb} org `{alias}`{who}; use it with --org {alias}");
+    Ok(())
+}
+
+/// `sfauth login sfdx-url FILE|-`: refresh once to prove the URL works, then store.
+async fn sfdx_url(args: &AliasArgs, file: &Path) -> anyhow::Result<()> {
+    let alias = Alias::parse(&args.alias)?;
+    let text = if file == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(|e| {
+            Error::new(
+                ErrorKind::Usage,
+                format!("cannot read the SFDX auth URL from stdin: {e}"),
+            )
+        })?;
+        Secret::new(text)
+    } else {
+        Secret::new(std::fs::read_to_string(file).map_err(|e| {
+            Error::new(
+                ErrorKind::Usage,
+                format!("cannot read {}: {e}", file.display()),
+            )
+        })?)
+    };
+    let url = SfdxAuthUrl::parse(text.expose())?;
+    let mut client = OAuthClient::new(url.client_id.clone());
+    if let Some(secret) = &url.client_secret {
+        client = client.with_secret(secret.clone());
+    }
+    let endpoint = Endpoint::new(url.instance_url.clone(), SitePrefix::default());
+    let http = HttpClient::new(&HttpConfig::default(), endpoint.login_url())?;
+    let refreshed = refresh::refresh(&http, &endpoint, &client, &url.refresh_token).await?;
+    let mut token = refreshed.response;
+    if token.refresh_token().is_none() {
+        token.set("refresh_token", url.refresh_token.expose());
+    }
+    if let Some(secret) = &url.client_secret {
+        token.set(TOKEN_FILE_SECRET_KEY, secret.expose());
+    }
+    let home = Home::locate()?;
+    let token_file = home.token_file(&alias);
+    write_private_file(&token_file, token.to_json_pretty().as_bytes())?;
+    let org = Org {
+        flow: Flow::SfdxUrl,
+        login_url: url.instance_url.to_string(),
+        site: String::new(),
+        client_id: url.client_id.clone(),
+        secret: SecretSource {
+            client_secret_in_token_file: url.client_secret.is_some(),
+            ..Default::default()
+        },
+        token_file,
+        username: None,
+        key_file: None,
+        audience: None,
+    };
+    save_org(&home, alias, org, args.set_default, &token).await?;
+    Ok(())
+}
+
+/// `sfauth login access-token --instance-url URL`: the token from stdin or SF_ACCESS_TOKEN.
+async fn access_token(args: &AliasArgs, instance_url: &str) -> anyhow::Result<()> {
+    let alias = Alias::parse(&args.alias)?;
+    let instance = LoginUrl::parse(instance_url)?;
+    let access = match env_secret(ACCESS_TOKEN_ENV)? {
+        Some(t) => t,
+        None => read_line("access token")?,
+    };
+    // Salesforce never says when a token was issued; the adoption time is the best guess.
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let token = Token::from_value(serde_json::json!({
+        "access_token": access.expose(),
+        "instance_url": instance.as_str(),
+        "token_type": "Bearer",
+        "issued_at": now.to_string(),
+    }))
+    .map_err(|e| {
+        Error::new(
+            ErrorKind::Usage,
+            format!("the access token is unusable: {e}"),
+        )
+    })?;
+    let home = Home::locate()?;
+    let token_file = home.token_file(&alias);
+    write_private_file(&token_file, token.to_json_pretty().as_bytes())?;
+    let org = Org {
+        flow: Flow::AccessToken,
+        login_url: instance.to_string(),
+        site: String::new(),
+        client_id: String::new(),
+        secret: SecretSource::default(),
+        token_file,
+        username: None,
+        key_file: None,
+        audience: None,
+    };
+    save_org(&home, alias, org, args.set_default, &token).await?;
     eprintln!(
-        "{verb} org `{alias}`; use it with --org {alias} (sfauth status --org {alias} shows it)"
+        "note: an adopted access token cannot be renewed; log in with another flow when it expires"
     );
     Ok(())
 }
 
 /// `sfauth login token-file PATH`: adopt the file in place.
-async fn token_file(args: &OrgArgs, path: &std::path::Path) -> anyhow::Result<()> {
-    let common = common(args)?;
-    let path = std::path::absolute(path).map_err(|e| {
-        Error::new(
-            ErrorKind::Usage,
-            format!("cannot resolve {}: {e}", path.display()),
-        )
-    })?;
+async fn token_file(args: &OrgArgs, path: &Path) -> anyhow::Result<()> {
+    let Identity {
+        alias,
+        client_id,
+        secret,
+        ..
+    } = Identity::from_args(args)?;
+    let site = SitePrefix::parse(args.site.as_deref().unwrap_or_default())?;
+    let path = absolute(path)?;
     let token = FileStore::new(&path).load().await?;
     let login_url = match &args.login_url {
         Some(url) => LoginUrl::parse(url)?,
-        None => Endpoint::for_token(&token, common.site.clone())?
+        None => Endpoint::for_token(&token, site.clone())?
             .login_url()
             .clone(),
     };
@@ -98,14 +414,53 @@ async fn token_file(args: &OrgArgs, path: &std::path::Path) -> anyhow::Result<()
     let org = Org {
         flow: Flow::TokenFile,
         login_url: login_url.to_string(),
-        site: common.site.as_str().to_owned(),
-        client_id: common.client_id.clone(),
-        secret: common.secret.clone(),
+        site: site.as_str().to_owned(),
+        client_id,
+        secret,
         token_file: path,
         username: None,
         key_file: None,
         audience: None,
     };
-    save(common, org, args.set_default).await?;
+    save_org(&Home::locate()?, alias, org, args.set_default, &token).await?;
     Ok(())
+}
+
+fn absolute(path: &Path) -> sfauth::Result<PathBuf> {
+    std::path::absolute(path).map_err(|e| {
+        Error::new(
+            ErrorKind::Usage,
+            format!("cannot resolve {}: {e}", path.display()),
+        )
+    })
+}
+
+fn split_scopes(scopes: &str) -> Vec<String> {
+    scopes
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// One line from stdin, trimmed, as a secret (it may be a password or a URL with a code).
+fn read_line(what: &str) -> sfauth::Result<Secret<String>> {
+    let mut buffer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut buffer)
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Usage,
+                format!("cannot read the {what} from stdin: {e}"),
+            )
+        })?;
+    let trimmed = buffer.trim();
+    if trimmed.is_empty() {
+        return Err(Error::new(ErrorKind::Usage, format!("no {what} on stdin"))
+            .with_hint(format!("pipe the {what} in, or type it and press Enter")));
+    }
+    let line = Secret::from(trimmed);
+    zeroize::Zeroize::zeroize(&mut buffer);
+    Ok(line)
 }

@@ -4,4 +4,5 @@ pub mod demo;
 pub mod login;
 pub mod orgs;
 pub mod refresh;
+pub mod revoke;
 pub mod token;

@@ -1,7 +1,27 @@
-//! One module per grant. Every grant POSTs a form to the token endpoint and reads the same
-//! kind of answer, so the answer is read and classified here, once.
+//! One module per grant or endpoint. Every grant POSTs a form to the token endpoint and
+//! reads the same kind of answer, so the answer is read and classified here, once.
+//!
+//! | Module | What it does |
+//! |---|---|
+//! | [`refresh`] | the refresh-token grant |
+//! | [`code`] (+ [`pkce`], [`loopback`]) | web-server login: authorize URL, redirect, code exchange |
+//! | [`jwt`] | the JWT bearer grant (a signed assertion, no user interaction) |
+//! | [`client_credentials`] | the client-credentials grant (a "run as" integration user) |
+//! | [`password`] | the username-password grant (blocked by default in new orgs) |
+//! | [`device`] | Salesforce's device flow (a code typed on another device) |
+//! | [`revoke`] | revoke an access or refresh token |
+//! | [`introspect`] | ask Salesforce whether a token is active, and until when |
 
+pub mod client_credentials;
+pub mod code;
+pub mod device;
+pub mod introspect;
+pub mod jwt;
+pub mod loopback;
+pub mod password;
+pub mod pkce;
 pub mod refresh;
+pub mod revoke;
 
 use crate::error::{Error, ErrorKind, OAuthError, Result, Retry};
 use crate::http::{Answer, summary};
@@ -10,23 +30,38 @@ use crate::token::Token;
 /// Reads a token endpoint answer: a token on 200, a classified error otherwise.
 /// `what` names the request in messages ("refresh", "login").
 pub(crate) fn read_token_answer(answer: &Answer, what: &str) -> Result<Token> {
+    let body = ok_body(answer, what)?;
+    Token::from_json(body).map_err(|problem| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!("the {what} answer is not a Salesforce token: {problem}"),
+        )
+        .with_hint(
+            "check that the login URL points at Salesforce (or the emulator); nothing was saved",
+        )
+        .with_status(200)
+    })
+}
+
+/// The body of a 200 answer that is not an HTML page; any other answer as a classified
+/// error.
+pub(crate) fn ok_body<'a>(answer: &'a Answer, what: &str) -> Result<&'a [u8]> {
     if answer.status == 200 {
         if looks_like_html(answer) {
             return Err(html_error(answer, what));
         }
-        return Token::from_json(&answer.body).map_err(|problem| {
-            Error::new(
-                ErrorKind::Protocol,
-                format!("the {what} answer is not a Salesforce token: {problem}"),
-            )
-            .with_hint("check that the login URL points at Salesforce (or the emulator); nothing was saved")
-            .with_status(200)
-        });
+        return Ok(&answer.body);
     }
+    Err(error_answer(answer, what))
+}
+
+/// The error a non-200 answer stands for: a classified OAuth error, or a protocol error
+/// for an HTML page or any other body.
+pub(crate) fn error_answer(answer: &Answer, what: &str) -> Error {
     match parse_oauth_error(&answer.body) {
-        Some(oauth) => Err(classify(oauth, answer.status, what)),
-        None if looks_like_html(answer) => Err(html_error(answer, what)),
-        None => Err(Error::new(
+        Some(oauth) => classify(oauth, answer.status, what),
+        None if looks_like_html(answer) => html_error(answer, what),
+        None => Error::new(
             ErrorKind::Protocol,
             format!(
                 "the {what} failed with HTTP {} and a body that is not an OAuth error{}",
@@ -35,8 +70,14 @@ pub(crate) fn read_token_answer(answer: &Answer, what: &str) -> Result<Token> {
             ),
         )
         .with_hint("check the login URL and site prefix: the request may not have reached Salesforce's OAuth endpoint")
-        .with_status(answer.status)),
+        .with_status(answer.status),
     }
+}
+
+/// An `invalid_grant` that [`classify`] took for a lost login (its generic branch).
+/// Grants other than the refresh grant re-class it with their own meaning and hint.
+pub(crate) fn is_generic_invalid_grant(e: &Error) -> bool {
+    e.kind() == ErrorKind::LoginRequired && e.oauth().is_some_and(|o| o.error == "invalid_grant")
 }
 
 fn looks_like_html(answer: &Answer) -> bool {
@@ -95,6 +136,12 @@ pub(crate) fn parse_oauth_error(body: &[u8]) -> Option<OAuthError> {
 /// already being processed" (§12) means another refresh of the same token is in flight,
 /// which is transient and never "log in again".
 pub(crate) fn classify(oauth: OAuthError, status: u16, what: &str) -> Error {
+    classify_unanswered(oauth, what).with_status(status)
+}
+
+/// [`classify`] for an error that came without an HTTP status of its own: one the
+/// authorize endpoint put in a redirect URL.
+pub(crate) fn classify_unanswered(oauth: OAuthError, what: &str) -> Error {
     use ErrorKind::*;
     let description = oauth
         .description
@@ -177,7 +224,6 @@ pub(crate) fn classify(oauth: OAuthError, status: u16, what: &str) -> Error {
     };
     Error::new(kind, format!("Salesforce refused the {what}: {oauth}"))
         .with_hint(hint)
-        .with_status(status)
         .with_retry(retry)
         .with_oauth(oauth)
 }

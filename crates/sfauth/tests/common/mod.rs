@@ -80,3 +80,53 @@ pub fn fast_http() -> HttpConfig {
         ..HttpConfig::default()
     }
 }
+
+/// The emulator's OAuth endpoint (no site prefix).
+pub fn endpoint(emulator: &Emulator) -> sfauth::Endpoint {
+    sfauth::Endpoint::new(
+        sfauth::LoginUrl::parse(&emulator.url()).unwrap(),
+        sfauth::SitePrefix::default(),
+    )
+}
+
+/// An HTTP client for the emulator, with quick retries.
+pub fn http(emulator: &Emulator) -> sfauth::HttpClient {
+    sfauth::HttpClient::new(&fast_http(), endpoint(emulator).login_url()).unwrap()
+}
+
+/// The emulator's test key pair (the private key signs assertions; the certificate is what
+/// the emulated connected app holds).
+pub fn jwt_key() -> Secret<String> {
+    Secret::from(include_str!(
+        "../../../sfauth-emulator/tests/fixtures/jwt_test_key.pem"
+    ))
+}
+
+pub fn jwt_other_key() -> Secret<String> {
+    Secret::from(include_str!(
+        "../../../sfauth-emulator/tests/fixtures/jwt_test_other_key.pem"
+    ))
+}
+
+pub fn jwt_certificate() -> String {
+    include_str!("../../../sfauth-emulator/tests/fixtures/jwt_test_cert.pem").to_owned()
+}
+
+/// A token file holding `token`, in a temp dir that lives as long as the returned guard.
+pub fn token_file(token: &Token) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token.json");
+    std::fs::write(&path, token.to_json_pretty().as_bytes()).unwrap();
+    (dir, path)
+}
+
+/// Backdates the `issued_at` of the token file at `path` by three hours.
+pub fn make_stale(path: &std::path::Path) {
+    let mut token = Token::from_json(&std::fs::read(path).unwrap()).unwrap();
+    let ms = (SystemTime::now() - Duration::from_secs(3 * 3600))
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    token.set("issued_at", ms.to_string());
+    std::fs::write(path, token.to_json_pretty().as_bytes()).unwrap();
+}
