@@ -190,8 +190,23 @@ pub(crate) struct State {
     in_flight: HashSet<String>,
     next_family: u64,
     pub(crate) faults: VecDeque<Fault>,
+    /// Answers queued for the next REST resource requests: (status, body).
+    pub(crate) rest_faults: VecDeque<(u16, String)>,
+    /// The last REST resource request: (method, path, body).
+    pub(crate) last_rest_request: Option<RestRequest>,
     pub(crate) latency: Duration,
     pub(crate) stats: Stats,
+}
+
+/// A REST resource request as the emulator received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestRequest {
+    /// The HTTP method.
+    pub method: String,
+    /// The path and query.
+    pub path: String,
+    /// The body.
+    pub body: Vec<u8>,
 }
 
 impl State {
@@ -355,28 +370,29 @@ impl State {
         self.in_flight.remove(refresh_token);
     }
 
-    /// Revokes the family of a refresh token (dead or alive). Returns whether the token
-    /// was known.
+    /// Revokes the family of a refresh token (dead or alive). Returns whether the token was
+    /// live, so a second revocation is answered `invalid_token` as Salesforce does.
     pub(crate) fn revoke_refresh_token(&mut self, refresh_token: &str) -> bool {
-        match self.refresh_tokens.get(refresh_token) {
-            Some(entry) => {
-                let family = entry.family;
-                self.revoke_family(family);
-                true
-            }
-            None => false,
-        }
+        let Some(entry) = self.refresh_tokens.get(refresh_token) else {
+            return false;
+        };
+        let family = entry.family;
+        // A token that is already dead (rotated out, or its family revoked) is no longer a
+        // valid token: Salesforce answers `invalid_token` for it.
+        let live = entry.alive && self.families.get(&family).is_some_and(|f| !f.revoked);
+        self.revoke_family(family);
+        live
     }
 
-    /// Invalidates one access token. Returns whether it was known.
+    /// Invalidates one access token. Returns whether it was a live token.
     pub(crate) fn revoke_access_token(&mut self, access_token: &str) -> bool {
-        match self.access_tokens.get_mut(access_token) {
-            Some(entry) => {
-                entry.dead = true;
-                true
-            }
-            None => false,
-        }
+        let Some(entry) = self.access_tokens.get_mut(access_token) else {
+            return false;
+        };
+        let was_live = !entry.dead;
+        entry.dead = true;
+        let family_live = self.families.get(&entry.family).is_some_and(|f| !f.revoked);
+        was_live && family_live
     }
 
     /// Makes every access token issued so far unusable, as if their sessions timed out.

@@ -987,7 +987,26 @@ async fn revocation_by_post_and_get_kills_the_family_and_is_counted() {
             token_requests: 1,
             refreshes_served: 1,
             revocations: 2,
+            rest_requests: 1,
+            rest_unauthorized: 1,
             ..Stats::default()
         }
     );
+}
+
+#[tokio::test]
+async fn revoking_an_already_revoked_token_is_invalid_token() {
+    let emulator = emulator(Config::default()).await;
+    let login = emulator.issue_token("alice@example.com");
+    let refresh_token = login["refresh_token"].as_str().unwrap().to_owned();
+    for expected in [StatusCode::OK, StatusCode::BAD_REQUEST] {
+        let response = client()
+            .post(emulator.revoke_url())
+            .form(&[("token", refresh_token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expected);
+    }
+    assert_eq!(emulator.stats().revocations, 1);
 }
