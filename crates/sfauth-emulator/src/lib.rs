@@ -120,6 +120,7 @@ use tokio::sync::oneshot;
 
 pub use crate::config::{Config, Consent};
 pub use crate::fault::Fault;
+pub use crate::state::RestRequest;
 pub use crate::stats::Stats;
 
 use crate::state::Shared;
@@ -314,6 +315,20 @@ impl Emulator {
     /// Queues a fault; each token request consumes the oldest queued fault.
     pub fn inject(&self, fault: Fault) {
         self.shared.lock().faults.push_back(fault);
+    }
+
+    /// Queues a raw answer for the next REST resource request (`/services/data/...`), served
+    /// whatever its token: e.g. 401 "This session is not valid for use with the REST API".
+    pub fn inject_rest(&self, status: u16, body: &str) {
+        self.shared
+            .lock()
+            .rest_faults
+            .push_back((status, body.to_owned()));
+    }
+
+    /// The last REST resource request the emulator received.
+    pub fn last_rest_request(&self) -> Option<RestRequest> {
+        self.shared.lock().last_rest_request.clone()
     }
 
     /// Changes the processing time of subsequent refreshes.

@@ -4,23 +4,112 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::credentials;
 use crate::reply::JSON_UTF8;
-use crate::state::Shared;
+use crate::state::{RestRequest, Shared};
 use crate::stats::Stats;
 
 /// The one API version the emulated org offers.
 const API_VERSION: &str = "62.0";
 
+/// What the gate in front of every REST resource decided.
+enum Gate {
+    /// A valid session of this user.
+    User(String),
+    /// Send this instead: an injected answer, or 401 `INVALID_SESSION_ID`.
+    Answer(Box<Response>),
+}
+
+/// Counts and records the request, serves an injected answer if one is queued, and checks
+/// the session.
+fn gate(shared: &Shared, headers: &HeaderMap, method: &Method, uri: &Uri, body: &[u8]) -> Gate {
+    {
+        let mut state = shared.lock();
+        state.stats.rest_requests += 1;
+        state.last_rest_request = Some(RestRequest {
+            method: method.as_str().to_owned(),
+            path: uri
+                .path_and_query()
+                .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned()),
+            body: body.to_vec(),
+        });
+        if let Some((status, text)) = state.rest_faults.pop_front() {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let answer = (status, [(header::CONTENT_TYPE, JSON_UTF8)], text).into_response();
+            return Gate::Answer(Box::new(answer));
+        }
+    }
+    match session_user(shared, headers) {
+        Some(user) => Gate::User(user),
+        None => {
+            shared.lock().stats.rest_unauthorized += 1;
+            Gate::Answer(Box::new(invalid_session()))
+        }
+    }
+}
+
+/// `/services/data/v{version}/...`: a few REST resources: `GET limits`, and `POST
+/// sobjects/{type}` (creates a record from a JSON body). Anything else is 404 `NOT_FOUND`.
+pub(crate) async fn data(
+    State(shared): State<Arc<Shared>>,
+    Path(rest): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Gate::Answer(answer) = gate(&shared, &headers, &method, &uri, &body) {
+        return *answer;
+    }
+    let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
+    match (method.as_str(), parts.as_slice()) {
+        ("GET", [_version, "limits"]) => rest_json(
+            StatusCode::OK,
+            &json!({
+                "DailyApiRequests": {"Max": 15000, "Remaining": 14998},
+                "DailyBulkApiRequests": {"Max": 10000, "Remaining": 10000},
+            }),
+        ),
+        ("POST", [_version, "sobjects", _sobject]) => {
+            match serde_json::from_slice::<Value>(&body) {
+                Ok(Value::Object(_)) => rest_json(
+                    StatusCode::CREATED,
+                    &json!({"id": "001000000000001AAA", "success": true, "errors": []}),
+                ),
+                _ => rest_json(
+                    StatusCode::BAD_REQUEST,
+                    &json!([{
+                        "message": "The request body is not a JSON object",
+                        "errorCode": "JSON_PARSER_ERROR",
+                    }]),
+                ),
+            }
+        }
+        _ => rest_json(
+            StatusCode::NOT_FOUND,
+            &json!([{
+                "message": "The requested resource does not exist",
+                "errorCode": "NOT_FOUND",
+            }]),
+        ),
+    }
+}
+
 /// `GET /services/data/`: the API versions, for a valid session.
-pub(crate) async fn versions(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if session_user(&shared, &headers).is_none() {
-        return invalid_session();
+pub(crate) async fn versions(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Gate::Answer(answer) = gate(&shared, &headers, &method, &uri, &[]) {
+        return *answer;
     }
     rest_json(
         StatusCode::OK,
@@ -33,9 +122,15 @@ pub(crate) async fn versions(State(shared): State<Arc<Shared>>, headers: HeaderM
 }
 
 /// `GET {site}/services/oauth2/userinfo`: OpenID Connect UserInfo, for a valid session.
-pub(crate) async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let Some(username) = session_user(&shared, &headers) else {
-        return invalid_session();
+pub(crate) async fn userinfo(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let username = match gate(&shared, &headers, &method, &uri, &[]) {
+        Gate::User(user) => user,
+        Gate::Answer(answer) => return *answer,
     };
     let user = User::new(&shared, &username);
     rest_json(

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{Extensions, HeaderMap, Request, StatusCode, Version};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::Service as _;
@@ -66,6 +66,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/services/oauth2/userinfo", get(rest::userinfo))
         .route("/services/data", get(rest::versions))
         .route("/services/data/", get(rest::versions))
+        .route("/services/data/{*rest}", any(rest::data))
         .route("/id/{org_id}/{user_id}", get(rest::identity))
         .route("/__emulator/stats", get(rest::stats));
     if !site.is_empty() {

@@ -39,4 +39,8 @@ pub struct Stats {
     pub revocations: u64,
     /// Requests to the introspection endpoint, whatever their outcome.
     pub introspections: u64,
+    /// REST resource requests (`/services/data/...`, UserInfo, identity).
+    pub rest_requests: u64,
+    /// REST resource requests answered 401 `INVALID_SESSION_ID`.
+    pub rest_unauthorized: u64,
 }

@@ -261,6 +261,8 @@ async fn stats_endpoint_reports_the_counters_as_json() {
             "device_polls": 0,
             "revocations": 0,
             "introspections": 0,
+            "rest_requests": 0,
+            "rest_unauthorized": 0,
         })
     );
     assert_eq!(serde_json::to_value(emulator.stats()).unwrap(), body);
@@ -338,4 +340,89 @@ fn config_debug_never_shows_the_secret() {
         ..Config::default()
     };
     assert!(!format!("{config:?}").contains("hunter2"));
+}
+
+#[tokio::test]
+async fn limits_answer_for_a_valid_session() {
+    let emulator = emulator(Config::default()).await;
+    let access = access_token_of(&emulator.issue_token("alice@example.com"));
+    let response = get(&emulator, "/services/data/v62.0/limits", Some(&access)).await;
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["DailyApiRequests"]["Max"], 15000);
+}
+
+#[tokio::test]
+async fn creating_a_record_needs_a_json_object_body() {
+    let emulator = emulator(Config::default()).await;
+    let access = access_token_of(&emulator.issue_token("alice@example.com"));
+    let url = format!("{}/services/data/v62.0/sobjects/Account", emulator.url());
+    let created = client()
+        .post(&url)
+        .bearer_auth(&access)
+        .body(r#"{"Name":"Acme"}"#)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(created).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(body["success"], true);
+    let recorded = emulator.last_rest_request().unwrap();
+    assert_eq!(
+        (recorded.method.as_str(), recorded.body.as_slice()),
+        ("POST", &br#"{"Name":"Acme"}"#[..])
+    );
+
+    let bad = client()
+        .post(&url)
+        .bearer_auth(&access)
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body[0]["errorCode"], "JSON_PARSER_ERROR");
+}
+
+#[tokio::test]
+async fn unknown_rest_resources_are_not_found() {
+    let emulator = emulator(Config::default()).await;
+    let access = access_token_of(&emulator.issue_token("alice@example.com"));
+    let response = get(
+        &emulator,
+        "/services/data/v62.0/nothing/here",
+        Some(&access),
+    )
+    .await;
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body[0]["errorCode"], "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn an_injected_rest_answer_is_served_once_whatever_the_token() {
+    let emulator = emulator(Config::default()).await;
+    let access = access_token_of(&emulator.issue_token("alice@example.com"));
+    let policy = r#"[{"message":"This session is not valid for use with the REST API","errorCode":"INVALID_SESSION_ID"}]"#;
+    emulator.inject_rest(401, policy);
+    let first = get(&emulator, "/services/data/", Some(&access)).await;
+    assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(first.text().await.unwrap(), policy);
+    let second = get(&emulator, "/services/data/", Some(&access)).await;
+    assert_eq!(second.status(), StatusCode::OK);
+    assert_eq!(emulator.stats().rest_requests, 2);
+    assert_eq!(
+        emulator.stats().rest_unauthorized,
+        0,
+        "an injected answer is not a session check"
+    );
+}
+
+#[tokio::test]
+async fn rejected_sessions_are_counted() {
+    let emulator = emulator(Config::default()).await;
+    let response = get(&emulator, "/services/data/v62.0/limits", Some("00Dbogus")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(emulator.stats().rest_unauthorized, 1);
 }

@@ -88,6 +88,23 @@ pub(crate) struct Answer {
     pub body: Vec<u8>,
 }
 
+/// An API answer, read in full.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    /// The URL that was requested.
+    pub url: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The HTTP version and reason, e.g. `HTTP/1.1 200 OK`.
+    pub status_line: String,
+    /// The headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// Whether sfauth refreshed the token and retried after a 401.
+    pub refreshed: bool,
+}
+
 /// The HTTP client for one login host.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
@@ -153,6 +170,66 @@ impl HttpClient {
                 tracing::debug!(error = %e, ?after, "retrying token endpoint request");
             })
             .await
+    }
+
+    /// Sends one API request with a bearer token. Not retried: an API call may not be
+    /// idempotent, and a 401 is the caller's to handle.
+    pub(crate) async fn send_bearer(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<&[u8]>,
+        bearer: &crate::Secret<String>,
+    ) -> Result<ApiResponse> {
+        let method =
+            reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                Error::new(
+                    ErrorKind::Usage,
+                    format!("`{method}` is not an HTTP method"),
+                )
+            })?;
+        let mut request = self
+            .client
+            .request(method, url)
+            .bearer_auth(bearer.expose());
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = body {
+            request = request.body(body.to_vec());
+        }
+        let response = request.send().await.map_err(|e| transport_error(url, &e))?;
+        let status = response.status();
+        let status_line = format!(
+            "{:?} {} {}",
+            response.version(),
+            status.as_u16(),
+            status.canonical_reason().unwrap_or_default()
+        );
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(url, &e))?
+            .to_vec();
+        Ok(ApiResponse {
+            url: url.to_owned(),
+            status: status.as_u16(),
+            status_line,
+            headers,
+            body,
+            refreshed: false,
+        })
     }
 
     async fn post_form_once(&self, url: &str, form: &[(&str, &str)]) -> Result<Answer> {

@@ -81,6 +81,7 @@
 //! (`force://` URLs), [`store`] (where tokens live, and the lock), [`signature`], [`http`]
 //! (timeouts, retries), [`session`] (expiry + single-flight + renewal).
 
+pub mod api;
 pub mod auth_url;
 pub mod client;
 pub mod endpoint;
@@ -94,6 +95,7 @@ pub mod signature;
 pub mod store;
 pub mod token;
 
+pub use api::{Api, ApiRequest};
 pub use auth_url::SfdxAuthUrl;
 pub use client::OAuthClient;
 pub use endpoint::{Endpoint, LoginUrl, SitePrefix};
@@ -105,7 +107,7 @@ pub use flows::introspect::Introspection;
 pub use flows::jwt::JwtBearer;
 pub use flows::loopback::RedirectListener;
 pub use flows::pkce::Pkce;
-pub use http::{HttpClient, HttpConfig, RetryPolicy};
+pub use http::{ApiResponse, HttpClient, HttpConfig, RetryPolicy};
 pub use secret::Secret;
 pub use session::{RefreshAction, RefreshOutcome, Renewal, Session, SessionBuilder};
 pub use signature::SignatureCheck;

@@ -14,7 +14,7 @@ use backon::BackoffBuilder;
 use crate::client::OAuthClient;
 use crate::endpoint::{Endpoint, LoginUrl, SitePrefix};
 use crate::error::{Error, ErrorKind, Result, Retry};
-use crate::expiry::ExpiryPolicy;
+use crate::expiry::{ExpiryPolicy, INTROSPECTED_EXP_KEY};
 use crate::flows;
 use crate::flows::jwt::JwtBearer;
 use crate::http::{HttpClient, HttpConfig};
@@ -93,6 +93,7 @@ pub struct SessionBuilder {
     expiry: ExpiryPolicy,
     http: HttpConfig,
     renewal: Renewal,
+    introspect: bool,
 }
 
 impl SessionBuilder {
@@ -120,6 +121,13 @@ impl SessionBuilder {
         self
     }
 
+    /// After each renewal, ask the introspection endpoint for the access token's real
+    /// expiry (one call per renewal; needs the client secret). Off by default.
+    pub fn introspect_expiry(mut self, on: bool) -> Self {
+        self.introspect = on;
+        self
+    }
+
     /// How to renew a stale token; [`Renewal::RefreshToken`] unless set.
     pub fn renewal(mut self, renewal: Renewal) -> Self {
         self.renewal = renewal;
@@ -137,6 +145,7 @@ impl SessionBuilder {
                 expiry: self.expiry,
                 http_config: self.http,
                 renewal: self.renewal,
+                introspect: self.introspect,
                 http: OnceLock::new(),
                 flight: tokio::sync::Mutex::new(()),
                 current: Mutex::new(None),
@@ -181,6 +190,7 @@ struct Inner {
     expiry: ExpiryPolicy,
     http_config: HttpConfig,
     renewal: Renewal,
+    introspect: bool,
     /// Built on the first refresh: the fresh path never pays for TLS set-up.
     http: OnceLock<HttpClient>,
     /// One refresh at a time in this process; the store lock does it across processes.
@@ -200,6 +210,7 @@ impl Session {
             expiry: ExpiryPolicy::default(),
             http: HttpConfig::default(),
             renewal: Renewal::default(),
+            introspect: false,
         }
     }
 
@@ -251,6 +262,17 @@ impl Session {
     pub async fn refresh(&self) -> Result<RefreshOutcome> {
         let seen = self.current().await?;
         self.refresh_from(&seen, true).await
+    }
+
+    /// Call after the API rejected `rejected` with 401 `INVALID_SESSION_ID`: refreshes if that
+    /// token is still the current one, and returns the current token either way. A burst of
+    /// 401s for one token makes one refresh; a 401 for a token already replaced makes none.
+    pub async fn invalidate(&self, rejected: &Secret<String>) -> Result<Token> {
+        let current = self.current().await?;
+        if current.access_token() != *rejected {
+            return Ok(current);
+        }
+        Ok(self.refresh_from(&current, true).await?.token)
     }
 
     fn cached(&self) -> Option<Token> {
@@ -358,18 +380,73 @@ impl Session {
             }
         };
         let signature = signature::check(&response, client.client_secret())?;
+        self.finish(lock, stored, &response, signature).await
+    }
+
+    /// Merges a renewal answer into the stored token and saves it; then, when the session
+    /// is set to, asks the introspection endpoint for the real expiry and records it.
+    async fn finish(
+        &self,
+        lock: &StoreLock,
+        stored: Token,
+        response: &Token,
+        signature: SignatureCheck,
+    ) -> Result<RefreshOutcome> {
+        let store = &self.inner.store;
         let mut merged = stored;
-        let rotated = merged.merge_refresh(&response);
-        self.inner
-            .store
+        let rotated = merged.merge_refresh(response);
+        // The recorded expiry belonged to the old access token.
+        merged.remove(INTROSPECTED_EXP_KEY);
+        // Invariant 1: the (possibly rotated) refresh token is on disk before the new access
+        // token is used for anything, introspection included.
+        store
             .save(lock, &merged)
             .await
             .map_err(|e| save_failed(e, rotated))?;
+        if self.inner.introspect
+            && let Some(exp) = self.introspected_exp(&merged).await
+        {
+            merged.set(INTROSPECTED_EXP_KEY, exp.to_string());
+            // The token is already safe on disk; losing this second write loses only the
+            // better expiry estimate.
+            if let Err(e) = store.save(lock, &merged).await {
+                tracing::warn!(error = %e, "could not record the introspected expiry");
+                merged.remove(INTROSPECTED_EXP_KEY);
+            }
+        }
         self.remember(&merged);
         Ok(RefreshOutcome {
             token: merged,
             action: RefreshAction::Refreshed { rotated, signature },
         })
+    }
+
+    /// The access token's `exp` from the introspection endpoint, or `None` (with a log line)
+    /// when it cannot be had: the expiry then falls back to the session timeout.
+    async fn introspected_exp(&self, token: &Token) -> Option<u64> {
+        let client = &self.inner.client;
+        client.client_secret()?;
+        let endpoint = self.endpoint_for(token).ok()?;
+        let http = self.http(&endpoint).ok()?;
+        match flows::introspect::introspect(
+            http,
+            &endpoint,
+            client,
+            &token.access_token(),
+            "access_token",
+        )
+        .await
+        {
+            Ok(answer) if answer.active => answer.exp,
+            Ok(_) => {
+                tracing::warn!("introspection says the new access token is not active");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "introspection failed; using the session timeout");
+                None
+            }
+        }
     }
 
     async fn refresh_with_token(&self, lock: &StoreLock, stored: Token) -> Result<RefreshOutcome> {
@@ -391,22 +468,9 @@ impl Session {
             match flows::refresh::refresh(http, &endpoint, &self.inner.client, &refresh_token).await
             {
                 Ok(refreshed) => {
-                    let mut merged = stored.clone();
-                    let rotated = merged.merge_refresh(&refreshed.response);
-                    // Invariant 1: the (possibly rotated) refresh token is on disk before the
-                    // new access token is handed to anyone.
-                    store
-                        .save(lock, &merged)
-                        .await
-                        .map_err(|e| save_failed(e, rotated))?;
-                    self.remember(&merged);
-                    return Ok(RefreshOutcome {
-                        token: merged,
-                        action: RefreshAction::Refreshed {
-                            rotated,
-                            signature: refreshed.signature,
-                        },
-                    });
+                    return self
+                        .finish(lock, stored, &refreshed.response, refreshed.signature)
+                        .await;
                 }
                 Err(e) if e.retry == Retry::InFlightElsewhere => {
                     // Another client holds this refresh token at Salesforce right now. If it

@@ -265,6 +265,11 @@ impl Token {
         old_refresh != self.refresh_token()
     }
 
+    /// Removes a field, keeping the others in order.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.fields.shift_remove(key)
+    }
+
     /// Sets a string field, in place if the key exists.
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
         self.fields

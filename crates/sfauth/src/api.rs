@@ -1,0 +1,186 @@
+//! [`Api`]: authenticated Salesforce REST calls that survive an expired session.
+//!
+//! Paths such as `/services/data/v62.0/limits` resolve against the token's `instance_url`.
+//! A 401 whose body says "Session expired or invalid" (errorCode `INVALID_SESSION_ID`) makes
+//! one refresh, through [`Session::invalidate`] so concurrent callers share it, and one
+//! retry. Other 401 bodies, such as "This session is not valid for use with the REST API",
+//! are not fixed by a refresh: they are returned as they are, so nothing can loop.
+
+use std::sync::OnceLock;
+
+use crate::endpoint::LoginUrl;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{ApiResponse, HttpClient, HttpConfig};
+use crate::session::Session;
+
+/// An API request.
+#[derive(Debug, Clone, Default)]
+pub struct ApiRequest {
+    /// The HTTP method, e.g. `GET`.
+    pub method: String,
+    /// A path (resolved against `instance_url`) or an absolute URL.
+    pub target: String,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// The body, if any.
+    pub body: Option<Vec<u8>>,
+}
+
+impl ApiRequest {
+    /// A `GET` of `target`.
+    pub fn get(target: impl Into<String>) -> Self {
+        ApiRequest {
+            method: "GET".into(),
+            target: target.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// A REST client over a [`Session`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> sfauth::Result<()> {
+/// use sfauth::{Api, ApiRequest, FileStore, OAuthClient, Session};
+/// # let org = sfauth_emulator::spawn(Default::default()).await.unwrap();
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("t.json");
+/// # std::fs::write(&path, org.issue_token("ada@example.com").to_string()).unwrap();
+/// # let client_id = org.config().client_id.clone();
+/// let session = Session::builder(FileStore::new(&path), OAuthClient::new(client_id)).build();
+/// let api = Api::new(session);
+/// # org.expire_access_tokens();
+/// // The stored token has expired at the server: one refresh, one retry.
+/// let answer = api.send(&ApiRequest::get("/services/data/")).await?;
+/// assert_eq!(answer.status, 200);
+/// assert!(answer.refreshed);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Api {
+    session: Session,
+    http: std::sync::Arc<OnceLock<HttpClient>>,
+    config: HttpConfig,
+}
+
+impl Api {
+    /// A client for the session's org.
+    pub fn new(session: Session) -> Self {
+        Api {
+            session,
+            http: Default::default(),
+            config: HttpConfig::default(),
+        }
+    }
+
+    /// With these HTTP settings (timeouts, CA).
+    pub fn with_http(mut self, config: HttpConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The session.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    fn http(&self, url: &str) -> Result<&HttpClient> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let target = LoginUrl::parse(origin(url)?.as_str())?;
+        let client = HttpClient::new(&self.config, &target)?;
+        Ok(self.http.get_or_init(|| client))
+    }
+
+    /// Sends the request; on a 401 "Session expired or invalid", refreshes once and retries
+    /// once. Any HTTP status comes back as an [`ApiResponse`]; errors are for requests that
+    /// got no answer, and for a refresh that failed.
+    pub async fn send(&self, request: &ApiRequest) -> Result<ApiResponse> {
+        let token = self.session.token().await?;
+        let url = resolve(token.instance_url(), &request.target)?;
+        let access = token.access_token();
+        let first = self.send_with(request, &url, &access).await?;
+        if !is_session_expired(first.status, &first.body) {
+            return Ok(first);
+        }
+        tracing::debug!("401 Session expired or invalid: refreshing once and retrying");
+        let renewed = self.session.invalidate(&access).await?;
+        let url = resolve(renewed.instance_url(), &request.target)?;
+        let mut second = self
+            .send_with(request, &url, &renewed.access_token())
+            .await?;
+        second.refreshed = true;
+        Ok(second)
+    }
+
+    async fn send_with(
+        &self,
+        request: &ApiRequest,
+        url: &str,
+        access: &crate::Secret<String>,
+    ) -> Result<ApiResponse> {
+        self.http(url)?
+            .send_bearer(
+                &request.method,
+                url,
+                &request.headers,
+                request.body.as_deref(),
+                access,
+            )
+            .await
+    }
+}
+
+/// Resolves `target` against `instance_url`: a path gets the instance's origin; an absolute
+/// URL is kept, and must be https unless it is loopback (the bearer token travels with it).
+///
+/// ```
+/// use sfauth::api::resolve;
+/// assert_eq!(resolve("https://acme.my.salesforce.com", "/services/data/").unwrap(),
+///            "https://acme.my.salesforce.com/services/data/");
+/// assert_eq!(resolve("https://acme.my.salesforce.com/", "services/data").unwrap(),
+///            "https://acme.my.salesforce.com/services/data");
+/// assert!(resolve("https://acme.my.salesforce.com", "http://evil.example/x").is_err());
+/// ```
+pub fn resolve(instance_url: &str, target: &str) -> Result<String> {
+    let target = target.trim();
+    if target.contains("://") {
+        LoginUrl::parse(origin(target)?.as_str()).map_err(|e| {
+            Error::new(
+                ErrorKind::Usage,
+                format!("refusing to send the token to {target}: {e}"),
+            )
+            .with_hint("use https (plain http only for loopback hosts)")
+        })?;
+        return Ok(target.to_owned());
+    }
+    let base = instance_url.trim_end_matches('/');
+    let path = target.trim_start_matches('/');
+    Ok(format!("{base}/{path}"))
+}
+
+fn origin(url: &str) -> Result<String> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| Error::new(ErrorKind::Usage, format!("`{url}` is not a URL ({e})")))?;
+    Ok(parsed.origin().ascii_serialization())
+}
+
+/// Whether an answer means the access token has expired and a refresh can fix it: 401 with
+/// "Session expired or invalid". The 401 "This session is not valid for use with the REST
+/// API" also carries `INVALID_SESSION_ID` but is about scope or policy, not expiry.
+///
+/// ```
+/// use sfauth::api::is_session_expired;
+/// let expired = br#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
+/// assert!(is_session_expired(401, expired));
+/// let policy = br#"[{"message":"This session is not valid for use with the REST API","errorCode":"INVALID_SESSION_ID"}]"#;
+/// assert!(!is_session_expired(401, policy));
+/// assert!(!is_session_expired(403, expired));
+/// ```
+pub fn is_session_expired(status: u16, body: &[u8]) -> bool {
+    status == 401
+        && String::from_utf8_lossy(body)
+            .to_ascii_lowercase()
+            .contains("session expired or invalid")
+}
