@@ -22,6 +22,12 @@ pub enum Command {
     Refresh(RefreshArgs),
     /// Print a valid access token, refreshing it only when it is stale.
     Token(TokenArgs),
+    /// Print `Authorization: Bearer <token>`, for curl -H "$(sfauth header)".
+    Header(HeaderArgs),
+    /// Run a command with SF_ACCESS_TOKEN, SF_INSTANCE_URL and SF_ORG_ALIAS set.
+    Exec(ExecArgs),
+    /// An authenticated REST call; refreshes once if the session expired.
+    Request(RequestArgs),
     /// Run the whole job against a built-in Salesforce emulator: no org needed.
     Demo(DemoArgs),
     /// Store an org under an alias, by one of Salesforce's login flows.
@@ -140,6 +146,15 @@ pub struct OrgArgs {
     /// An Experience Cloud site path prefix, e.g. /customers.
     #[arg(long, env = "SFAUTH_SITE", value_name = "PREFIX")]
     pub site: Option<String>,
+
+    /// The org's session timeout, when not Salesforce's default 2h.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub session_timeout: Option<Duration>,
+
+    /// After each refresh, ask the introspection endpoint for the token's real expiry (one
+    /// call per refresh; needs the client secret).
+    #[arg(long)]
+    pub introspect: bool,
 }
 
 /// Only the alias, for flows whose input names the app.
@@ -281,6 +296,12 @@ pub struct TargetArgs {
     #[arg(long, env = "SFAUTH_CA_FILE", value_name = "PATH")]
     pub ca_file: Option<PathBuf>,
 
+    /// Refresh when the token is older than this (the org's session timeout), less a safety
+    /// margin (a tenth, at most 5m). Default: the org's setting, else 2h (Salesforce's
+    /// default). A JWT access token's own `exp` and an introspected expiry take precedence.
+    #[arg(long, env = "SFAUTH_MAX_AGE", value_name = "DURATION", value_parser = parse_duration)]
+    pub max_age: Option<Duration>,
+
     /// Give up on a request after this long (e.g. 30s).
     #[arg(long, env = "SFAUTH_TIMEOUT", value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
     pub timeout: Duration,
@@ -317,11 +338,57 @@ pub struct TokenArgs {
     /// Output format.
     #[arg(long, env = "SFAUTH_FORMAT", value_enum, default_value_t = TokenFormat::Bare)]
     pub format: TokenFormat,
+}
 
-    /// Refresh when the token is older than this, less a safety margin (a tenth, at most
-    /// 5m). Salesforce's default session timeout is 2h.
-    #[arg(long, env = "SFAUTH_MAX_AGE", value_name = "DURATION", value_parser = parse_duration, default_value = "2h")]
-    pub max_age: Duration,
+/// `sfauth header`.
+#[derive(Debug, Args)]
+pub struct HeaderArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `sfauth exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// The command and its arguments, after `--`.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// `sfauth request`.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// The HTTP method (default: GET, or POST with --data).
+    #[arg(short = 'X', long, value_name = "METHOD")]
+    pub method: Option<String>,
+
+    /// A header, `Name: value`; repeatable.
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// The body: `@FILE`, `-` for stdin, or the text itself. JSON unless -H sets the type.
+    #[arg(short = 'd', long, value_name = "DATA")]
+    pub data: Option<String>,
+
+    /// Print the status line and headers on stderr.
+    #[arg(short = 'i', long)]
+    pub include: bool,
+
+    /// A path such as /services/data/v62.0/limits (resolved against the org's
+    /// instance_url) or an absolute URL.
+    #[arg(value_name = "PATH|URL")]
+    pub target_url: String,
 }
 
 /// `sfauth demo`.

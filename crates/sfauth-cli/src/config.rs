@@ -193,6 +193,26 @@ pub struct Org {
     /// JWT flow: the `aud` claim, when not the login URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
+    /// The session timeout in seconds, when not the 2 h default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_timeout_secs: Option<u64>,
+    /// Record the introspected expiry after each refresh.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub introspect: bool,
+}
+
+impl Org {
+    /// The org's expiry policy, unless `max_age` overrides its session timeout.
+    pub fn expiry(&self, max_age: Option<std::time::Duration>) -> sfauth::ExpiryPolicy {
+        let timeout = self
+            .session_timeout_secs
+            .map(std::time::Duration::from_secs);
+        sfauth::ExpiryPolicy::new(
+            max_age
+                .or(timeout)
+                .unwrap_or(sfauth::expiry::DEFAULT_MAX_AGE),
+        )
+    }
 }
 
 /// The whole config file.
@@ -284,6 +304,8 @@ mod tests {
             username: Some("ada@example.com".into()),
             key_file: None,
             audience: None,
+            session_timeout_secs: None,
+            introspect: false,
         }
     }
 

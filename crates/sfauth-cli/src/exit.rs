@@ -4,6 +4,9 @@ use std::process::ExitCode;
 
 use sfauth::{Error, ErrorKind};
 
+/// The exit code of `sfauth request` when the API answered with an HTTP error status.
+pub const HTTP_ERROR: u8 = 8;
+
 /// The exit code for an error kind.
 pub fn code(kind: ErrorKind) -> u8 {
     match kind {

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     let json = match &cli.command {
         Command::Refresh(args) => args.json,
         Command::Token(args) => args.format == TokenFormat::Json,
+        Command::Header(_) | Command::Exec(_) | Command::Request(_) => false,
         Command::Orgs(args) => args.json,
         Command::Status(args) => args.json,
         Command::Demo(_)
@@ -35,8 +36,11 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return exit::report(&anyhow::Error::new(e), json),
     };
-    let result = runtime.block_on(async {
-        match &cli.command {
+    let result: anyhow::Result<ExitCode> = runtime.block_on(async {
+        let done = match &cli.command {
+            Command::Exec(args) => return commands::exec::run(args).await,
+            Command::Request(args) => return commands::request::run(args).await,
+            Command::Header(args) => commands::token::header(args).await,
             Command::Refresh(args) => commands::refresh::run(args).await,
             Command::Token(args) => commands::token::run(args).await,
             Command::Demo(args) => commands::demo::run(args).await,
@@ -46,10 +50,11 @@ fn main() -> ExitCode {
             Command::Revoke(args) => commands::revoke::revoke(args).await,
             Command::Logout(args) => commands::revoke::logout(args).await,
             Command::Export(args) => commands::revoke::export(args).await,
-        }
+        };
+        done.map(|()| ExitCode::SUCCESS)
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => exit::report(&e, json),
     }
 }

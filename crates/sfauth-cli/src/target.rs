@@ -20,10 +20,16 @@ pub const CLIENT_SECRET_ENV: &str = "SFAUTH_CLIENT_SECRET";
 pub struct Target {
     pub session: Session,
     pub token_file: PathBuf,
+    /// The org's alias, when the token belongs to a named org.
+    pub alias: Option<Alias>,
+    /// When a token counts as stale.
+    pub expiry: ExpiryPolicy,
+    /// Timeouts and CA for requests.
+    pub http: HttpConfig,
 }
 
 /// Builds the session. Checks every flag before anything touches the network or the file.
-pub fn resolve(args: &TargetArgs, expiry: ExpiryPolicy) -> Result<Target> {
+pub fn resolve(args: &TargetArgs) -> Result<Target> {
     let org = match (&args.org, &args.token_file) {
         (Some(_), Some(_)) => {
             return Err(
@@ -49,11 +55,17 @@ pub fn resolve(args: &TargetArgs, expiry: ExpiryPolicy) -> Result<Target> {
             None,
         ),
     };
+    let expiry = match &org {
+        Some((_, org)) => org.expiry(args.max_age),
+        None => ExpiryPolicy::new(args.max_age.unwrap_or(sfauth::expiry::DEFAULT_MAX_AGE)),
+    };
+    let alias = org.as_ref().map(|(alias, _)| alias.clone());
     if let Some((alias, org)) = &org
         && org.flow == Flow::AccessToken
         && args.client_id.is_none()
     {
         // An adopted access token needs no app until it is stale; then the session says so.
+        let http = http_config(args);
         let session = Session::builder(FileStore::new(&token_file), OAuthClient::new("-"))
             .expiry(expiry)
             .renewal(Renewal::None)
@@ -62,6 +74,9 @@ pub fn resolve(args: &TargetArgs, expiry: ExpiryPolicy) -> Result<Target> {
         return Ok(Target {
             session,
             token_file,
+            alias: Some(alias.clone()),
+            expiry,
+            http,
         });
     }
     let client_id = require_client_id(args.client_id.clone().or(stored_client_id))?;
@@ -78,15 +93,10 @@ pub fn resolve(args: &TargetArgs, expiry: ExpiryPolicy) -> Result<Target> {
     if let Some(secret) = secret {
         client = client.with_secret(secret);
     }
-    let http = HttpConfig {
-        timeout: args.timeout,
-        connect_timeout: args.timeout.min(HttpConfig::default().connect_timeout),
-        ca_file: args.ca_file.clone(),
-        ..HttpConfig::default()
-    };
+    let http = http_config(args);
     let mut builder = Session::builder(FileStore::new(&token_file), client)
         .expiry(expiry)
-        .http(http);
+        .http(http.clone());
     if let Some(url) = args.login_url.as_ref().or(login_url.as_ref()) {
         builder = builder.login_url(LoginUrl::parse(url)?);
     }
@@ -94,11 +104,16 @@ pub fn resolve(args: &TargetArgs, expiry: ExpiryPolicy) -> Result<Target> {
         builder = builder.site(SitePrefix::parse(site)?);
     }
     if let Some((_, org)) = &org {
-        builder = builder.renewal(renewal(org, &client_id_of(org, args), args)?);
+        builder = builder
+            .renewal(renewal(org, &client_id_of(org, args), args)?)
+            .introspect_expiry(org.introspect);
     }
     Ok(Target {
         session: builder.build(),
         token_file,
+        alias,
+        expiry,
+        http,
     })
 }
 
@@ -112,6 +127,15 @@ pub fn require_client_id(client_id: Option<String>) -> Result<String> {
                 "pass --client-id with the connected app's Consumer Key (or set SFAUTH_CLIENT_ID)",
             )
         })
+}
+
+fn http_config(args: &TargetArgs) -> HttpConfig {
+    HttpConfig {
+        timeout: args.timeout,
+        connect_timeout: args.timeout.min(HttpConfig::default().connect_timeout),
+        ca_file: args.ca_file.clone(),
+        ..HttpConfig::default()
+    }
 }
 
 /// The named org, or the default one.

@@ -64,7 +64,8 @@ fn token_format_json_prints_the_token_and_its_estimated_expiry() {
             "instance_url",
             "issued_at",
             "expires_at",
-            "expires_in"
+            "expires_in",
+            "expiry_source"
         ]
     );
     assert_eq!(printed["access_token"], file.field("access_token").as_str());

@@ -147,6 +147,8 @@ struct App {
     http: HttpClient,
     key_file: Option<PathBuf>,
     audience: Option<String>,
+    session_timeout_secs: Option<u64>,
+    introspect: bool,
 }
 
 /// What every app-based login records: the alias, the client id, where the secret comes
@@ -206,6 +208,8 @@ impl App {
             http,
             key_file: None,
             audience: None,
+            session_timeout_secs: args.session_timeout.map(|d| d.as_secs()),
+            introspect: args.introspect,
         })
     }
 
@@ -230,6 +234,8 @@ impl App {
             username,
             key_file: self.key_file,
             audience: self.audience,
+            session_timeout_secs: self.session_timeout_secs,
+            introspect: self.introspect,
         };
         save_org(&home, self.alias, org, set_default, &token).await?;
         Ok(())
@@ -337,6 +343,8 @@ async fn sfdx_url(args: &AliasArgs, file: &Path) -> anyhow::Result<()> {
         username: None,
         key_file: None,
         audience: None,
+        session_timeout_secs: None,
+        introspect: false,
     };
     save_org(&home, alias, org, args.set_default, &token).await?;
     Ok(())
@@ -380,6 +388,8 @@ async fn access_token(args: &AliasArgs, instance_url: &str) -> anyhow::Result<()
         username: None,
         key_file: None,
         audience: None,
+        session_timeout_secs: None,
+        introspect: false,
     };
     save_org(&home, alias, org, args.set_default, &token).await?;
     eprintln!(
@@ -421,6 +431,8 @@ async fn token_file(args: &OrgArgs, path: &Path) -> anyhow::Result<()> {
         username: None,
         key_file: None,
         audience: None,
+        session_timeout_secs: args.session_timeout.map(|d| d.as_secs()),
+        introspect: args.introspect,
     };
     save_org(&Home::locate()?, alias, org, args.set_default, &token).await?;
     Ok(())

@@ -1,8 +1,10 @@
 //! One module per subcommand: parse, call the library, format.
 
 pub mod demo;
+pub mod exec;
 pub mod login;
 pub mod orgs;
 pub mod refresh;
+pub mod request;
 pub mod revoke;
 pub mod token;

@@ -1,8 +1,8 @@
 //! `sfauth orgs` and `sfauth status`: what is stored, with every token redacted.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sfauth::{ExpiryPolicy, FileStore, Token, TokenStore};
+use sfauth::{FileStore, Token, TokenStore};
 
 use crate::cli::{ListArgs, StatusArgs};
 use crate::config::{Alias, Config, Home, Org};
@@ -108,7 +108,8 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
 
 /// One org as JSON: no secret, the access token shown as `[redacted]`.
 fn describe(alias: &Alias, org: &Org, token: Option<&Token>, default: bool) -> serde_json::Value {
-    let expiry = ExpiryPolicy::default();
+    let expiry = org.expiry(None);
+    let estimate = token.and_then(|t| expiry.expiry(t));
     let age = token
         .and_then(Token::issued_at)
         .and_then(|t| SystemTime::now().duration_since(t).ok());
@@ -138,6 +139,10 @@ fn describe(alias: &Alias, org: &Org, token: Option<&Token>, default: bool) -> s
         "issued_at": token.and_then(Token::issued_at_raw),
         "token_age": age.map(human),
         "fresh": token.map(|t| expiry.is_fresh(t)),
+        "expires_at": estimate.and_then(|e| e.at.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs()),
+        "expiry_source": estimate.map(|e| e.source.as_str()),
+        "session_timeout": human(expiry.max_age()),
+        "introspect": org.introspect,
     })
 }
 

@@ -1,13 +1,13 @@
 //! `sfauth refresh`: refresh now, save, and say what happened (no secret).
 
-use sfauth::{ExpiryPolicy, RefreshAction, RefreshOutcome, SignatureCheck};
+use sfauth::{RefreshAction, RefreshOutcome, SignatureCheck};
 
 use crate::cli::RefreshArgs;
 use crate::target;
 
 /// Runs `sfauth refresh`.
 pub async fn run(args: &RefreshArgs) -> anyhow::Result<()> {
-    let target = target::resolve(&args.target, ExpiryPolicy::default())?;
+    let target = target::resolve(&args.target)?;
     let outcome = target.session.refresh().await?;
     let summary = summary(&outcome, &target.token_file.display().to_string());
     if args.json {

@@ -1,20 +1,28 @@
-//! `sfauth token`: print a valid access token. The fresh path reads one file and builds no
-//! HTTP client.
+//! `sfauth token` and `sfauth header`: print a valid access token. The fresh path reads one
+//! file and builds no HTTP client.
 
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sfauth::{ExpiryPolicy, Token};
 
-use crate::cli::{TokenArgs, TokenFormat};
+use crate::cli::{HeaderArgs, TargetArgs, TokenArgs, TokenFormat};
 use crate::target;
 
 /// Runs `sfauth token`.
 pub async fn run(args: &TokenArgs) -> anyhow::Result<()> {
-    let expiry = ExpiryPolicy::new(args.max_age);
-    let target = target::resolve(&args.target, expiry)?;
+    serve(&args.target, args.format).await
+}
+
+/// Runs `sfauth header`.
+pub async fn header(args: &HeaderArgs) -> anyhow::Result<()> {
+    serve(&args.target, TokenFormat::Header).await
+}
+
+async fn serve(args: &TargetArgs, format: TokenFormat) -> anyhow::Result<()> {
+    let target = target::resolve(args)?;
     let token = target.session.token().await?;
-    let text = render(&token, args.format, expiry);
+    let text = render(&token, format, target.expiry);
     let mut out = std::io::stdout().lock();
     // A closed pipe (`sfauth token | head -c 10`) is the reader's choice, not an error.
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -34,9 +42,9 @@ pub fn render(
         TokenFormat::Bare => format!("{}\n", access.expose()),
         TokenFormat::Header => format!("Authorization: Bearer {}\n", access.expose()),
         TokenFormat::Json => {
-            let expires_at = expiry
-                .expires_at(token)
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            let estimate = expiry.expiry(token);
+            let expires_at = estimate
+                .and_then(|e| e.at.duration_since(UNIX_EPOCH).ok())
                 .map(|d| d.as_secs());
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -48,6 +56,7 @@ pub fn render(
                 "issued_at": token.issued_at_raw(),
                 "expires_at": expires_at,
                 "expires_in": expires_at.map(|e| e.saturating_sub(now)),
+                "expiry_source": estimate.map(|e| e.source.as_str()),
             });
             format!("{body}\n")
         }
