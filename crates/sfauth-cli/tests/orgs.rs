@@ -217,6 +217,11 @@ fn orgs_lists_each_org_with_the_default_marked() {
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["alias"], "alpha");
+    assert_eq!(
+        rows[0]["username"], "ada@example.com",
+        "the username comes from UserInfo"
+    );
+    assert_eq!(rows[1]["username"], "bob@example.com");
     assert_eq!(rows[0]["default"], true);
     assert_eq!(rows[1]["default"], false);
     assert_eq!(rows[1]["flow"], "token-file");

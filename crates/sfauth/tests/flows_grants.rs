@@ -215,3 +215,24 @@ async fn password_login_in_an_org_that_blocks_the_flow_is_refused() {
     assert_eq!(e.kind(), ErrorKind::LoginRequired);
     assert!(e.hint().unwrap().contains("blocked"), "{e:?}");
 }
+
+#[tokio::test]
+async fn jwt_bearer_refused_as_expired_points_at_the_clock() {
+    // The emulator refuses a truly expired assertion with this answer (its own tests sign
+    // one in the past); sfauth always signs for now + 3 min, so only a skewed clock gets it.
+    let emulator = jwt_org().await;
+    emulator.inject(sfauth_emulator::Fault::OAuthError {
+        status: 400,
+        error: "invalid_grant".into(),
+        description: "expired JWT".into(),
+    });
+    let e = jwt::request(
+        &common::http(&emulator),
+        &common::endpoint(&emulator),
+        &bearer(&emulator, common::jwt_key()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ClientRejected);
+    assert!(e.hint().unwrap().contains("clock"), "{e:?}");
+}

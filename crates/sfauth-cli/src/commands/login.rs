@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sfauth::flows::code::{self, AuthorizeOptions};
 use sfauth::flows::jwt::{self, JwtBearer};
 use sfauth::flows::loopback::RedirectListener;
-use sfauth::flows::{client_credentials, device, password, refresh};
+use sfauth::flows::{client_credentials, device, password, refresh, userinfo};
 use sfauth::http::HttpClient;
 use sfauth::store::file::write_private_file;
 use sfauth::{
@@ -267,14 +267,31 @@ pub fn jwt_bearer(
     })
 }
 
+/// The token's username from UserInfo, when the login did not name one. Best effort: an
+/// org whose UserInfo cannot be read is stored without it.
+async fn username_of(token: &Token) -> Option<String> {
+    let instance = LoginUrl::parse(token.instance_url()).ok()?;
+    let http = HttpClient::new(&HttpConfig::default(), &instance).ok()?;
+    match userinfo::userinfo(&http, instance.as_str(), &token.access_token()).await {
+        Ok(info) => info.preferred_username,
+        Err(e) => {
+            tracing::debug!(error = %e, "no username from UserInfo");
+            None
+        }
+    }
+}
+
 /// Saves the org entry (replacing any with that alias) and says what was stored.
 async fn save_org(
     home: &Home,
     alias: Alias,
-    org: Org,
+    mut org: Org,
     set_default: bool,
     token: &Token,
 ) -> sfauth::Result<()> {
+    if org.username.is_none() {
+        org.username = username_of(token).await;
+    }
     let replaced = Config::update(home, |config| {
         let replaced = config.orgs.insert(alias.clone(), org).is_some();
         if set_default || config.default_org.is_none() {

@@ -211,7 +211,18 @@ pub async fn request(http: &HttpClient, endpoint: &Endpoint, jwt: &JwtBearer) ->
     ];
     let answer = http.post_form(&endpoint.token_url(), &form, true).await?;
     super::read_token_answer(&answer, "JWT bearer login").map_err(|e| {
-        if super::is_generic_invalid_grant(&e) {
+        let expired = e
+            .oauth()
+            .and_then(|o| o.description.as_deref())
+            .is_some_and(|d| d.to_ascii_lowercase().contains("expired"));
+        if super::is_generic_invalid_grant(&e) && expired {
+            // sfauth signs every assertion for three minutes from now: an "expired" refusal
+            // means the clocks disagree.
+            e.with_kind(ErrorKind::ClientRejected).with_hint(
+                "Salesforce found the assertion expired although it was signed just now: \
+                 check this machine's clock (sync it with NTP)",
+            )
+        } else if super::is_generic_invalid_grant(&e) {
             e.with_kind(ErrorKind::ClientRejected).with_hint(
                 "check that the private key matches the certificate uploaded to the connected \
                  app, that the username exists in this org, and the audience (sandboxes use \

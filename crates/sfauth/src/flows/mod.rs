@@ -22,6 +22,7 @@ pub mod password;
 pub mod pkce;
 pub mod refresh;
 pub mod revoke;
+pub mod userinfo;
 
 use crate::error::{Error, ErrorKind, OAuthError, Result, Retry};
 use crate::http::{Answer, summary};
