@@ -202,6 +202,23 @@ pub struct Org {
 }
 
 impl Org {
+    /// An org with the required fields; every optional setting empty or off.
+    pub fn new(flow: Flow, login_url: String, client_id: String, token_file: PathBuf) -> Org {
+        Org {
+            flow,
+            login_url,
+            site: String::new(),
+            client_id,
+            secret: SecretSource::default(),
+            token_file,
+            username: None,
+            key_file: None,
+            audience: None,
+            session_timeout_secs: None,
+            introspect: false,
+        }
+    }
+
     /// The org's expiry policy, unless `max_age` overrides its session timeout.
     pub fn expiry(&self, max_age: Option<std::time::Duration>) -> sfauth::ExpiryPolicy {
         let timeout = self

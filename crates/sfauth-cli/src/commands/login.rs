@@ -225,17 +225,19 @@ impl App {
         let token_file = home.token_file(&self.alias);
         write_private_file(&token_file, token.to_json_pretty().as_bytes())?;
         let org = Org {
-            flow,
-            login_url: self.endpoint.login_url().to_string(),
             site: self.endpoint.site().as_str().to_owned(),
-            client_id: self.client_id,
             secret: self.secret,
-            token_file,
             username,
             key_file: self.key_file,
             audience: self.audience,
             session_timeout_secs: self.session_timeout_secs,
             introspect: self.introspect,
+            ..Org::new(
+                flow,
+                self.endpoint.login_url().to_string(),
+                self.client_id,
+                token_file,
+            )
         };
         save_org(&home, self.alias, org, set_default, &token).await?;
         Ok(())
@@ -348,20 +350,16 @@ async fn sfdx_url(args: &AliasArgs, file: &Path) -> anyhow::Result<()> {
     let token_file = home.token_file(&alias);
     write_private_file(&token_file, token.to_json_pretty().as_bytes())?;
     let org = Org {
-        flow: Flow::SfdxUrl,
-        login_url: url.instance_url.to_string(),
-        site: String::new(),
-        client_id: url.client_id.clone(),
         secret: SecretSource {
             client_secret_in_token_file: url.client_secret.is_some(),
             ..Default::default()
         },
-        token_file,
-        username: None,
-        key_file: None,
-        audience: None,
-        session_timeout_secs: None,
-        introspect: false,
+        ..Org::new(
+            Flow::SfdxUrl,
+            url.instance_url.to_string(),
+            url.client_id.clone(),
+            token_file,
+        )
     };
     save_org(&home, alias, org, args.set_default, &token).await?;
     Ok(())
@@ -395,19 +393,12 @@ async fn access_token(args: &AliasArgs, instance_url: &str) -> anyhow::Result<()
     let home = Home::locate()?;
     let token_file = home.token_file(&alias);
     write_private_file(&token_file, token.to_json_pretty().as_bytes())?;
-    let org = Org {
-        flow: Flow::AccessToken,
-        login_url: instance.to_string(),
-        site: String::new(),
-        client_id: String::new(),
-        secret: SecretSource::default(),
+    let org = Org::new(
+        Flow::AccessToken,
+        instance.to_string(),
+        String::new(),
         token_file,
-        username: None,
-        key_file: None,
-        audience: None,
-        session_timeout_secs: None,
-        introspect: false,
-    };
+    );
     save_org(&home, alias, org, args.set_default, &token).await?;
     eprintln!(
         "note: an adopted access token cannot be renewed; log in with another flow when it expires"
@@ -439,17 +430,11 @@ async fn token_file(args: &OrgArgs, path: &Path) -> anyhow::Result<()> {
         );
     }
     let org = Org {
-        flow: Flow::TokenFile,
-        login_url: login_url.to_string(),
         site: site.as_str().to_owned(),
-        client_id,
         secret,
-        token_file: path,
-        username: None,
-        key_file: None,
-        audience: None,
         session_timeout_secs: args.session_timeout.map(|d| d.as_secs()),
         introspect: args.introspect,
+        ..Org::new(Flow::TokenFile, login_url.to_string(), client_id, path)
     };
     save_org(&Home::locate()?, alias, org, args.set_default, &token).await?;
     Ok(())
