@@ -95,3 +95,15 @@ async fn refresh_after_another_finished_refreshes_again() {
     assert_eq!(org.emulator.stats().refreshes_served, 2);
     assert_eq!(org.emulator.stats().reuse_detected, 0);
 }
+
+#[test]
+fn session_is_cheap_to_clone_and_shareable_across_threads() {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<sfauth::Session>();
+    shareable::<sfauth::Api>();
+    // A clone shares the state (one Arc), so it is one pointer wide.
+    assert_eq!(
+        std::mem::size_of::<sfauth::Session>(),
+        std::mem::size_of::<usize>()
+    );
+}
