@@ -14,7 +14,7 @@ use clap::Parser;
 use cli::{Cli, Command, TokenFormat};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     init_logging();
     let json = match &cli.command {
         Command::Refresh(args) => args.json,
@@ -56,6 +56,32 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => exit::report(&e, json),
+    }
+}
+
+/// Parses the command line. `token` and `header` are what scripts call before every API
+/// request, and building clap's tree of every subcommand costs more than serving a fresh
+/// token; so those two parse only their own arguments. Anything that does not parse that
+/// way (help, a typo) goes through the full parser, which reports it with full context.
+fn parse() -> Cli {
+    use clap::{Args, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let fast = match args.get(1).and_then(|a| a.to_str()) {
+        Some("token") => cli::TokenArgs::augment_args(clap::Command::new("token"))
+            .try_get_matches_from(&args[1..])
+            .ok()
+            .and_then(|m| cli::TokenArgs::from_arg_matches(&m).ok())
+            .map(Command::Token),
+        Some("header") => cli::HeaderArgs::augment_args(clap::Command::new("header"))
+            .try_get_matches_from(&args[1..])
+            .ok()
+            .and_then(|m| cli::HeaderArgs::from_arg_matches(&m).ok())
+            .map(Command::Header),
+        _ => None,
+    };
+    match fast {
+        Some(command) => Cli { command },
+        None => Cli::parse_from(args),
     }
 }
 

@@ -59,7 +59,9 @@ impl ApiRequest {
 #[derive(Debug, Clone)]
 pub struct Api {
     session: Session,
-    http: std::sync::Arc<OnceLock<HttpClient>>,
+    /// One client for plain-http loopback targets, one for the rest: they differ in proxy
+    /// and TLS set-up.
+    http: std::sync::Arc<[OnceLock<HttpClient>; 2]>,
     config: HttpConfig,
 }
 
@@ -85,12 +87,13 @@ impl Api {
     }
 
     fn http(&self, url: &str) -> Result<&HttpClient> {
-        if let Some(client) = self.http.get() {
+        let target = LoginUrl::parse(origin(url)?.as_str())?;
+        let slot = &self.http[usize::from(target.is_loopback() && target.is_plain_http())];
+        if let Some(client) = slot.get() {
             return Ok(client);
         }
-        let target = LoginUrl::parse(origin(url)?.as_str())?;
         let client = HttpClient::new(&self.config, &target)?;
-        Ok(self.http.get_or_init(|| client))
+        Ok(slot.get_or_init(|| client))
     }
 
     /// Sends the request; on a 401 "Session expired or invalid", refreshes once and retries

@@ -86,6 +86,11 @@ impl LoginUrl {
     pub fn is_loopback(&self) -> bool {
         is_loopback(&self.0)
     }
+
+    /// Whether requests go over plain `http://` (only ever to a loopback host).
+    pub fn is_plain_http(&self) -> bool {
+        self.0.scheme() == "http"
+    }
 }
 
 pub(crate) fn is_loopback(url: &Url) -> bool {

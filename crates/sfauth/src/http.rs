@@ -124,6 +124,11 @@ impl HttpClient {
         if target.is_loopback() {
             builder = builder.no_proxy();
         }
+        if target.is_plain_http() && config.ca_file.is_none() {
+            // Plain http to loopback never does TLS: skip loading the system's CA store,
+            // which is most of the cost of a refresh against the emulator.
+            builder = builder.tls_certs_only(std::iter::empty());
+        }
         if let Some(path) = &config.ca_file {
             let pem = std::fs::read(path).map_err(|e| {
                 Error::new(
