@@ -1,0 +1,328 @@
+#!/usr/bin/env bash
+# sfauth benchmarks: sfauth against its floors (cat, curl) and against jsforce and
+# requests-oauthlib, side by side in one run, on the Salesforce emulator on 127.0.0.1.
+#
+#   bench/run.sh            # from the repository root (or anywhere: it cds there)
+#
+# Writes raw results to bench/out/ (hyperfine JSON, emulator counters, example output,
+# max RSS) and a summary to bench/out/results.md, which it also prints. Every request loop
+# is bounded in count and time; nothing here talks to anything but 127.0.0.1.
+#
+# Knobs (environment): BENCH_RUNS (hyperfine runs of fast commands, default 200),
+# BENCH_SLOW_RUNS (runs of the node/python scripts, default 30), BENCH_CALLERS (parallel
+# `sfauth token` processes, default 64), BENCH_ROUNDS (rounds of those, default 5),
+# BENCH_TASKS (tasks in the single_flight example, default 10000), BENCH_LATENCY_MS
+# (emulated processing time of a refresh for benchmarks 3 and 4, default 100).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/bench/out
+RUNS=${BENCH_RUNS:-200}
+SLOW_RUNS=${BENCH_SLOW_RUNS:-30}
+CALLERS=${BENCH_CALLERS:-64}
+ROUNDS=${BENCH_ROUNDS:-5}
+TASKS=${BENCH_TASKS:-10000}
+LATENCY_MS=${BENCH_LATENCY_MS:-100}
+CLIENT_ID=sfauth-emulator-client
+STEP_TIMEOUT=600 # seconds: no single step may run longer
+
+log() { printf '\n== %s\n' "$*" >&2; }
+warn() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+  warn "$*"
+  exit 1
+}
+# status KEY TEXT: "measured" or "not measured: why", read by summarize.py.
+status() { printf '%s\t%s\n' "$1" "$2" >>"$OUT/status.tsv"; }
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+: >"$OUT/status.tsv"
+# Loopback only: keep any proxy out of the way, and keep the user's sfauth settings out.
+export NO_PROXY="127.0.0.1,localhost,::1" no_proxy="127.0.0.1,localhost,::1"
+unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy || true
+unset SFAUTH_TOKEN_FILE SFAUTH_CLIENT_ID SFAUTH_CLIENT_SECRET SFAUTH_CLIENT_SECRET_FILE \
+  SFAUTH_LOGIN_URL SFAUTH_SITE SFAUTH_ORG SFAUTH_MAX_AGE SFAUTH_FORMAT SFAUTH_LOG || true
+export SFAUTH_HOME="$OUT/sfauth-home"
+# Every tool with its default CA set-up: some images export these for every program (node
+# then loads an extra CA file at start-up, rustls-native-certs reads what they name).
+unset SSL_CERT_FILE SSL_CERT_DIR NODE_EXTRA_CA_CERTS REQUESTS_CA_BUNDLE CURL_CA_BUNDLE || true
+export CARGO_TERM_COLOR=never
+
+# ---------------------------------------------------------------------------------------
+log "installing what the comparisons need (registries only)"
+APT_UPDATED=
+apt_install() { # apt_install PACKAGE CHECK-COMMAND...
+  local pkg=$1
+  shift
+  if "$@" >/dev/null 2>&1; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if [ -z "$APT_UPDATED" ]; then
+      timeout 300 apt-get update -qq >&2 || warn "apt-get update failed"
+      APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq "$pkg" >&2 ||
+      warn "apt-get install $pkg failed"
+  else
+    warn "$pkg is missing and this is not root with apt-get: not installing it"
+  fi
+  "$@" >/dev/null 2>&1
+}
+HAVE_CURL=1 HAVE_HYPERFINE=1 HAVE_TIME=1 HAVE_JSFORCE=1 HAVE_OAUTHLIB=1
+apt_install curl command -v curl || HAVE_CURL=
+apt_install hyperfine command -v hyperfine || HAVE_HYPERFINE=
+apt_install time test -x /usr/bin/time || HAVE_TIME=
+
+JSFORCE_CHECK=(node -e "require('$ROOT/bench/.node/node_modules/jsforce')")
+if ! "${JSFORCE_CHECK[@]}" >/dev/null 2>&1; then
+  if command -v npm >/dev/null; then
+    mkdir -p bench/.node
+    timeout 300 npm install --prefix bench/.node --no-audit --no-fund --loglevel=error \
+      jsforce@3 >&2 || warn "npm install jsforce@3 failed"
+  else
+    warn "npm is missing"
+  fi
+  "${JSFORCE_CHECK[@]}" >/dev/null 2>&1 || HAVE_JSFORCE=
+fi
+if ! bench/.venv/bin/python -c 'import requests_oauthlib' >/dev/null 2>&1; then
+  if [ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv >&2; then
+    timeout 300 bench/.venv/bin/pip install -q --disable-pip-version-check requests-oauthlib >&2 ||
+      warn "pip install requests-oauthlib failed"
+  else
+    warn "python3 -m venv bench/.venv failed"
+  fi
+  bench/.venv/bin/python -c 'import requests_oauthlib' >/dev/null 2>&1 || HAVE_OAUTHLIB=
+fi
+[ -n "$HAVE_HYPERFINE" ] || warn "hyperfine is missing: benchmarks 1 and 2 are not measured"
+
+# ---------------------------------------------------------------------------------------
+log "building (release)"
+timeout 1800 cargo build --release --locked -p sfauth-cli -p sfauth-emulator >&2
+timeout 1800 cargo build --release --locked -p sfauth --example single_flight >&2
+timeout 600 cargo build --release --locked --manifest-path bench/rust-cat/Cargo.toml \
+  --target-dir target/bench-rust-cat >&2
+SFAUTH=$ROOT/target/release/sfauth
+EMU=$ROOT/target/release/sfauth-emulator
+EXAMPLE=$ROOT/target/release/examples/single_flight
+RUST_CAT=$ROOT/target/bench-rust-cat/release/rust-cat
+for bin in "$SFAUTH" "$EMU" "$EXAMPLE" "$RUST_CAT"; do [ -x "$bin" ] || die "missing $bin"; done
+
+# ---------------------------------------------------------------------------------------
+EMU_PIDS=()
+cleanup() {
+  local pid
+  for pid in "${EMU_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_emulator NAME TOKEN_FILE FLAGS...: starts sfauth-emulator on a random port of
+# 127.0.0.1, has it issue a token into TOKEN_FILE, and sets EMU_URL from its first line.
+start_emulator() {
+  local name=$1 token=$2 pid _
+  shift 2
+  "$EMU" --client-id "$CLIENT_ID" --issue-token bench@example.com --token-file "$token" "$@" \
+    >"$OUT/$name.stdout" 2>"$OUT/$name.stderr" &
+  pid=$!
+  EMU_PIDS+=("$pid")
+  for _ in $(seq 200); do
+    [ -s "$OUT/$name.stdout" ] && break
+    kill -0 "$pid" 2>/dev/null || die "$name exited: $(cat "$OUT/$name.stderr")"
+    sleep 0.05
+  done
+  EMU_URL=$(head -n1 "$OUT/$name.stdout")
+  [[ $EMU_URL == http://127.0.0.1:* ]] || die "$name printed no URL"
+}
+emu_stats() { # emu_stats URL OUTFILE
+  python3 - "$1" "$2" <<'EOF'
+import json, sys, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+with opener.open(sys.argv[1] + "/__emulator/stats", timeout=10) as r:
+    stats = json.load(r)
+with open(sys.argv[2], "w") as f:
+    json.dump(stats, f, indent=2)
+EOF
+}
+
+# Emulator A: rotation off, no latency: every tool can refresh the same refresh token
+# again and again (with rotation on, a replayed refresh token revokes its family).
+F_FRESH=$OUT/token_fresh.json   # benchmark 1 and 5: never refreshed
+F_REFRESH=$OUT/token_refresh.json # benchmark 2: refreshed over and over
+start_emulator emulator_norotation "$F_REFRESH" --no-rotation
+URL_A=$EMU_URL
+cp "$F_REFRESH" "$F_FRESH"
+chmod 600 "$F_FRESH"
+TOKEN_URL_A=$URL_A/services/oauth2/token
+# The curl floor sends exactly the form sfauth sends (no secret: the emulator does not
+# require one, and none of the tools is given one).
+python3 - "$F_REFRESH" "$CLIENT_ID" >"$OUT/refresh_form.txt" <<'EOF'
+import json, sys, urllib.parse
+rt = json.load(open(sys.argv[1]))["refresh_token"]
+sys.stdout.write(urllib.parse.urlencode(
+    {"grant_type": "refresh_token", "client_id": sys.argv[2], "refresh_token": rt}))
+EOF
+log "emulator A (no rotation, no latency): $URL_A"
+
+# Emulator B: rotation on, LATENCY_MS per token request, for the single-flight benchmark.
+F_STALE=$OUT/token_parallel.json
+start_emulator emulator_rotation "$F_STALE" --latency-ms "$LATENCY_MS"
+URL_B=$EMU_URL
+log "emulator B (rotation, ${LATENCY_MS} ms per refresh): $URL_B"
+
+CMD_TOKEN="$SFAUTH token --token-file '$F_FRESH' --client-id $CLIENT_ID"
+CMD_CAT="cat '$F_FRESH'"
+CMD_RUST_CAT="'$RUST_CAT' '$F_FRESH'"
+CMD_VERSION="$SFAUTH --version"
+CMD_REFRESH="$SFAUTH refresh --token-file '$F_REFRESH' --client-id $CLIENT_ID --login-url $URL_A"
+CMD_CURL="curl -sS --fail -o '$OUT/curl_response.json' --data '@$OUT/refresh_form.txt' $TOKEN_URL_A"
+CMD_JSFORCE="node '$ROOT/bench/refresh_jsforce.js' $URL_A $CLIENT_ID '$F_REFRESH'"
+CMD_OAUTHLIB="'$ROOT/bench/.venv/bin/python' '$ROOT/bench/refresh_requests_oauthlib.py' $URL_A $CLIENT_ID '$F_REFRESH'"
+export OAUTHLIB_INSECURE_TRANSPORT=1 # http:// to 127.0.0.1 only
+printf '%s\n' "$CMD_TOKEN" "$CMD_CAT" "$CMD_RUST_CAT" "$CMD_VERSION" "$CMD_REFRESH" "$CMD_CURL" "$CMD_JSFORCE" "$CMD_OAUTHLIB" \
+  >"$OUT/commands.txt"
+
+# Sanity: each tool does one real refresh before it is timed.
+"$SFAUTH" token --token-file "$F_FRESH" --client-id "$CLIENT_ID" >/dev/null 2>>"$OUT/sanity.log" ||
+  die "sfauth token failed: $(cat "$OUT/sanity.log")"
+"$SFAUTH" refresh --token-file "$F_REFRESH" --client-id "$CLIENT_ID" --login-url "$URL_A" \
+  2>>"$OUT/sanity.log" || die "sfauth refresh failed: $(cat "$OUT/sanity.log")"
+
+# ---------------------------------------------------------------------------------------
+# Also timed, to split the cost: a std-only Rust cat (Rust's own start-up) and
+# `sfauth --version` (loading the sfauth binary and parsing its command line, no token work).
+log "1. sfauth token (fresh token) vs cat"
+if [ -n "$HAVE_HYPERFINE" ]; then
+  if timeout $STEP_TIMEOUT hyperfine -N --warmup 5 --runs "$RUNS" \
+    --export-json "$OUT/1_token_vs_cat.json" \
+    -n cat "$CMD_CAT" -n "sfauth token" "$CMD_TOKEN" -n rust-cat "$CMD_RUST_CAT" \
+    -n "sfauth --version" "$CMD_VERSION" >"$OUT/1_token_vs_cat.txt" 2>&1; then
+    status token measured
+  else status token "not measured: hyperfine failed (see 1_token_vs_cat.txt)"; fi
+else status token "not measured: hyperfine could not be installed"; fi
+# Second opinion: hyperfine times one command after the other, so drift in the machine's
+# load lands on one of them; this interleaves them run by run (A B C D, D C B A, ...).
+timeout $STEP_TIMEOUT python3 bench/interleave.py 300 "$CMD_CAT" "$CMD_TOKEN" "$CMD_RUST_CAT" \
+  "$CMD_VERSION" >"$OUT/1_interleaved.json" || warn "interleaved timing of benchmark 1 failed"
+
+# ---------------------------------------------------------------------------------------
+log "2. one refresh: sfauth refresh vs curl vs jsforce vs requests-oauthlib"
+emu_stats "$URL_A" "$OUT/2_stats_before.json"
+if [ -z "$HAVE_CURL" ]; then
+  status curl "not measured: curl could not be installed"
+elif [ -z "$HAVE_HYPERFINE" ]; then
+  status curl "not measured: hyperfine could not be installed"
+elif timeout $STEP_TIMEOUT hyperfine -N --warmup 5 --runs "$RUNS" \
+  --export-json "$OUT/2_refresh_vs_curl.json" \
+  -n curl "$CMD_CURL" -n "sfauth refresh" "$CMD_REFRESH" >"$OUT/2_refresh_vs_curl.txt" 2>&1; then
+  status curl measured
+else
+  status curl "not measured: hyperfine failed (see 2_refresh_vs_curl.txt)"
+fi
+if [ -n "$HAVE_CURL" ]; then # second opinion, interleaved
+  timeout $STEP_TIMEOUT python3 bench/interleave.py 100 "$CMD_CURL" "$CMD_REFRESH" \
+    >"$OUT/2_interleaved.json" || warn "interleaved timing of benchmark 2 failed"
+fi
+
+if [ -n "$HAVE_HYPERFINE" ]; then
+  SLOW=(-n "sfauth refresh" "$CMD_REFRESH")
+  if [ -n "$HAVE_JSFORCE" ]; then
+    SLOW+=(-n jsforce "$CMD_JSFORCE")
+    status jsforce measured
+  else status jsforce "not measured: npm install jsforce@3 failed"; fi
+  if [ -n "$HAVE_OAUTHLIB" ]; then
+    SLOW+=(-n requests-oauthlib "$CMD_OAUTHLIB")
+    status oauthlib measured
+  else status oauthlib "not measured: pip install requests-oauthlib failed"; fi
+  if [ ${#SLOW[@]} -gt 3 ]; then
+    timeout $STEP_TIMEOUT hyperfine -N --warmup 3 --runs "$SLOW_RUNS" \
+      --export-json "$OUT/2_refresh_vs_libraries.json" "${SLOW[@]}" \
+      >"$OUT/2_refresh_vs_libraries.txt" 2>&1 || {
+      status jsforce "not measured: hyperfine failed (see 2_refresh_vs_libraries.txt)"
+      status oauthlib "not measured: hyperfine failed (see 2_refresh_vs_libraries.txt)"
+    }
+  fi
+else
+  status jsforce "not measured: hyperfine could not be installed"
+  status oauthlib "not measured: hyperfine could not be installed"
+fi
+# Context: the libraries' cost once loaded (N refreshes in one process).
+if [ -n "$HAVE_JSFORCE" ]; then
+  timeout 120 node bench/refresh_jsforce.js "$URL_A" "$CLIENT_ID" "$F_REFRESH" --loop 100 \
+    >"$OUT/2_jsforce_inprocess.json" || warn "jsforce in-process loop failed"
+fi
+if [ -n "$HAVE_OAUTHLIB" ]; then
+  timeout 120 bench/.venv/bin/python bench/refresh_requests_oauthlib.py "$URL_A" "$CLIENT_ID" \
+    "$F_REFRESH" --loop 100 >"$OUT/2_oauthlib_inprocess.json" || warn "oauthlib in-process loop failed"
+fi
+emu_stats "$URL_A" "$OUT/2_stats_after.json"
+
+# ---------------------------------------------------------------------------------------
+log "3. $CALLERS sfauth token processes at once, fresh (baseline) then stale (rotation on)"
+timeout $STEP_TIMEOUT python3 bench/parallel_token.py --sfauth "$SFAUTH" --token-file "$F_STALE" \
+  --client-id "$CLIENT_ID" --login-url "$URL_B" --callers "$CALLERS" --rounds "$ROUNDS" \
+  >"$OUT/3_parallel_fresh.json" || warn "parallel fresh baseline had failures"
+timeout $STEP_TIMEOUT python3 bench/parallel_token.py --sfauth "$SFAUTH" --token-file "$F_STALE" \
+  --client-id "$CLIENT_ID" --login-url "$URL_B" --callers "$CALLERS" --rounds "$ROUNDS" --stale \
+  >"$OUT/3_parallel_stale.json" || warn "parallel stale run had failures"
+# Baseline: one process on a stale token (one refresh, nobody to wait for).
+timeout $STEP_TIMEOUT python3 bench/parallel_token.py --sfauth "$SFAUTH" --token-file "$F_STALE" \
+  --client-id "$CLIENT_ID" --login-url "$URL_B" --callers 1 --rounds "$ROUNDS" --stale \
+  >"$OUT/3_parallel_stale_1.json" || warn "single stale run had failures"
+emu_stats "$URL_B" "$OUT/3_stats_total.json"
+status parallel measured
+
+# ---------------------------------------------------------------------------------------
+log "4. single_flight example: $TASKS tasks on one Session, stale token (rotation on)"
+# Baselines: 1 task (one refresh, nobody waiting) and 1000 tasks, for the cost per task.
+: >"$OUT/4_single_flight.jsonl"
+: >"$OUT/4_single_flight_1task.jsonl"
+: >"$OUT/4_single_flight_1000tasks.jsonl"
+for _ in 1 2 3; do
+  timeout 180 "$EXAMPLE" 1 "$LATENCY_MS" >>"$OUT/4_single_flight_1task.jsonl" ||
+    warn "single_flight 1 failed"
+  timeout 180 "$EXAMPLE" 1000 "$LATENCY_MS" >>"$OUT/4_single_flight_1000tasks.jsonl" ||
+    warn "single_flight 1000 failed"
+  timeout 180 "$EXAMPLE" "$TASKS" "$LATENCY_MS" >>"$OUT/4_single_flight.jsonl" ||
+    warn "single_flight $TASKS failed"
+done
+# Context: one refresh in-process with no emulated latency: the cold cost of a refresh in a
+# long-running program (HTTP client set-up, lock, request, durable write).
+: >"$OUT/4_single_flight_1task_0ms.jsonl"
+for _ in 1 2 3 4 5; do
+  timeout 60 "$EXAMPLE" 1 0 >>"$OUT/4_single_flight_1task_0ms.jsonl" || warn "single_flight 1 0 failed"
+done
+status example measured
+
+# ---------------------------------------------------------------------------------------
+log "5. peak memory (max RSS, /usr/bin/time -v)"
+if [ -n "$HAVE_TIME" ]; then
+  : >"$OUT/5_rss.tsv"
+  rss() { # rss NAME CMD...: 10 runs, one "NAME<TAB>KB" line each
+    local name=$1 _
+    shift
+    for _ in $(seq 10); do
+      timeout 60 /usr/bin/time -v -o "$OUT/time.tmp" "$@" >/dev/null 2>&1 || true
+      printf '%s\t%s\n' "$name" \
+        "$(awk -F': ' '/Maximum resident set size/ {print $2}' "$OUT/time.tmp")" >>"$OUT/5_rss.tsv"
+    done
+  }
+  rss cat cat "$F_FRESH"
+  rss rust-cat "$RUST_CAT" "$F_FRESH"
+  rss "sfauth --version" "$SFAUTH" --version
+  rss "sfauth token" "$SFAUTH" token --token-file "$F_FRESH" --client-id "$CLIENT_ID"
+  if [ -n "$HAVE_CURL" ]; then
+    rss curl curl -sS --fail -o "$OUT/curl_response.json" --data "@$OUT/refresh_form.txt" "$TOKEN_URL_A"
+  fi
+  rss "sfauth refresh" "$SFAUTH" refresh --token-file "$F_REFRESH" --client-id "$CLIENT_ID" \
+    --login-url "$URL_A"
+  rm -f "$OUT/time.tmp"
+  status rss measured
+else status rss "not measured: GNU time could not be installed"; fi
+emu_stats "$URL_A" "$OUT/5_stats_norotation_total.json"
+
+# ---------------------------------------------------------------------------------------
+log "summary"
+python3 bench/summarize.py "$OUT"
