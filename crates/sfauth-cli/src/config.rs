@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sfauth::store::file::{lock_file, write_private_file};
+use sfauth::store::file::{lock_file, lock_path_for, write_private_file};
 use sfauth::{Error, ErrorKind, Result};
 
 /// How a config write waits for another one.
@@ -273,7 +273,7 @@ impl Config {
         change: impl FnOnce(&mut Config) -> Result<T>,
     ) -> Result<T> {
         let path = home.config_file();
-        let _lock = lock_file(&lock_path(&path), CONFIG_LOCK_TIMEOUT).await?;
+        let _lock = lock_file(&lock_path_for(&path), CONFIG_LOCK_TIMEOUT).await?;
         let mut config = Config::load(home)?;
         let out = change(&mut config)?;
         let text = toml::to_string_pretty(&config).map_err(|e| {
@@ -295,12 +295,6 @@ impl Config {
             Error::new(ErrorKind::Usage, format!("no org named `{alias}`")).with_hint(hint)
         })
     }
-}
-
-fn lock_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".lock");
-    path.with_file_name(name)
 }
 
 #[cfg(test)]

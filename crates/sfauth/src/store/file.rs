@@ -61,10 +61,21 @@ impl FileStore {
 
     /// The lock file's path: `<file>.lock`.
     pub fn lock_path(&self) -> PathBuf {
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".lock");
-        self.path.with_file_name(name)
+        lock_path_for(&self.path)
     }
+}
+
+/// The lock file that guards `path`: `<path>.lock` beside it. A separate file, because the
+/// guarded one is replaced by a rename on every save, which would drop a lock held on it.
+///
+/// ```
+/// use std::path::Path;
+/// assert_eq!(sfauth::store::file::lock_path_for(Path::new("/t/a.json")), Path::new("/t/a.json.lock"));
+/// ```
+pub fn lock_path_for(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    path.with_file_name(name)
 }
 
 fn io_error(path: &Path, doing: &str, e: &io::Error) -> Error {
