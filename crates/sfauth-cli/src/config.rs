@@ -283,6 +283,21 @@ impl Config {
         Ok(out)
     }
 
+    /// The org named `alias`, else the default org, or a usage error saying how to name one.
+    pub fn select(&self, alias: Option<&String>) -> Result<(Alias, &Org)> {
+        let alias = match alias {
+            Some(a) => Alias::parse(a)?,
+            None => self.default_org.clone().ok_or_else(|| {
+                Error::new(ErrorKind::Usage, "no org or token file given").with_hint(
+                    "pass --org ALIAS or --token-file PATH, or log in with --set-default \
+                     (sfauth orgs lists the stored orgs)",
+                )
+            })?,
+        };
+        let org = self.org(&alias)?;
+        Ok((alias, org))
+    }
+
     /// The org named `alias`, or a usage error listing what exists.
     pub fn org(&self, alias: &Alias) -> Result<&Org> {
         self.orgs.get(alias).ok_or_else(|| {

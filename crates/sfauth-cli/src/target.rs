@@ -140,19 +140,9 @@ fn http_config(args: &TargetArgs) -> HttpConfig {
 
 /// The named org, or the default one.
 pub fn load_org(alias: Option<&String>) -> Result<(Alias, Org)> {
-    let home = Home::locate()?;
-    let config = Config::load(&home)?;
-    let alias = match alias {
-        Some(a) => Alias::parse(a)?,
-        None => config.default_org.clone().ok_or_else(|| {
-            Error::new(ErrorKind::Usage, "no org or token file given").with_hint(
-                "pass --org ALIAS or --token-file PATH, or log in with --set-default \
-                 (sfauth orgs lists the stored orgs)",
-            )
-        })?,
-    };
-    let org = config.org(&alias)?.clone();
-    Ok((alias, org))
+    let config = Config::load(&Home::locate()?)?;
+    let (alias, org) = config.select(alias)?;
+    Ok((alias, org.clone()))
 }
 
 fn client_id_of(org: &Org, args: &TargetArgs) -> String {

@@ -6,7 +6,6 @@ use sfauth::{FileStore, Token, TokenStore};
 
 use crate::cli::{ListArgs, StatusArgs};
 use crate::config::{Alias, Config, Home, Org};
-use crate::target::load_org;
 
 /// Runs `sfauth orgs`.
 pub async fn list(args: &ListArgs) -> anyhow::Result<()> {
@@ -78,13 +77,12 @@ pub async fn list(args: &ListArgs) -> anyhow::Result<()> {
 
 /// Runs `sfauth status`.
 pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
-    let (alias, org) = load_org(args.org.as_ref())?;
-    let home = Home::locate()?;
-    let config = Config::load(&home)?;
+    let config = Config::load(&Home::locate()?)?;
+    let (alias, org) = config.select(args.org.as_ref())?;
     let token = FileStore::new(&org.token_file).load().await;
     let mut details = describe(
         &alias,
-        &org,
+        org,
         token.as_ref().ok(),
         config.default_org.as_ref() == Some(&alias),
     );
