@@ -21,6 +21,14 @@ pub fn code(kind: ErrorKind) -> u8 {
     }
 }
 
+/// Prints the `error:` line and, when there is one, the `hint:` line on stderr.
+pub fn say(message: &str, hint: Option<&str>) {
+    eprintln!("error: {message}");
+    if let Some(hint) = hint {
+        eprintln!("hint: {hint}");
+    }
+}
+
 /// Prints `error:` and `hint:` on stderr (and, for `--json` callers, a JSON error on stdout)
 /// and returns the exit code. Error messages never hold a secret.
 pub fn report(error: &anyhow::Error, json: bool) -> ExitCode {
@@ -32,10 +40,7 @@ pub fn report(error: &anyhow::Error, json: bool) -> ExitCode {
             Some("this is a bug in sfauth; please report it with the command you ran".to_owned()),
         ),
     };
-    eprintln!("error: {message}");
-    if let Some(hint) = &hint {
-        eprintln!("hint: {hint}");
-    }
+    say(&message, hint.as_deref());
     if json {
         let body = serde_json::json!({
             "error": { "kind": kind.as_str(), "message": message, "hint": hint, "exit_code": code(kind) }

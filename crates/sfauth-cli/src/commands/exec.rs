@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use sfauth::{Error, ErrorKind};
-
 use crate::cli::ExecArgs;
 use crate::target;
 
@@ -30,15 +28,10 @@ pub async fn run(args: &ExecArgs) -> anyhow::Result<ExitCode> {
                 std::io::ErrorKind::PermissionDenied => (126, "cannot be run (permission denied)"),
                 _ => (126, "cannot be run"),
             };
-            let error = Error::new(
-                ErrorKind::Usage,
-                format!("the command `{}` {what}: {e}", program.to_string_lossy()),
-            )
-            .with_hint("check the command name and PATH");
-            eprintln!("error: {error}");
-            if let Some(hint) = error.hint() {
-                eprintln!("hint: {hint}");
-            }
+            crate::exit::say(
+                &format!("the command `{}` {what}: {e}", program.to_string_lossy()),
+                Some("check the command name and PATH"),
+            );
             return Ok(ExitCode::from(code));
         }
     };

@@ -60,16 +60,20 @@ pub async fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
     if answer.status < 400 {
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("error: {} answered {}", answer.url, answer.status_line);
-    if answer.status == 401 {
-        let hint = if answer.refreshed {
-            "the token was refreshed and the retry was still refused; log in again"
-        } else {
+    let hint = match (answer.status, answer.refreshed) {
+        (401, true) => {
+            Some("the token was refreshed and the retry was still refused; log in again")
+        }
+        (401, false) => Some(
             "the session is valid but not allowed for this API (scope, API access or the \
-             connected app's policy): refreshing will not help"
-        };
-        eprintln!("hint: {hint}");
-    }
+             connected app's policy): refreshing will not help",
+        ),
+        _ => None,
+    };
+    crate::exit::say(
+        &format!("{} answered {}", answer.url, answer.status_line),
+        hint,
+    );
     Ok(ExitCode::from(HTTP_ERROR))
 }
 
