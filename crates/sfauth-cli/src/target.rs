@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use sfauth::{
-    Error, ErrorKind, ExpiryPolicy, FileStore, HttpConfig, LoginUrl, OAuthClient, Renewal, Result,
-    Secret, Session, SitePrefix, Token,
+    Error, ErrorKind, ExpiryPolicy, FileStore, HttpConfig, JwtBearer, LoginUrl, OAuthClient,
+    Renewal, Result, Secret, Session, SitePrefix, Token,
 };
 
 use crate::cli::TargetArgs;
@@ -15,6 +15,10 @@ use crate::config::{Alias, Config, Flow, Home, Org, SecretSource, TOKEN_FILE_SEC
 
 /// The env var that may hold the client secret (never a flag: flags show in `ps`).
 pub const CLIENT_SECRET_ENV: &str = "SFAUTH_CLIENT_SECRET";
+
+/// The env var the password flow reads the password + security token from, at login and
+/// when a password org is renewed.
+pub const PASSWORD_ENV: &str = "SFAUTH_PASSWORD";
 
 /// A session for the token the flags name, and where it lives.
 pub struct Target {
@@ -165,7 +169,7 @@ fn renewal(org: &Org, client_id: &str, args: &TargetArgs) -> Result<Renewal> {
             })?;
             let username = org.username.clone().unwrap_or_default();
             let login = LoginUrl::parse(args.login_url.as_deref().unwrap_or(&org.login_url))?;
-            let bearer = crate::commands::login::jwt_bearer(
+            let bearer = jwt_bearer(
                 &OAuthClient::new(client_id),
                 &username,
                 key_file,
@@ -175,7 +179,7 @@ fn renewal(org: &Org, client_id: &str, args: &TargetArgs) -> Result<Renewal> {
             Renewal::JwtBearer(bearer)
         }
         Flow::ClientCredentials => Renewal::ClientCredentials,
-        Flow::Password => match (env_secret("SFAUTH_PASSWORD")?, &org.username) {
+        Flow::Password => match (env_secret(PASSWORD_ENV)?, &org.username) {
             (Some(password), Some(username)) => Renewal::Password {
                 username: username.clone(),
                 password,
@@ -269,4 +273,29 @@ fn non_empty(raw: Secret<String>, place: &str) -> Result<Secret<String>> {
         .with_hint("put the Consumer Secret there, or leave it unset"));
     }
     Ok(Secret::from(trimmed))
+}
+
+/// The JWT bearer settings of an org.
+pub fn jwt_bearer(
+    client: &OAuthClient,
+    username: &str,
+    key_file: &Path,
+    audience: Option<&str>,
+    login: &LoginUrl,
+) -> sfauth::Result<JwtBearer> {
+    let key_pem = Secret::new(std::fs::read_to_string(key_file).map_err(|e| {
+        Error::new(
+            ErrorKind::Usage,
+            format!("cannot read the key file {}: {e}", key_file.display()),
+        )
+        .with_hint(
+            "pass --key-file with the RSA private key (PEM) of the connected app's certificate",
+        )
+    })?);
+    Ok(JwtBearer {
+        client_id: client.client_id().to_owned(),
+        username: username.to_owned(),
+        audience: audience.map_or_else(|| JwtBearer::audience_for(login), str::to_owned),
+        key_pem,
+    })
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sfauth::flows::code::{self, AuthorizeOptions};
-use sfauth::flows::jwt::{self, JwtBearer};
+use sfauth::flows::jwt;
 use sfauth::flows::loopback::RedirectListener;
 use sfauth::flows::{client_credentials, device, password, refresh, userinfo};
 use sfauth::http::HttpClient;
@@ -20,10 +20,8 @@ use sfauth::{
 
 use crate::cli::{AliasArgs, LoginArgs, LoginFlow, OrgArgs};
 use crate::config::{Alias, Config, Flow, Home, Org, SecretSource, TOKEN_FILE_SECRET_KEY};
-use crate::target::{env_secret, require_client_id, stored_secret};
+use crate::target::{PASSWORD_ENV, env_secret, jwt_bearer, require_client_id, stored_secret};
 
-/// The env var `login password` reads the password + security token from.
-const PASSWORD_ENV: &str = "SFAUTH_PASSWORD";
 /// The env var `login access-token` reads the token from, as `sf` does.
 const ACCESS_TOKEN_ENV: &str = "SF_ACCESS_TOKEN";
 
@@ -242,31 +240,6 @@ impl App {
         save_org(&home, self.alias, org, set_default, &token).await?;
         Ok(())
     }
-}
-
-/// The JWT bearer settings of an org.
-pub fn jwt_bearer(
-    client: &OAuthClient,
-    username: &str,
-    key_file: &Path,
-    audience: Option<&str>,
-    login: &LoginUrl,
-) -> sfauth::Result<JwtBearer> {
-    let key_pem = Secret::new(std::fs::read_to_string(key_file).map_err(|e| {
-        Error::new(
-            ErrorKind::Usage,
-            format!("cannot read the key file {}: {e}", key_file.display()),
-        )
-        .with_hint(
-            "pass --key-file with the RSA private key (PEM) of the connected app's certificate",
-        )
-    })?);
-    Ok(JwtBearer {
-        client_id: client.client_id().to_owned(),
-        username: username.to_owned(),
-        audience: audience.map_or_else(|| JwtBearer::audience_for(login), str::to_owned),
-        key_pem,
-    })
 }
 
 /// The token's username from UserInfo, when the login did not name one. Best effort: an
