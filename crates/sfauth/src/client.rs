@@ -38,6 +38,23 @@ impl OAuthClient {
         &self.client_id
     }
 
+    /// The client's part of a form: `client_id`, and `client_secret` only when one is
+    /// configured (Salesforce checks any secret it receives, so none is sent by default).
+    ///
+    /// ```
+    /// use sfauth::{OAuthClient, Secret};
+    /// assert_eq!(OAuthClient::new("id").form_credentials(), [("client_id", "id")]);
+    /// let app = OAuthClient::new("id").with_secret(Secret::from("s"));
+    /// assert_eq!(app.form_credentials(), [("client_id", "id"), ("client_secret", "s")]);
+    /// ```
+    pub fn form_credentials(&self) -> Vec<(&'static str, &str)> {
+        let mut pairs = vec![("client_id", self.client_id.as_str())];
+        if let Some(secret) = &self.client_secret {
+            pairs.push(("client_secret", secret.expose()));
+        }
+        pairs
+    }
+
     /// The Consumer Secret, when known.
     pub fn client_secret(&self) -> Option<&Secret<String>> {
         self.client_secret.as_ref()

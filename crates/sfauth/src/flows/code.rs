@@ -263,14 +263,11 @@ impl PendingLogin {
         let mut form = vec![
             ("grant_type", "authorization_code"),
             ("code", code.expose()),
-            ("client_id", client.client_id()),
             ("redirect_uri", self.redirect_uri.as_str()),
             ("code_verifier", self.pkce.verifier().expose()),
             ("format", "json"),
         ];
-        if let Some(secret) = client.client_secret() {
-            form.push(("client_secret", secret.expose()));
-        }
+        form.extend(client.form_credentials());
         let answer = http.post_form(&endpoint.token_url(), &form, false).await?;
         let token = super::read_token_answer(&answer, "code exchange").map_err(|e| {
             if super::is_generic_invalid_grant(&e) {

@@ -141,13 +141,10 @@ pub async fn poll(
     let mut interval = first_interval(device);
     let mut form = vec![
         ("grant_type", "device"),
-        ("client_id", client.client_id()),
         ("code", device.device_code.expose()),
         ("format", "json"),
     ];
-    if let Some(secret) = client.client_secret() {
-        form.push(("client_secret", secret.expose()));
-    }
+    form.extend(client.form_credentials());
     loop {
         if Instant::now() + interval > deadline {
             return Err(Error::new(

@@ -78,14 +78,8 @@ pub async fn introspect(
             format!("token type hint `{hint}` is neither access_token nor refresh_token"),
         ));
     }
-    let mut form = vec![
-        ("token", token.expose()),
-        ("token_type_hint", hint),
-        ("client_id", client.client_id()),
-    ];
-    if let Some(secret) = client.client_secret() {
-        form.push(("client_secret", secret.expose()));
-    }
+    let mut form = vec![("token", token.expose()), ("token_type_hint", hint)];
+    form.extend(client.form_credentials());
     let answer = http
         .post_form(&endpoint.introspect_url(), &form, true)
         .await?;

@@ -38,14 +38,11 @@ pub async fn request(
     }
     let mut form = vec![
         ("grant_type", "password"),
-        ("client_id", client.client_id()),
         ("username", username),
         ("password", password.expose()),
         ("format", "json"),
     ];
-    if let Some(secret) = client.client_secret() {
-        form.push(("client_secret", secret.expose()));
-    }
+    form.extend(client.form_credentials());
     let answer = http.post_form(&endpoint.token_url(), &form, true).await?;
     let token = super::read_token_answer(&answer, "password login").map_err(|e| {
         if super::is_generic_invalid_grant(&e) {

@@ -31,13 +31,10 @@ pub async fn refresh(
 ) -> Result<Refreshed> {
     let mut form = vec![
         ("grant_type", "refresh_token"),
-        ("client_id", client.client_id()),
         ("refresh_token", refresh_token.expose()),
         ("format", "json"),
     ];
-    if let Some(secret) = client.client_secret() {
-        form.push(("client_secret", secret.expose()));
-    }
+    form.extend(client.form_credentials());
     let answer = http.post_form(&endpoint.token_url(), &form, false).await?;
     let response = super::read_token_answer(&answer, "refresh")?;
     let signature = signature::check(&response, client.client_secret())?;
