@@ -16,6 +16,7 @@ pub fn code(kind: ErrorKind) -> u8 {
         ErrorKind::DeniedByPolicy => 5,
         ErrorKind::Unavailable => 6,
         ErrorKind::Protocol => 7,
+        ErrorKind::Storage => 9,
         // Internal, and any kind a newer library adds.
         _ => 1,
     }

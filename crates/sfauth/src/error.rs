@@ -19,6 +19,9 @@ pub enum ErrorKind {
     Unavailable,
     /// The server answered something that is not a valid token response.
     Protocol,
+    /// A token could not be read from or written to its store: a full disk, a read-only
+    /// directory, a store that is down. Not the user's typo, so not [`Usage`](Self::Usage).
+    Storage,
     /// A bug in sfauth.
     Internal,
 }
@@ -33,6 +36,7 @@ impl ErrorKind {
             ErrorKind::DeniedByPolicy => "denied_by_policy",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Protocol => "protocol",
+            ErrorKind::Storage => "storage",
             ErrorKind::Internal => "internal",
         }
     }

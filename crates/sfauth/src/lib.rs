@@ -89,6 +89,7 @@ pub mod error;
 pub mod expiry;
 pub mod flows;
 pub mod http;
+pub mod in_flight;
 pub mod secret;
 pub mod session;
 pub mod signature;

@@ -328,6 +328,8 @@ impl Session {
     }
 
     async fn refresh_locked(&self, lock: &StoreLock, stored: Token) -> Result<RefreshOutcome> {
+        // From here until the answer is saved, stopping could lose a rotated token.
+        let _sending = crate::in_flight::SendGuard::begin();
         match &self.inner.renewal {
             Renewal::RefreshToken => self.refresh_with_token(lock, stored).await,
             Renewal::None => Err(Error::new(

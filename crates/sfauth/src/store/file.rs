@@ -8,6 +8,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -18,6 +19,13 @@ use crate::token::Token;
 
 /// How long a process waits for another one's refresh before giving up.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long a lock wait lasts before the [`WaitNotice`] is told.
+pub const WAIT_NOTICE_AFTER: Duration = Duration::from_secs(1);
+
+/// Told once, with the lock file's path, when a lock wait has lasted [`WAIT_NOTICE_AFTER`]:
+/// a program on a terminal can say what it is waiting for. The library itself never prints.
+pub type WaitNotice = Arc<dyn Fn(&Path) + Send + Sync>;
 
 /// A token in a JSON file, the format of Salesforce's token response (and of the seed
 /// samples' `_salesforce.json`). Keys sfauth does not know are kept.
@@ -33,10 +41,20 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
 /// assert_eq!(store.load().await?, token);
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FileStore {
     path: PathBuf,
     lock_timeout: Duration,
+    wait_notice: Option<WaitNotice>,
+}
+
+impl std::fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileStore")
+            .field("path", &self.path)
+            .field("lock_timeout", &self.lock_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FileStore {
@@ -45,12 +63,26 @@ impl FileStore {
         FileStore {
             path: path.into(),
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            wait_notice: None,
         }
     }
 
     /// How long `lock()` waits for another process.
     pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// Calls `notice` once when `lock()` has waited [`WAIT_NOTICE_AFTER`] for another
+    /// process.
+    ///
+    /// ```
+    /// let store = sfauth::FileStore::new("t.json")
+    ///     .with_wait_notice(|lock| eprintln!("waiting for {}", lock.display()));
+    /// # let _ = store;
+    /// ```
+    pub fn with_wait_notice(mut self, notice: impl Fn(&Path) + Send + Sync + 'static) -> Self {
+        self.wait_notice = Some(Arc::new(notice));
         self
     }
 
@@ -154,6 +186,15 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Takes the exclusive advisory lock on `lock_path` (created 0600 if missing), polling with
 /// a short growing sleep rather than blocking a thread, for at most `timeout`.
 pub async fn lock_file(lock_path: &Path, timeout: Duration) -> Result<StoreLock> {
+    lock_file_with_notice(lock_path, timeout, None).await
+}
+
+/// [`lock_file`], telling `notice` once when the wait has lasted [`WAIT_NOTICE_AFTER`].
+pub async fn lock_file_with_notice(
+    lock_path: &Path,
+    timeout: Duration,
+    notice: Option<&WaitNotice>,
+) -> Result<StoreLock> {
     create_private_dir(&parent_dir(lock_path))?;
     let mut options = OpenOptions::new();
     options.create(true).truncate(false).write(true);
@@ -168,6 +209,7 @@ pub async fn lock_file(lock_path: &Path, timeout: Duration) -> Result<StoreLock>
     })?;
     let started = Instant::now();
     let mut pause = Duration::from_millis(2);
+    let mut notice = notice;
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(StoreLock::new(file)),
@@ -178,6 +220,11 @@ pub async fn lock_file(lock_path: &Path, timeout: Duration) -> Result<StoreLock>
                     format!("cannot lock {}: {e}", lock_path.display()),
                 ));
             }
+        }
+        if started.elapsed() >= WAIT_NOTICE_AFTER
+            && let Some(tell) = notice.take()
+        {
+            tell(lock_path);
         }
         if started.elapsed() >= timeout {
             return Err(Error::new(
@@ -228,7 +275,12 @@ impl TokenStore for FileStore {
     }
 
     async fn lock(&self) -> Result<StoreLock> {
-        lock_file(&self.lock_path(), self.lock_timeout).await
+        lock_file_with_notice(
+            &self.lock_path(),
+            self.lock_timeout,
+            self.wait_notice.as_ref(),
+        )
+        .await
     }
 
     async fn save(&self, _lock: &StoreLock, token: &Token) -> Result<()> {
