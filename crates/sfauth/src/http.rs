@@ -1,13 +1,20 @@
-//! The one HTTP client: timeouts, gzip, proxies, an extra CA, and the retry policy.
+//! The one HTTP client: timeouts, gzip, bounded bodies, proxies, an extra CA, and the retry
+//! policy.
 //!
 //! Retries are bounded, with exponential backoff and jitter, and only for requests that are
-//! safe to send again: connection failures (nothing was sent), 5xx and 429 answers. A
-//! request that may have reached the server without an answer (a timeout or reset after
-//! sending) is *not* replayed unless the caller says it is idempotent: with refresh-token
-//! rotation, replaying a refresh that Salesforce already served revokes the token family.
+//! safe to send again: connection failures (nothing was sent), and the answers that say the
+//! request was not processed, 503 and 429 (honouring `Retry-After`). A request that may have
+//! reached the server without a usable answer (a timeout or reset after sending, or a 500,
+//! 502, 504 or other 5xx, which a gateway can send after the server did the work) is *not*
+//! replayed unless the caller says it is idempotent: with refresh-token rotation, replaying
+//! a refresh that Salesforce already served revokes the token family.
+//!
+//! Bodies are read with a cap that applies after decompression, so a small gzip answer that
+//! inflates to gigabytes stops at the cap: [`MAX_OAUTH_BODY`] for the OAuth endpoints,
+//! [`HttpConfig::max_api_body`] for API calls.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use backon::{ExponentialBuilder, Retryable};
 
@@ -27,7 +34,9 @@ pub struct RetryPolicy {
     pub max_retries: usize,
     /// The first backoff delay.
     pub min_delay: Duration,
-    /// The longest backoff delay (also caps a server's `Retry-After`).
+    /// The longest backoff delay. It also caps a server's `Retry-After`: a server that asks
+    /// for a longer wait gets this one, and the retry count still applies, so a server that
+    /// keeps asking ends in an error after `max_retries` retries.
     pub max_delay: Duration,
 }
 
@@ -67,6 +76,9 @@ pub struct HttpConfig {
     pub ca_file: Option<PathBuf>,
     /// What to retry, and how.
     pub retry: RetryPolicy,
+    /// The largest API answer read, after decompression; a larger one is a protocol error.
+    /// OAuth endpoint answers have their own, much smaller cap, [`MAX_OAUTH_BODY`].
+    pub max_api_body: usize,
 }
 
 impl Default for HttpConfig {
@@ -76,9 +88,18 @@ impl Default for HttpConfig {
             timeout: Duration::from_secs(30),
             ca_file: None,
             retry: RetryPolicy::default(),
+            max_api_body: DEFAULT_MAX_API_BODY,
         }
     }
 }
+
+/// The largest OAuth endpoint answer read, after decompression. A token answer is a few KiB;
+/// anything near this is not Salesforce's OAuth endpoint.
+pub const MAX_OAUTH_BODY: usize = 256 * 1024;
+
+/// The default of [`HttpConfig::max_api_body`]: large enough for a big query page or a
+/// describe, small enough that a runaway answer cannot exhaust memory.
+pub const DEFAULT_MAX_API_BODY: usize = 64 * 1024 * 1024;
 
 /// An answer read in full.
 #[derive(Debug)]
@@ -110,6 +131,22 @@ pub struct ApiResponse {
 pub struct HttpClient {
     client: reqwest::Client,
     retry: RetryPolicy,
+    max_api_body: usize,
+}
+
+/// A failed attempt at a token endpoint request, with the wait the server asked for.
+struct Attempt {
+    error: Error,
+    retry_after: Option<Duration>,
+}
+
+impl From<Error> for Attempt {
+    fn from(error: Error) -> Self {
+        Attempt {
+            error,
+            retry_after: None,
+        }
+    }
 }
 
 impl HttpClient {
@@ -152,33 +189,39 @@ impl HttpClient {
         Ok(HttpClient {
             client,
             retry: config.retry.clone(),
+            max_api_body: config.max_api_body,
         })
     }
 
     /// POSTs a form and reads the answer, retrying what is safe to retry. 5xx and 429 come
     /// back as errors; other statuses come back for the caller to read. `idempotent` allows
-    /// replaying a request that may have reached the server.
+    /// replaying a request that may have reached the server (a lost answer, a 500, 502 or
+    /// 504); 503 and 429 say the request was not processed and are always retried, after
+    /// the server's `Retry-After` when it sends one (capped at [`RetryPolicy::max_delay`]).
     pub(crate) async fn post_form(
         &self,
         url: &str,
         form: &[(&str, &str)],
         idempotent: bool,
     ) -> Result<Answer> {
+        let max_delay = self.retry.max_delay;
         (|| self.post_form_once(url, form))
             .retry(self.retry.backoff())
-            .when(|e: &Error| match e.retry {
-                Retry::Unsent | Retry::ServerBusy => true,
-                Retry::Ambiguous => idempotent,
-                Retry::No | Retry::InFlightElsewhere => false,
+            .when(|a: &Attempt| may_retry(&a.error, idempotent))
+            .adjust(move |a: &Attempt, backoff| {
+                // Out of retries stays out of retries; otherwise the server's wish wins.
+                backoff.map(|ours| a.retry_after.map_or(ours, |theirs| theirs.min(max_delay)))
             })
-            .notify(|e: &Error, after: Duration| {
-                tracing::debug!(error = %e, ?after, "retrying token endpoint request");
+            .notify(|a: &Attempt, after: Duration| {
+                tracing::debug!(error = %a.error, ?after, "retrying token endpoint request");
             })
             .await
+            .map_err(|a| a.error)
     }
 
     /// Sends one API request with a bearer token. Not retried: an API call may not be
-    /// idempotent, and a 401 is the caller's to handle.
+    /// idempotent, and a 401 is the caller's to handle. Redirects are not followed, so the
+    /// token never travels to another origin: a 3xx comes back as it is.
     pub(crate) async fn send_bearer(
         &self,
         method: &str,
@@ -204,7 +247,7 @@ impl HttpClient {
         if let Some(body) = body {
             request = request.body(body.to_vec());
         }
-        let response = request.send().await.map_err(|e| transport_error(url, &e))?;
+        let mut response = request.send().await.map_err(|e| transport_error(url, &e))?;
         let status = response.status();
         let status_line = format!(
             "{:?} {} {}",
@@ -222,23 +265,29 @@ impl HttpClient {
                 )
             })
             .collect();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(url, &e))?
-            .to_vec();
+        let body = read_capped(&mut response, url, self.max_api_body).await?;
+        if body.over {
+            return Err(too_large(url, self.max_api_body).with_hint(
+                "ask for less (a smaller page, fewer fields or a narrower query), or raise the \
+                 API body limit",
+            ));
+        }
         Ok(ApiResponse {
             url: url.to_owned(),
             status: status.as_u16(),
             status_line,
             headers,
-            body,
+            body: body.bytes,
             refreshed: false,
         })
     }
 
-    async fn post_form_once(&self, url: &str, form: &[(&str, &str)]) -> Result<Answer> {
-        let response = self
+    async fn post_form_once(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> std::result::Result<Answer, Attempt> {
+        let mut response = self
             .client
             .post(url)
             .header(reqwest::header::ACCEPT, "application/json")
@@ -247,36 +296,162 @@ impl HttpClient {
             .await
             .map_err(|e| transport_error(url, &e))?;
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
+        let content_type = header_text(&response, reqwest::header::CONTENT_TYPE)
             .unwrap_or_default()
             .to_owned();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(url, &e))?
-            .to_vec();
-        if status >= 500 || status == 429 {
-            let what = if status == 429 {
-                "is rate limiting requests"
-            } else {
-                "had a server error"
-            };
-            return Err(Error::new(
-                ErrorKind::Unavailable,
-                format!("{} {what} (HTTP {status}){}", host_of(url), summary(&body)),
-            )
-            .with_hint("try again later; this is on Salesforce's side or the network's")
-            .with_status(status)
-            .with_retry(Retry::ServerBusy));
+        let retry_after = header_text(&response, reqwest::header::RETRY_AFTER)
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let body = read_capped(&mut response, url, MAX_OAUTH_BODY).await?;
+        if let Some(error) = server_error(url, status, &body.bytes) {
+            // An error page over the cap is cut short: only its first words are shown.
+            return Err(Attempt {
+                error,
+                retry_after: retry_after.filter(|_| status == 503 || status == 429),
+            });
+        }
+        if body.over {
+            return Err(too_large(url, MAX_OAUTH_BODY)
+                .with_hint(
+                    "a Salesforce OAuth answer is a few KiB: check that the login URL points at \
+                     Salesforce's OAuth endpoint; nothing was saved",
+                )
+                .with_status(status)
+                .into());
         }
         Ok(Answer {
             status,
             content_type,
-            body,
+            body: body.bytes,
         })
+    }
+}
+
+/// Whether a failed token endpoint request may be sent again.
+fn may_retry(e: &Error, idempotent: bool) -> bool {
+    match e.retry {
+        Retry::Unsent | Retry::ServerBusy => true,
+        Retry::Ambiguous => idempotent,
+        Retry::No | Retry::InFlightElsewhere => false,
+    }
+}
+
+/// The error a 5xx or 429 answer stands for, `None` for other statuses.
+///
+/// 503 and 429 say the server did not process the request (it is down or rate limiting),
+/// so they are safe to retry. 500, 502, 504 and the rest are ambiguous: a gateway answers
+/// 502 or 504 when the server behind it is slow, and the server may have finished the
+/// work (and rotated the refresh token) anyway.
+fn server_error(url: &str, status: u16, body: &[u8]) -> Option<Error> {
+    let host = host_of(url);
+    let error = match status {
+        429 => Error::new(
+            ErrorKind::Unavailable,
+            format!(
+                "{host} is rate limiting requests (HTTP 429){}",
+                summary(body)
+            ),
+        )
+        .with_hint("wait a while and try again; Salesforce limits how often a user may log in")
+        .with_retry(Retry::ServerBusy),
+        503 => Error::new(
+            ErrorKind::Unavailable,
+            format!("{host} is unavailable (HTTP 503){}", summary(body)),
+        )
+        .with_hint("try again later; Salesforce may be down for maintenance")
+        .with_retry(Retry::ServerBusy),
+        500.. => Error::new(
+            ErrorKind::Unavailable,
+            format!("{host} had a server error (HTTP {status}){}", summary(body)),
+        )
+        .with_hint(AMBIGUOUS_HINT)
+        .with_retry(Retry::Ambiguous),
+        _ => return None,
+    };
+    Some(error.with_status(status))
+}
+
+/// The hint for a request that may have been processed although no usable answer came back.
+const AMBIGUOUS_HINT: &str = "the request may have been processed by Salesforce although no \
+     usable answer came back; run the command again (sfauth re-reads the stored token first); \
+     if it then says the login is required, log in again";
+
+fn header_text(response: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<&str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// How long a `Retry-After` value asks to wait from `now`: delay-seconds or an HTTP-date
+/// (RFC 9110 §10.2.3). A date in the past is no wait; a number too large for a `u64` is the
+/// longest wait. `None` for a value that is neither.
+///
+/// ```
+/// # use std::time::{Duration, SystemTime};
+/// use sfauth::http::parse_retry_after;
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+/// assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+/// assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now), Some(Duration::from_secs(10)));
+/// assert_eq!(parse_retry_after("soon", now), None);
+/// ```
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(
+            value
+                .parse::<u64>()
+                .map_or(Duration::MAX, Duration::from_secs),
+        );
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// A body read up to a cap.
+struct Capped {
+    /// At most `cap` bytes.
+    bytes: Vec<u8>,
+    /// Whether the body went on past the cap (the rest was not read).
+    over: bool,
+}
+
+/// Reads a body chunk by chunk, after decompression, and stops once it passes `cap`: a
+/// small compressed answer that inflates without end cannot grow memory past the cap.
+async fn read_capped(response: &mut reqwest::Response, url: &str, cap: usize) -> Result<Capped> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(url, &e))?
+    {
+        let room = cap.saturating_sub(bytes.len());
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            return Ok(Capped { bytes, over: true });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Capped { bytes, over: false })
+}
+
+fn too_large(url: &str, cap: usize) -> Error {
+    Error::new(
+        ErrorKind::Protocol,
+        format!(
+            "the answer from {} is over {}; sfauth stopped reading it",
+            host_of(url),
+            size(cap)
+        ),
+    )
+}
+
+/// A byte count for people: `256 KiB`, `64 MiB`.
+fn size(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * KIB;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 
@@ -316,8 +491,79 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The TLS failure somewhere in an error's causes. An `io::Error` does not list the error it
+/// wraps among its sources, so the walk looks inside it.
+fn tls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut next = Some(e);
+    // Bounded: a cause chain is a handful of links; a cycle would be a bug elsewhere.
+    for _ in 0..32 {
+        let current = next?;
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        next = match current.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => current.source(),
+        };
+    }
+    None
+}
+
+/// What is wrong with the server's certificate, and what to check first, for a TLS failure.
+fn tls_problem(e: &rustls::Error) -> (String, &'static str) {
+    use rustls::CertificateError as C;
+    let proxy_hint = "if a corporate TLS proxy inspects HTTPS traffic, configure its CA \
+                      certificate (a PEM file) as an extra trusted CA";
+    match e {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            C::UnknownIssuer => (
+                "the server's certificate is not trusted (unknown issuer)".into(),
+                proxy_hint,
+            ),
+            C::Expired | C::ExpiredContext { .. } => (
+                "the server's certificate has expired".into(),
+                "check this machine's clock; if it is right, the server (or a TLS proxy in \
+                 between) presents an expired certificate",
+            ),
+            C::NotValidYet | C::NotValidYetContext { .. } => (
+                "the server's certificate is not valid yet".into(),
+                "check this machine's clock",
+            ),
+            C::NotValidForName | C::NotValidForNameContext { .. } => (
+                "the server's certificate is for another host name".into(),
+                "check the host name in the login URL; a TLS proxy that rewrites certificates \
+                 can also cause this",
+            ),
+            C::Revoked => (
+                "the server's certificate has been revoked".into(),
+                proxy_hint,
+            ),
+            other => (
+                format!("the server's certificate is not valid ({other:?})"),
+                proxy_hint,
+            ),
+        },
+        other => (
+            format!("the TLS handshake failed ({other})"),
+            "check the login URL, and any proxy between this machine and Salesforce",
+        ),
+    }
+}
+
 fn transport_error(url: &str, e: &reqwest::Error) -> Error {
     let host = host_of(url);
+    if let Some(tls) = tls_error(e) {
+        // Trying again will not fix a certificate, and nothing was sent.
+        let (problem, hint) = tls_problem(tls);
+        return Error::new(
+            ErrorKind::Unavailable,
+            format!("cannot connect to {host} securely: {problem}"),
+        )
+        .with_hint(hint)
+        .with_retry(Retry::No);
+    }
     let (retry, message) = if e.is_connect() {
         (Retry::Unsent, format!("cannot connect to {host}"))
     } else if e.is_timeout() {
@@ -331,13 +577,94 @@ fn transport_error(url: &str, e: &reqwest::Error) -> Error {
         )
     };
     let hint = match retry {
-        Retry::Ambiguous => {
-            "the request may have reached Salesforce; run the command again (sfauth re-reads \
-             the stored token first); if it then says the login is required, log in again"
-        }
+        Retry::Ambiguous => AMBIGUOUS_HINT,
         _ => "check the network, any proxy settings (HTTPS_PROXY) and the login URL",
     };
     Error::new(ErrorKind::Unavailable, format!("{message} ({})", chain(e)))
         .with_hint(hint)
         .with_retry(retry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn retry_after_in_seconds_is_that_many_seconds() {
+        assert_eq!(
+            parse_retry_after(" 7 ", at(0)),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(parse_retry_after("0", at(0)), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn retry_after_too_large_for_u64_is_the_longest_wait_not_a_panic() {
+        assert_eq!(
+            parse_retry_after("99999999999999999999999999", at(0)),
+            Some(Duration::MAX)
+        );
+        assert_eq!(
+            parse_retry_after(&u64::MAX.to_string(), at(0)),
+            Some(Duration::from_secs(u64::MAX))
+        );
+    }
+
+    #[test]
+    fn retry_after_as_an_http_date_is_the_time_until_then() {
+        // 784111777 is Sun, 06 Nov 1994 08:49:37 GMT.
+        let now = at(784_111_777);
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+    }
+
+    #[test]
+    fn retry_after_date_in_the_past_means_no_wait() {
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", at(2_000_000_000)),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn retry_after_that_is_neither_seconds_nor_a_date_is_ignored() {
+        for value in ["", "-5", "1.5", "soon", "Sun, 32 Nov 1994 08:49:37 GMT"] {
+            assert_eq!(parse_retry_after(value, at(0)), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn only_503_and_429_prove_the_request_was_not_processed() {
+        let url = "https://login.salesforce.com/services/oauth2/token";
+        for status in [503, 429] {
+            let e = server_error(url, status, b"").unwrap();
+            assert_eq!(e.retry, Retry::ServerBusy, "{status}");
+            assert!(!e.is_ambiguous());
+            assert!(may_retry(&e, false));
+        }
+        for status in [500, 501, 502, 504, 520, 599] {
+            let e = server_error(url, status, b"").unwrap();
+            assert!(e.is_ambiguous(), "{status}");
+            assert!(!may_retry(&e, false), "{status}");
+            assert!(may_retry(&e, true), "{status}");
+            assert!(e.hint().unwrap().contains("may have been processed"));
+            assert_eq!(e.kind(), ErrorKind::Unavailable);
+        }
+        for status in [200, 302, 400, 401, 404] {
+            assert!(server_error(url, status, b"").is_none(), "{status}");
+        }
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(size(MAX_OAUTH_BODY), "256 KiB");
+        assert_eq!(size(DEFAULT_MAX_API_BODY), "64 MiB");
+        assert_eq!(size(1000), "1000 bytes");
+    }
 }

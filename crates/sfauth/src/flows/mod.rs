@@ -212,10 +212,19 @@ pub(crate) fn classify_unanswered(oauth: OAuthError, what: &str) -> Error {
             "Salesforce limits logins to 3,600 per user per hour; wait and reuse tokens \
              instead of logging in again",
         ),
-        "server_error" | "service_unavailable" | "system_down" | "unknown_error" => (
+        // The server failed while handling the request: it may have done the work (and
+        // rotated the refresh token) first.
+        "server_error" | "unknown_error" => (
+            Unavailable,
+            Retry::Ambiguous,
+            "Salesforce failed while handling the request, so it may have been processed; run \
+             the command again (sfauth re-reads the stored token first); if it then says the \
+             login is required, log in again",
+        ),
+        "service_unavailable" | "system_down" => (
             Unavailable,
             Retry::ServerBusy,
-            "Salesforce is having trouble; try again later",
+            "Salesforce is down or busy; try again later",
         ),
         _ => (
             Protocol,
@@ -302,6 +311,18 @@ mod tests {
             e.oauth().unwrap().description.as_deref(),
             Some("client identifier invalid")
         );
+    }
+
+    #[test]
+    fn server_error_may_have_been_processed_but_service_unavailable_was_not() {
+        let answer_for = |error: &str| {
+            let body = serde_json::json!({"error": error, "error_description": "x"}).to_string();
+            read_token_answer(&answer(400, "application/json", &body), "refresh").unwrap_err()
+        };
+        assert!(answer_for("server_error").is_ambiguous());
+        assert!(answer_for("unknown_error").is_ambiguous());
+        assert!(!answer_for("service_unavailable").is_ambiguous());
+        assert_eq!(answer_for("server_error").kind(), ErrorKind::Unavailable);
     }
 
     #[test]
