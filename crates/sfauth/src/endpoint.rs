@@ -285,6 +285,18 @@ mod tests {
     }
 
     #[test]
+    fn https_is_allowed_for_loopback_hosts_too() {
+        for url in [
+            "https://127.0.0.1:8443",
+            "https://localhost:8443",
+            "https://[::1]",
+        ] {
+            let login = LoginUrl::parse(url).unwrap();
+            assert!(login.is_loopback() && !login.is_plain_http(), "{url}");
+        }
+    }
+
+    #[test]
     fn query_userinfo_and_odd_schemes_are_refused() {
         for url in [
             "https://x.com/?a=1",
