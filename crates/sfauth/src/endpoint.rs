@@ -137,7 +137,7 @@ impl SitePrefix {
             .any(|c| matches!(c, '?' | '#' | ' ' | '\\') || c.is_control())
             || trimmed
                 .split('/')
-                .any(|s| s.is_empty() || s == "." || s == "..")
+                .any(|s| s.is_empty() || is_dot_segment(s))
         {
             return Err(Error::new(
                 ErrorKind::Usage,
@@ -152,6 +152,13 @@ impl SitePrefix {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `.` or `..`, also percent-encoded: URL parsing removes such a segment (and the one before),
+/// so the site would silently drop out of the endpoint URLs.
+fn is_dot_segment(segment: &str) -> bool {
+    let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+    decoded == "." || decoded == ".."
 }
 
 /// A login URL plus site prefix: builds the OAuth endpoint URLs.

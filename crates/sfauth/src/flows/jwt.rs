@@ -275,6 +275,19 @@ mod tests {
         jsonwebtoken::decode::<serde_json::Value>(assertion.expose(), &key, &validation).unwrap();
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 64, failure_persistence: None, ..Default::default() })]
+
+        #[test]
+        fn exp_is_three_minutes_after_the_signing_time(secs in 0u64..(1 << 40)) {
+            let assertion = jwt(KEY).assertion_at(UNIX_EPOCH + Duration::from_secs(secs)).unwrap();
+            let payload = assertion.expose().split('.').nth(1).unwrap();
+            let claims: serde_json::Value =
+                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+            proptest::prop_assert_eq!(claims["exp"].as_u64(), Some(secs + 180));
+        }
+    }
+
     #[test]
     fn key_after_a_certificate_in_one_file_is_found() {
         let cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";

@@ -374,6 +374,23 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 512, failure_persistence: None, ..Default::default() })]
+
+        #[test]
+        fn escaped_text_holds_no_markup_and_unescapes_to_itself(text in ".{0,80}") {
+            let html = escape(&text);
+            proptest::prop_assert!(!html.contains(['<', '>', '"', '\'']));
+            let back = html
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&");
+            proptest::prop_assert_eq!(back, text);
+        }
+    }
+
     #[tokio::test]
     async fn only_loopback_http_redirect_uris_can_be_bound() {
         for uri in [
