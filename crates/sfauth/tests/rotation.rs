@@ -111,3 +111,35 @@ async fn a_lost_answer_is_resent_for_a_token_that_does_not_rotate() {
     assert_eq!(org.emulator.stats().token_requests, 2);
     assert_eq!(org.emulator.stats().refreshes_served, 2);
 }
+
+#[tokio::test]
+async fn already_being_processed_adopts_what_another_client_saves_meanwhile() {
+    let org = Org::start(Config::default()).await;
+    org.emulator.inject(already_being_processed());
+    let mut theirs = org.stored();
+    theirs.set("access_token", "00Dxx!AQ.saved.by.another.client");
+    // Waits long enough for the other client's save to land within them.
+    let session = sfauth::Session::builder(sfauth::FileStore::new(&org.path), org.client())
+        .http(sfauth::HttpConfig {
+            retry: sfauth::RetryPolicy {
+                max_retries: 5,
+                min_delay: std::time::Duration::from_millis(200),
+                max_delay: std::time::Duration::from_secs(1),
+            },
+            ..common::fast_http()
+        })
+        .build();
+
+    let refresh = tokio::spawn(async move { session.refresh().await });
+    let refused = common::eventually(std::time::Duration::from_secs(10), || {
+        org.emulator.stats().token_requests > 0
+    })
+    .await;
+    assert!(refused, "the refresh never reached the emulator");
+    sfauth::store::file::write_private_file(&org.path, theirs.to_json_pretty().as_bytes()).unwrap();
+    let outcome = refresh.await.unwrap().unwrap();
+
+    assert_eq!(outcome.action, sfauth::RefreshAction::Adopted);
+    assert_eq!(outcome.token, theirs);
+    assert_eq!(org.emulator.stats().token_requests, 1);
+}

@@ -107,3 +107,35 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// Where the token lives, for messages (no secret).
     fn describe(&self) -> String;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Removed(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+    impl Drop for Removed {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_reservation_of_another_type_stays_in_the_lock() {
+        let lock = StoreLock::new(());
+        lock.set_reservation(7u32);
+        assert_eq!(lock.take_reservation::<String>(), None);
+        assert!(lock.has_reservation());
+        assert_eq!(lock.take_reservation::<u32>(), Some(7));
+        assert!(!lock.has_reservation());
+    }
+
+    #[test]
+    fn dropping_the_lock_releases_its_reservation() {
+        let removed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let lock = StoreLock::new(());
+        lock.set_reservation(Removed(std::sync::Arc::clone(&removed)));
+        drop(lock);
+        assert!(removed.load(std::sync::atomic::Ordering::SeqCst));
+    }
+}
