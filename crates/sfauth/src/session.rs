@@ -457,7 +457,7 @@ impl Session {
                         ErrorKind::Usage,
                         format!("cannot renew at the token's instance_url: {e}"),
                     )
-                    .with_hint("pass --login-url with the org's My Domain")
+                    .with_hint("set the login URL to the org's My Domain")
                 })?;
                 Endpoint::new(login, self.inner.site.clone())
             }

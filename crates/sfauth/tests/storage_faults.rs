@@ -146,3 +146,46 @@ async fn a_failed_save_without_rotation_says_the_stored_token_is_still_usable() 
     assert!(!e.to_string().contains("lost"), "{e}");
     assert_eq!(org.bytes(), before);
 }
+
+#[tokio::test]
+async fn a_full_disk_fails_before_a_jwt_renewal_is_sent() {
+    let emulator = sfauth_emulator::spawn(Config {
+        jwt_certificate_pem: Some(common::jwt_certificate()),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let login = sfauth::LoginUrl::parse(&emulator.url()).unwrap();
+    let bearer = sfauth::JwtBearer {
+        client_id: emulator.config().client_id.clone(),
+        username: "ci@example.com".into(),
+        audience: sfauth::JwtBearer::audience_for(&login),
+        key_pem: common::jwt_key(),
+    };
+    let first = sfauth::flows::jwt::request(
+        &common::http(&emulator),
+        &common::endpoint(&emulator),
+        &bearer,
+    )
+    .await
+    .unwrap();
+    let disk = Tmpfs::mount(64);
+    let path = disk.path().join("jwt.json");
+    std::fs::write(&path, first.to_json_pretty().as_bytes()).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    disk.fill();
+    let session = sfauth::Session::builder(
+        FileStore::new(&path),
+        sfauth::OAuthClient::new(emulator.config().client_id.clone()),
+    )
+    .login_url(login)
+    .renewal(sfauth::Renewal::JwtBearer(bearer))
+    .http(common::fast_http())
+    .build();
+
+    let e = session.refresh().await.unwrap_err();
+
+    assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
+    assert_eq!(emulator.stats().token_requests, 1, "only the first login");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}

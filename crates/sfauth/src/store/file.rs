@@ -707,6 +707,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn save_through_a_dangling_symlink_creates_its_target_and_keeps_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("real.json", &link).unwrap();
+        let store = FileStore::new(&link);
+        let lock = store.lock().await.unwrap();
+        store.prepare(&lock).await.unwrap();
+        store.save(&lock, &token("a")).await.unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(store.load().await.unwrap(), token("a"));
+        assert_eq!(store.lock_path(), dir.path().join("real.json.lock"));
+    }
+
+    #[tokio::test]
     async fn corrupt_file_is_a_usage_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.json");
