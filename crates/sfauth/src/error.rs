@@ -149,6 +149,14 @@ impl Error {
         self
     }
 
+    /// Rewords the message, keeping the class, the OAuth error and the status: for a caller
+    /// that knows better what the failure means (an "already being processed" refusal while
+    /// no sfauth holds the lock comes from a client outside it).
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     pub(crate) fn with_retry(mut self, retry: Retry) -> Self {
         self.retry = retry;
         self

@@ -6,8 +6,22 @@
 //! Otherwise renew it (the refresh grant by default; see [`Renewal`] for tokens that have no
 //! refresh token), merge the answer into the stored token (keeping the refresh token unless a
 //! new one came back), save it atomically, and only then hand it out.
+//!
+//! Two rules protect a rotated refresh token:
+//!
+//! - **A refresh that was sent runs to its save.** The locked part (store lock, re-read,
+//!   renewal, save) runs in a detached task that owns what it needs; the caller only awaits
+//!   it. A caller dropped by a timeout, a `select!` or an aborted task stops waiting, not the
+//!   refresh. Before anything is sent, the store proves it can save
+//!   ([`TokenStore::prepare`]).
+//! - **A refresh token that may be spent is not sent again while rotation may be on.** After
+//!   each refresh the token records whether Salesforce rotated it ([`ROTATION_KEY`]). Unless
+//!   it is known not to rotate, an answer that leaves open whether the refresh was served (a
+//!   lost answer, a gateway error, "already being processed") makes the session re-read the
+//!   store and adopt what another process saved, or report; never resend.
 
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use backon::BackoffBuilder;
 
@@ -18,10 +32,37 @@ use crate::expiry::{ExpiryPolicy, INTROSPECTED_EXP_KEY};
 use crate::flows;
 use crate::flows::jwt::JwtBearer;
 use crate::http::{HttpClient, HttpConfig};
+use crate::in_flight::SendGuard;
 use crate::secret::Secret;
 use crate::signature::{self, SignatureCheck};
 use crate::store::{StoreLock, TokenStore};
 use crate::token::Token;
+
+/// The key, kept in the stored token, that records whether Salesforce rotated its refresh
+/// token on the last refresh: `"true"` or `"false"` (a JSON boolean is read too). Missing
+/// means unknown, treated as "may rotate". Like the recorded expiry, it is sfauth's own note
+/// in the token file; other readers ignore unknown keys.
+pub const ROTATION_KEY: &str = "sfauth_rotation";
+
+/// Whether `token` is known not to rotate its refresh token (recorded by an earlier
+/// refresh); only then may a refresh that may have reached Salesforce be sent again.
+///
+/// ```
+/// use sfauth::Token;
+/// let token = Token::from_json(br#"{"access_token":"a","instance_url":"https://x.my.salesforce.com","sfauth_rotation":"false"}"#).unwrap();
+/// assert!(sfauth::session::known_not_to_rotate(&token));
+/// ```
+pub fn known_not_to_rotate(token: &Token) -> bool {
+    match token.get(ROTATION_KEY) {
+        Some(serde_json::Value::Bool(on)) => !on,
+        Some(serde_json::Value::String(s)) => s == "false",
+        _ => false,
+    }
+}
+
+/// Pauses before retrying a failed save: short, since the refresh is already done and the
+/// new token waits in memory.
+const SAVE_RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(250)];
 
 /// What a refresh call did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +188,7 @@ impl SessionBuilder {
                 renewal: self.renewal,
                 introspect: self.introspect,
                 http: OnceLock::new(),
-                flight: tokio::sync::Mutex::new(()),
+                flight: Arc::new(tokio::sync::Mutex::new(())),
                 current: Mutex::new(None),
             }),
         }
@@ -194,7 +235,8 @@ struct Inner {
     /// Built on the first refresh: the fresh path never pays for TLS set-up.
     http: OnceLock<HttpClient>,
     /// One refresh at a time in this process; the store lock does it across processes.
-    flight: tokio::sync::Mutex<()>,
+    /// Shared so the detached refresh task can own its guard.
+    flight: Arc<tokio::sync::Mutex<()>>,
     /// The newest token this session has seen.
     current: Mutex<Option<Token>>,
 }
@@ -244,6 +286,9 @@ impl Session {
 
     /// A token whose access token is fresh by the expiry policy, refreshed (once, however
     /// many callers ask) if needed.
+    ///
+    /// Cancel-safe: dropping the future (a timeout, a `select!`, an aborted task) does not
+    /// stop a refresh that has started; it still saves its answer, and the next call uses it.
     pub async fn token(&self) -> Result<Token> {
         let seen = self.current().await?;
         if self.inner.expiry.is_fresh(&seen) {
@@ -252,13 +297,16 @@ impl Session {
         Ok(self.refresh_from(&seen, false).await?.token)
     }
 
-    /// A fresh access token. See [`token`](Session::token).
+    /// A fresh access token. See [`token`](Session::token); cancel-safe likewise.
     pub async fn access_token(&self) -> Result<Secret<String>> {
         Ok(self.token().await?.access_token())
     }
 
     /// Refreshes now. Callers that started together make one refresh: those that waited
     /// for it adopt its token (the outcome says [`RefreshAction::Adopted`]).
+    ///
+    /// Cancel-safe: once the refresh has started, dropping the future does not stop it; it
+    /// runs to its save in a task of its own.
     pub async fn refresh(&self) -> Result<RefreshOutcome> {
         let seen = self.current().await?;
         self.refresh_from(&seen, true).await
@@ -267,6 +315,7 @@ impl Session {
     /// Call after the API rejected `rejected` with 401 `INVALID_SESSION_ID`: refreshes if that
     /// token is still the current one, and returns the current token either way. A burst of
     /// 401s for one token makes one refresh; a 401 for a token already replaced makes none.
+    /// Cancel-safe, as [`refresh`](Session::refresh) is.
     pub async fn invalidate(&self, rejected: &Secret<String>) -> Result<Token> {
         let current = self.current().await?;
         if current.access_token() != *rejected {
@@ -295,19 +344,41 @@ impl Session {
         }
     }
 
-    /// Refreshes `seen` unless someone else already replaced it. `force` adopts any newer
-    /// token; otherwise only a fresh one.
+    /// Whether `candidate` replaces `seen`: another access token, and with `force` any
+    /// newer one, otherwise only a fresh one.
+    fn replaces(&self, candidate: &Token, seen: &Token, force: bool) -> bool {
+        candidate.access_token() != seen.access_token()
+            && (force || self.inner.expiry.is_fresh(candidate))
+    }
+
+    /// Refreshes `seen` unless someone else already replaced it.
+    ///
+    /// The caller waits for the flight lock in its own future (dropping it then changes
+    /// nothing); from there on, the work runs in a detached task that owns the flight guard,
+    /// so a second caller still waits for it and a dropped caller cannot stop it between
+    /// send and save.
     async fn refresh_from(&self, seen: &Token, force: bool) -> Result<RefreshOutcome> {
-        let replaced = |t: &Token| {
-            t.access_token() != seen.access_token() && (force || self.inner.expiry.is_fresh(t))
-        };
-        let _flight = self.inner.flight.lock().await;
-        if let Some(current) = self.cached().filter(|t| replaced(t)) {
+        let flight = Arc::clone(&self.inner.flight).lock_owned().await;
+        if let Some(current) = self.cached().filter(|t| self.replaces(t, seen, force)) {
             return Ok(self.adopt(current));
         }
+        let session = self.clone();
+        let seen = seen.clone();
+        let task = tokio::spawn(async move {
+            let _flight = flight;
+            session.refresh_detached(&seen, force).await
+        });
+        // A panic's payload may hold anything, so it is not shown.
+        task.await.map_err(|_| {
+            Error::internal("the refresh task stopped unexpectedly (a bug in sfauth)")
+        })?
+    }
+
+    /// The locked part of a refresh, run in its own task by [`refresh_from`].
+    async fn refresh_detached(&self, seen: &Token, force: bool) -> Result<RefreshOutcome> {
         let lock = self.inner.store.lock().await?;
         let stored = self.inner.store.load().await?;
-        if replaced(&stored) {
+        if self.replaces(&stored, seen, force) {
             tracing::debug!("adopting a token another process refreshed");
             return Ok(self.adopt(stored));
         }
@@ -328,11 +399,22 @@ impl Session {
     }
 
     async fn refresh_locked(&self, lock: &StoreLock, stored: Token) -> Result<RefreshOutcome> {
-        // From here until the answer is saved, stopping could lose a rotated token.
-        let _sending = crate::in_flight::SendGuard::begin();
-        match &self.inner.renewal {
-            Renewal::RefreshToken => self.refresh_with_token(lock, stored).await,
-            Renewal::None => Err(Error::new(
+        let store = &self.inner.store;
+        let refresh_token = match &self.inner.renewal {
+            Renewal::RefreshToken => match stored.refresh_token() {
+                Some(token) => Some(token),
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::LoginRequired,
+                        format!(
+                            "{} has no refresh_token, so it cannot be refreshed",
+                            store.describe()
+                        ),
+                    )
+                    .with_hint("log in again with a flow that grants the refresh_token scope"));
+                }
+            },
+            Renewal::None => return Err(Error::new(
                 ErrorKind::LoginRequired,
                 format!(
                     "{} holds only an access token, which sfauth cannot renew",
@@ -342,7 +424,19 @@ impl Session {
             .with_hint(
                 "log in again with a flow that can renew it: the web or device login (refresh token), JWT bearer, or client credentials",
             )),
-            renewal => self.log_in_again(lock, stored, renewal).await,
+            _ => None,
+        };
+        // Before anything is sent: a renewal whose answer cannot be stored would lose it
+        // (with rotation, the only valid refresh token).
+        store.prepare(lock).await?;
+        // From here until the answer is saved, stopping could lose a rotated token.
+        let sending = SendGuard::begin();
+        match (&self.inner.renewal, refresh_token) {
+            (Renewal::RefreshToken, Some(refresh_token)) => {
+                self.refresh_with_token(lock, stored, &refresh_token, sending)
+                    .await
+            }
+            (renewal, _) => self.log_in_again(lock, stored, renewal, sending).await,
         }
     }
 
@@ -353,6 +447,7 @@ impl Session {
         lock: &StoreLock,
         stored: Token,
         renewal: &Renewal,
+        sending: SendGuard,
     ) -> Result<RefreshOutcome> {
         let client = &self.inner.client;
         let endpoint = match (renewal, &self.inner.login_url) {
@@ -362,7 +457,7 @@ impl Session {
                         ErrorKind::Usage,
                         format!("cannot renew at the token's instance_url: {e}"),
                     )
-                    .with_hint("pass --login-url with the org's My Domain")
+                    .with_hint("set the login URL to the org's My Domain")
                 })?;
                 Endpoint::new(login, self.inner.site.clone())
             }
@@ -382,29 +477,37 @@ impl Session {
             }
         };
         let signature = signature::check(&response, client.client_secret())?;
-        self.finish(lock, stored, &response, signature).await
+        self.finish(lock, stored, &response, signature, sending, false)
+            .await
     }
 
     /// Merges a renewal answer into the stored token and saves it; then, when the session
     /// is set to, asks the introspection endpoint for the real expiry and records it.
+    /// `record_rotation` notes in the token whether the refresh token rotated (refresh
+    /// grant only).
     async fn finish(
         &self,
         lock: &StoreLock,
         stored: Token,
         response: &Token,
         signature: SignatureCheck,
+        sending: SendGuard,
+        record_rotation: bool,
     ) -> Result<RefreshOutcome> {
         let store = &self.inner.store;
         let mut merged = stored;
         let rotated = merged.merge_refresh(response);
         // The recorded expiry belonged to the old access token.
         merged.remove(INTROSPECTED_EXP_KEY);
+        if record_rotation {
+            merged.set(ROTATION_KEY, if rotated { "true" } else { "false" });
+        }
         // Invariant 1: the (possibly rotated) refresh token is on disk before the new access
         // token is used for anything, introspection included.
-        store
-            .save(lock, &merged)
+        self.save_with_retries(lock, &merged)
             .await
             .map_err(|e| save_failed(e, rotated))?;
+        drop(sending);
         if self.inner.introspect
             && let Some(exp) = self.introspected_exp(&merged).await
         {
@@ -451,51 +554,92 @@ impl Session {
         }
     }
 
-    async fn refresh_with_token(&self, lock: &StoreLock, stored: Token) -> Result<RefreshOutcome> {
-        let store = &self.inner.store;
-        let Some(refresh_token) = stored.refresh_token() else {
-            return Err(Error::new(
-                ErrorKind::LoginRequired,
-                format!(
-                    "{} has no refresh_token, so it cannot be refreshed",
-                    store.describe()
-                ),
-            )
-            .with_hint("log in again with a flow that grants the refresh_token scope"));
-        };
+    /// Saves `token`, trying again a couple of times after short pauses: the refresh is
+    /// done, and a passing fault (a full disk being cleaned, a busy store) should not lose it.
+    async fn save_with_retries(&self, lock: &StoreLock, token: &Token) -> Result<()> {
+        let mut pauses = SAVE_RETRY_PAUSES.into_iter();
+        loop {
+            match self.inner.store.save(lock, token).await {
+                Ok(()) => return Ok(()),
+                Err(e) => match pauses.next() {
+                    Some(pause) => {
+                        tracing::warn!(error = %e, ?pause, "saving the refreshed token failed; retrying");
+                        tokio::time::sleep(pause).await;
+                    }
+                    None => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// The stored token, if another process replaced `stored` meanwhile.
+    async fn replaced_in_store(&self, stored: &Token) -> Option<Token> {
+        match self.inner.store.load().await {
+            Ok(again) if again.access_token() != stored.access_token() => Some(again),
+            _ => None,
+        }
+    }
+
+    async fn refresh_with_token(
+        &self,
+        lock: &StoreLock,
+        stored: Token,
+        refresh_token: &Secret<String>,
+        sending: SendGuard,
+    ) -> Result<RefreshOutcome> {
         let endpoint = self.endpoint_for(&stored)?;
         let http = self.http(&endpoint)?;
+        // Only a token known not to rotate may be sent again after an answer that leaves
+        // open whether it was served: with rotation, a second use of a spent refresh token
+        // revokes the whole token family.
+        let resend = known_not_to_rotate(&stored);
         let mut waits = self.inner.http_config.retry.backoff().build();
         loop {
-            match flows::refresh::refresh(http, &endpoint, &self.inner.client, &refresh_token).await
-            {
+            let sent =
+                flows::refresh::send(http, &endpoint, &self.inner.client, refresh_token, resend)
+                    .await;
+            match sent {
                 Ok(refreshed) => {
                     return self
-                        .finish(lock, stored, &refreshed.response, refreshed.signature)
+                        .finish(
+                            lock,
+                            stored,
+                            &refreshed.response,
+                            refreshed.signature,
+                            sending,
+                            true,
+                        )
                         .await;
                 }
                 Err(e) if e.retry == Retry::InFlightElsewhere => {
                     // Another client holds this refresh token at Salesforce right now. If it
                     // shares this store it will save its result: wait, re-read, adopt.
                     let Some(wait) = waits.next() else {
-                        return Err(e);
+                        return Err(if resend { e } else { in_flight_elsewhere(e) });
                     };
                     tracing::debug!(?wait, "token request already being processed; waiting");
                     tokio::time::sleep(wait).await;
-                    let again = store.load().await?;
-                    if again.access_token() != stored.access_token() {
+                    if let Some(again) = self.replaced_in_store(&stored).await {
                         return Ok(self.adopt(again));
+                    }
+                    if !resend {
+                        // Not sent again: keep waiting for a saved result, then report.
+                        for wait in waits.by_ref() {
+                            tokio::time::sleep(wait).await;
+                            if let Some(again) = self.replaced_in_store(&stored).await {
+                                return Ok(self.adopt(again));
+                            }
+                        }
+                        return Err(in_flight_elsewhere(e));
                     }
                 }
                 Err(e) if e.is_ambiguous() => {
-                    // The refresh may have been served; replaying it could revoke the token
-                    // family. Only adopt what is stored, else report.
-                    if let Ok(again) = store.load().await
-                        && again.access_token() != stored.access_token()
-                    {
+                    // The refresh may have been served. Only adopt what is stored, else
+                    // report.
+                    if let Some(again) = self.replaced_in_store(&stored).await {
                         return Ok(self.adopt(again));
                     }
-                    return Err(e);
+                    return Err(unanswered(e, resend));
                 }
                 Err(e) => return Err(e),
             }
@@ -503,18 +647,56 @@ impl Session {
     }
 }
 
-fn save_failed(e: Error, rotated: bool) -> Error {
-    let hint = if rotated {
-        "Salesforce rotated the refresh token and the new one could not be stored, so the \
-         stored one is now spent: free the disk or fix the permissions, then log in again"
-    } else {
-        "the stored token is unchanged and still usable; fix the file's directory or \
-         permissions and run again"
-    };
-    Error::new(
-        e.kind(),
-        format!("the token was refreshed but could not be saved: {e}"),
+/// "Already being processed" while this process held the store's lock throughout: the
+/// other refresh comes from a client that does not take sfauth's lock.
+fn in_flight_elsewhere(e: Error) -> Error {
+    let message = format!(
+        "{e}; no process sharing this token store saved a new token while sfauth waited, \
+         and the refresh was not sent again"
+    );
+    e.with_message(message).with_hint(
+        "a client outside sfauth's lock is using the same refresh token: another tool, or \
+         sfauth on another machine with its own copy of the token file. With refresh-token \
+         rotation, two clients sharing one refresh token revoke each other; let that one \
+         finish, or give each client its own login",
     )
-    .with_hint(hint)
-    .with_source(e)
+}
+
+/// An answer that leaves open whether Salesforce served the refresh, after the store was
+/// re-read and held nothing newer.
+fn unanswered(e: Error, resent: bool) -> Error {
+    if resent {
+        return e;
+    }
+    let message = format!("{e}; the refresh was not sent again");
+    e.with_message(message).with_hint(
+        "the refresh may have reached Salesforce without its answer coming back; sfauth did \
+         not send it again, because with refresh-token rotation a second use of a spent \
+         refresh token revokes it. Run again later; if Salesforce then says the login is \
+         required, log in again",
+    )
+}
+
+fn save_failed(e: Error, rotated: bool) -> Error {
+    let (message, hint) = if rotated {
+        (
+            format!(
+                "the token was refreshed and Salesforce rotated the refresh token, but the new \
+                 one could not be saved, so it is lost: {e}"
+            ),
+            "the stored refresh token is now spent: free the disk or fix the permissions, \
+             then log in again",
+        )
+    } else {
+        (
+            format!(
+                "the token was refreshed but could not be saved; the stored token is \
+                 unchanged and still usable: {e}"
+            ),
+            "free the disk or fix the file's directory or permissions, then run again",
+        )
+    };
+    Error::new(ErrorKind::Storage, message)
+        .with_hint(hint)
+        .with_source(e)
 }

@@ -206,7 +206,13 @@ async fn timeout_after_sending_is_not_replayed() {
 
 #[tokio::test]
 async fn already_being_processed_is_waited_out_not_a_login_error() {
-    let org = Org::start(Config::default()).await;
+    // Sent again only for a token known not to rotate; see tests/rotation.rs.
+    let org = Org::start(Config {
+        rotation: false,
+        ..Config::default()
+    })
+    .await;
+    org.mark_rotation(false);
     org.emulator.inject(oauth_fault(
         "invalid_grant",
         "token request is already being processed",

@@ -72,7 +72,9 @@ async fn unknown_keys_keep_their_place_and_order() {
     }
     reordered.insert("x_last".into(), serde_json::json!(7));
     std::fs::write(&org.path, serde_json::to_vec_pretty(&reordered).unwrap()).unwrap();
-    let keys_before: Vec<String> = reordered.keys().cloned().collect();
+    let mut keys_before: Vec<String> = reordered.keys().cloned().collect();
+    // sfauth's own note of whether the token rotates goes at the end.
+    keys_before.push(sfauth::session::ROTATION_KEY.into());
 
     org.session(org.client()).refresh().await.unwrap();
 

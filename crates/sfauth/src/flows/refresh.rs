@@ -29,13 +29,29 @@ pub async fn refresh(
     client: &OAuthClient,
     refresh_token: &Secret<String>,
 ) -> Result<Refreshed> {
+    send(http, endpoint, client, refresh_token, false).await
+}
+
+/// [`refresh`], saying whether a refresh that may have reached the server may be sent
+/// again. Pass `idempotent = true` only for a token known not to rotate: with rotation on,
+/// the first request may have spent the refresh token, and a second use of a spent one
+/// revokes the whole token family.
+pub async fn send(
+    http: &HttpClient,
+    endpoint: &Endpoint,
+    client: &OAuthClient,
+    refresh_token: &Secret<String>,
+    idempotent: bool,
+) -> Result<Refreshed> {
     let mut form = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token.expose()),
         ("format", "json"),
     ];
     form.extend(client.form_credentials());
-    let answer = http.post_form(&endpoint.token_url(), &form, false).await?;
+    let answer = http
+        .post_form(&endpoint.token_url(), &form, idempotent)
+        .await?;
     let response = super::read_token_answer(&answer, "refresh")?;
     let signature = signature::check(&response, client.client_secret())?;
     Ok(Refreshed {

@@ -4,14 +4,31 @@
 //! file and fsyncs the directory, so a crash at any instant leaves the old file or the new
 //! one. Refreshes are serialized by an advisory lock on a separate `<file>.lock`: the token
 //! file itself is replaced by each rename, so a lock on it would not hold.
+//!
+//! Three rules keep a rotated refresh token from being lost:
+//!
+//! - **Room first.** [`TokenStore::prepare`] creates the temp file and fills it with reserved
+//!   room, fsynced, before the refresh is sent; the save then overwrites it in place. A full
+//!   disk or a read-only directory fails before anything reaches Salesforce.
+//! - **Leftovers are finished.** Temp files are named `.sfauth-<file name>-XXXXXX.tmp`. A
+//!   process killed between its temp file's fsync and the rename leaves the live token in
+//!   one; the next `lock()` adopts a complete, newer leftover of the same user and deletes
+//!   the stale ones.
+//! - **Through symlinks.** A symlinked token file is written at its final target (the link
+//!   stays a link), and the lock lives beside that target, so two links to one file share
+//!   one lock. The lock file itself is never followed.
 
+use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use tempfile::NamedTempFile;
+use zeroize::Zeroizing;
 
 use super::{StoreLock, TokenStore};
 use crate::error::{Error, ErrorKind, Result};
@@ -22,6 +39,16 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How long a lock wait lasts before the [`WaitNotice`] is told.
 pub const WAIT_NOTICE_AFTER: Duration = Duration::from_secs(1);
+
+/// The largest token file sfauth reads. A token is a few KiB; anything far bigger is not one,
+/// and reading it whole would be unbounded.
+pub const MAX_TOKEN_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The least room [`TokenStore::prepare`] reserves for a save.
+pub const MIN_RESERVED_BYTES: u64 = 16 * 1024;
+
+/// Symlinks followed at most when resolving a token file (the kernel's own limit).
+const MAX_SYMLINK_HOPS: usize = 40;
 
 /// Told once, with the lock file's path, when a lock wait has lasted [`WAIT_NOTICE_AFTER`]:
 /// a program on a terminal can say what it is waiting for. The library itself never prints.
@@ -37,6 +64,7 @@ pub type WaitNotice = Arc<dyn Fn(&Path) + Send + Sync>;
 /// let store = FileStore::new(dir.path().join("tokens/_salesforce.json"));
 /// let token = Token::from_json(br#"{"access_token":"00Dx!AQ","instance_url":"https://x.my.salesforce.com"}"#).unwrap();
 /// let lock = store.lock().await?;
+/// store.prepare(&lock).await?; // optional: proves the save can succeed
 /// store.save(&lock, &token).await?;
 /// assert_eq!(store.load().await?, token);
 /// # Ok(()) }
@@ -86,14 +114,20 @@ impl FileStore {
         self
     }
 
-    /// The token file's path.
+    /// The token file's path, as given.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The lock file's path: `<file>.lock`.
+    /// The file that is really read and written: the path with its symlinks followed (see
+    /// [`resolve_target`]).
+    pub fn target(&self) -> PathBuf {
+        resolve_target(&self.path)
+    }
+
+    /// The lock file's path: `<target>.lock`, beside the resolved target.
     pub fn lock_path(&self) -> PathBuf {
-        lock_path_for(&self.path)
+        lock_path_for(&self.target())
     }
 }
 
@@ -110,12 +144,39 @@ pub fn lock_path_for(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// `path` with its chain of symlinks followed to the final file, which need not exist yet
+/// (a dangling link resolves to where it points). A path that is not a symlink comes back
+/// as it is. Writing at the target, rather than replacing the link, keeps the link a link.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let real = dir.path().join("real.json");
+/// let link = dir.path().join("link.json");
+/// std::os::unix::fs::symlink("real.json", &link).unwrap();
+/// assert_eq!(sfauth::store::file::resolve_target(&link), real);
+/// ```
+pub fn resolve_target(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_SYMLINK_HOPS {
+        let is_link = fs::symlink_metadata(&current).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            break;
+        }
+        match fs::read_link(&current) {
+            Ok(next) if next.is_absolute() => current = next,
+            Ok(next) => current = parent_dir(&current).join(next),
+            Err(_) => break,
+        }
+    }
+    current
+}
+
 fn io_error(path: &Path, doing: &str, e: &io::Error) -> Error {
     Error::new(
-        ErrorKind::Usage,
+        ErrorKind::Storage,
         format!("cannot {doing} {}: {e}", path.display()),
     )
-    .with_hint("check the path and its permissions")
+    .with_hint("check the disk's free space and the permissions of the file and its directory")
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -133,19 +194,76 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
     }
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
-    #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|e| {
-        Error::new(
-            ErrorKind::Usage,
-            format!("cannot create directory {}: {e}", dir.display()),
-        )
-    })
+    builder
+        .create(dir)
+        .map_err(|e| io_error(dir, "create directory", &e))
+}
+
+/// The temp-file name prefix for `target`: `.sfauth-<file name>-`, so a leftover names the
+/// file it belongs to.
+fn temp_prefix(target: &Path) -> OsString {
+    let mut prefix = OsString::from(".sfauth-");
+    prefix.push(target.file_name().unwrap_or_default());
+    prefix.push("-");
+    prefix
+}
+
+const TEMP_SUFFIX: &str = ".tmp";
+const TEMP_RANDOM_CHARS: usize = 6;
+
+/// Whether `name` is one of `target`'s temp files: the prefix, exactly the random part's
+/// length of alphanumerics, the suffix. `a.json`'s leftovers are not `a.json-x`'s.
+fn is_temp_of(target: &Path, name: &std::ffi::OsStr) -> bool {
+    let prefix = temp_prefix(target);
+    let (Some(name), Some(prefix)) = (name.to_str(), prefix.to_str()) else {
+        return false;
+    };
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(TEMP_SUFFIX))
+        .is_some_and(|random| {
+            random.len() == TEMP_RANDOM_CHARS && random.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+}
+
+/// A new, empty temp file (0600) in `target`'s directory, so the rename stays on one file
+/// system.
+fn new_temp(target: &Path) -> Result<NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(&temp_prefix(target))
+        .suffix(TEMP_SUFFIX)
+        .rand_bytes(TEMP_RANDOM_CHARS)
+        .tempfile_in(parent_dir(target))
+        .map_err(|e| io_error(target, "create a temp file beside", &e))
+}
+
+/// Overwrites `tmp` with `bytes` from offset 0, cuts it to their length, fsyncs it and
+/// renames it over `target`, then fsyncs the directory (the rename is durable only once the
+/// directory entry is).
+fn commit(target: &Path, mut tmp: NamedTempFile, bytes: &[u8]) -> Result<()> {
+    let len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    tmp.rewind()
+        .and_then(|_| tmp.write_all(bytes))
+        .and_then(|()| tmp.as_file().set_len(len))
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| io_error(target, "write", &e))?;
+    tmp.as_file()
+        .set_permissions(fs::Permissions::from_mode(0o600))
+        .map_err(|e| io_error(target, "set permissions on", &e))?;
+    tmp.persist(target)
+        .map_err(|e| io_error(target, "replace", &e.error))?;
+    sync_dir(target)
+}
+
+fn sync_dir(target: &Path) -> Result<()> {
+    File::open(parent_dir(target))
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error(target, "sync the directory of", &e))
 }
 
 /// Writes `bytes` to `path` atomically and durably with mode 0600: a temp file in the same
 /// directory, fsync, rename over `path`, fsync the directory. A crash at any instant leaves
-/// the old file or the new one.
+/// the old file or the new one. A symlink at `path` is written through to its target.
 ///
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
@@ -154,37 +272,176 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
 /// assert_eq!(std::fs::read(&path).unwrap(), b"x = 1\n");
 /// ```
 pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = parent_dir(path);
-    create_private_dir(&dir)?;
-    // tempfile creates the file 0600 on Unix, in the target's directory, so the rename
-    // stays on one file system.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sfauth-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| io_error(path, "create a temp file beside", &e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| io_error(path, "write", &e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(|e| io_error(path, "set permissions on", &e))?;
+    let target = resolve_target(path);
+    create_private_dir(&parent_dir(&target))?;
+    commit(&target, new_temp(&target)?, bytes)
+}
+
+/// The temp file a [`TokenStore::prepare`] set aside, held by the [`StoreLock`]. Dropping it
+/// removes the file, so an abandoned refresh leaves nothing behind.
+struct Reservation {
+    target: PathBuf,
+    file: NamedTempFile,
+}
+
+/// Creates `target`'s temp file and fills it with `room` bytes of filler, fsynced: the disk
+/// space the save will overwrite is then already allocated.
+fn reserve(target: &Path, room: u64) -> Result<Reservation> {
+    create_private_dir(&parent_dir(target))?;
+    let mut file = new_temp(target)?;
+    let chunk = [0u8; 4096];
+    let mut left = room;
+    while left > 0 {
+        let n = usize::try_from(left.min(chunk.len() as u64)).unwrap_or(chunk.len());
+        file.write_all(&chunk[..n])
+            .map_err(|e| io_error(target, "reserve room for a save beside", &e))?;
+        left -= n as u64;
     }
-    tmp.persist(path)
-        .map_err(|e| io_error(path, "replace", &e.error))?;
-    // The rename is durable only once the directory entry is.
-    #[cfg(unix)]
-    File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io_error(path, "sync the directory of", &e))?;
+    file.as_file()
+        .sync_all()
+        .map_err(|e| io_error(target, "reserve room for a save beside", &e))?;
+    Ok(Reservation {
+        target: target.to_path_buf(),
+        file,
+    })
+}
+
+/// Why a token file could not be read.
+enum ReadError {
+    Missing,
+    /// Not a token file at all (the message says what it is): a usage problem.
+    Unusable(String),
+    Io(io::Error),
+}
+
+/// Reads a regular file of at most [`MAX_TOKEN_FILE_BYTES`]. Opened non-blocking, so a FIFO
+/// never hangs the read; its type is checked on the open file, so it cannot change between
+/// the check and the read.
+fn read_bounded(path: &Path) -> std::result::Result<Zeroizing<Vec<u8>>, ReadError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => ReadError::Missing,
+            _ => ReadError::Io(e),
+        })?;
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    let kind = meta.file_type();
+    let what = if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if kind.is_char_device() || kind.is_block_device() {
+        Some("a device")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else if !kind.is_file() {
+        Some("not a regular file")
+    } else {
+        None
+    };
+    if let Some(what) = what {
+        return Err(ReadError::Unusable(format!("is {what}, not a token file")));
+    }
+    let too_big = || {
+        ReadError::Unusable(format!(
+            "is larger than {} KiB, too big for a token file",
+            MAX_TOKEN_FILE_BYTES / 1024
+        ))
+    };
+    if meta.len() > MAX_TOKEN_FILE_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Zeroizing::new(Vec::with_capacity(
+        usize::try_from(meta.len()).unwrap_or_default(),
+    ));
+    file.take(MAX_TOKEN_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > MAX_TOKEN_FILE_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
+/// Finishes what a killed save left beside `target`: adopts the newest complete leftover
+/// that holds a later token of the same user (same `id`, later `issued_at`) by renaming it
+/// over `target`, and deletes the other leftovers. Runs under the lock, so no other sfauth
+/// is writing one of them. Leftovers are judged against the stored token only: with no
+/// readable token at `target`, they are left alone.
+fn recover_leftovers(target: &Path) -> Result<()> {
+    let Ok(stored) = read_bounded(target) else {
+        return Ok(());
+    };
+    let Ok(stored) = Token::from_json(&stored) else {
+        return Ok(());
+    };
+    let dir = parent_dir(target);
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Ok(());
+    };
+    let leftovers: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| is_temp_of(target, &e.file_name()))
+        .map(|e| e.path())
+        .collect();
+    let newer = |candidate: &Token| {
+        candidate.id().is_some()
+            && candidate.id() == stored.id()
+            && candidate.issued_at_millis() > stored.issued_at_millis()
+    };
+    let mut best: Option<(u64, PathBuf, usize)> = None;
+    for path in &leftovers {
+        let Ok(bytes) = read_bounded(path) else {
+            continue;
+        };
+        // A save overwrites reserved filler (NUL bytes) and then cuts the file: a kill in
+        // between leaves the complete token followed by filler.
+        let len = bytes.len() - bytes.iter().rev().take_while(|b| **b == 0).count();
+        let Ok(token) = Token::from_json(&bytes[..len]) else {
+            continue;
+        };
+        if newer(&token) {
+            let at = token.issued_at_millis().unwrap_or_default();
+            if best.as_ref().is_none_or(|(b, _, _)| at > *b) {
+                best = Some((at, path.clone(), len));
+            }
+        }
+    }
+    if let Some((_, path, len)) = &best {
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| io_error(path, "open the leftover", &e))?;
+        file.set_len(*len as u64)
+            .and_then(|()| file.set_permissions(fs::Permissions::from_mode(0o600)))
+            .and_then(|()| file.sync_all())
+            .map_err(|e| io_error(path, "finish the leftover", &e))?;
+        fs::rename(path, target).map_err(|e| io_error(target, "adopt a leftover over", &e))?;
+        sync_dir(target)?;
+        tracing::info!(
+            file = %target.display(),
+            "adopted the newer token a stopped save left in a temp file"
+        );
+    }
+    for path in leftovers {
+        if best
+            .as_ref()
+            .is_some_and(|(_, adopted, _)| *adopted == path)
+        {
+            continue;
+        }
+        if let Err(e) = fs::remove_file(&path) {
+            tracing::warn!(file = %path.display(), error = %e, "cannot remove a stale temp file");
+        }
+    }
     Ok(())
 }
 
 /// Takes the exclusive advisory lock on `lock_path` (created 0600 if missing), polling with
-/// a short growing sleep rather than blocking a thread, for at most `timeout`.
+/// a short growing sleep rather than blocking a thread, for at most `timeout`. A symlink at
+/// `lock_path` is refused, never followed: the lock must not create a file elsewhere.
 pub async fn lock_file(lock_path: &Path, timeout: Duration) -> Result<StoreLock> {
     lock_file_with_notice(lock_path, timeout, None).await
 }
@@ -196,17 +453,48 @@ pub async fn lock_file_with_notice(
     notice: Option<&WaitNotice>,
 ) -> Result<StoreLock> {
     create_private_dir(&parent_dir(lock_path))?;
-    let mut options = OpenOptions::new();
-    options.create(true).truncate(false).write(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(lock_path).map_err(|e| {
-        Error::new(
+    // O_NONBLOCK: a FIFO planted at the lock path must not hang the open.
+    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(flags)
+        .open(lock_path)
+        .or_else(|e| match e.raw_os_error() {
+            // A lock file that exists in a directory this process cannot write locks as
+            // well read-only; the store then says clearly, before sending anything, that
+            // it cannot save.
+            Some(libc::EROFS | libc::EACCES | libc::EPERM) => OpenOptions::new()
+                .read(true)
+                .custom_flags(flags)
+                .open(lock_path)
+                .map_err(|_| e),
+            _ => Err(e),
+        })
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                Error::new(
+                    ErrorKind::Usage,
+                    format!(
+                        "lock file {} is a symbolic link; sfauth does not follow one for its lock",
+                        lock_path.display()
+                    ),
+                )
+                .with_hint("remove the symbolic link; sfauth creates the lock file itself")
+            } else {
+                io_error(lock_path, "open lock file", &e)
+                    .with_hint("sfauth needs to create the .lock file beside the file it protects")
+            }
+        })?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(Error::new(
             ErrorKind::Usage,
-            format!("cannot open lock file {}: {e}", lock_path.display()),
+            format!("lock file {} is not a regular file", lock_path.display()),
         )
-        .with_hint("sfauth needs to create the .lock file beside the file it protects")
-    })?;
+        .with_hint("remove it; sfauth creates the lock file itself"));
+    }
     let started = Instant::now();
     let mut pause = Duration::from_millis(2);
     let mut notice = notice;
@@ -215,10 +503,7 @@ pub async fn lock_file_with_notice(
             Ok(()) => return Ok(StoreLock::new(file)),
             Err(fs::TryLockError::WouldBlock) => {}
             Err(fs::TryLockError::Error(e)) => {
-                return Err(Error::new(
-                    ErrorKind::Usage,
-                    format!("cannot lock {}: {e}", lock_path.display()),
-                ));
+                return Err(io_error(lock_path, "lock", &e));
             }
         }
         if started.elapsed() >= WAIT_NOTICE_AFTER
@@ -232,22 +517,28 @@ pub async fn lock_file_with_notice(
                 format!(
                     "another process has held {} for over {} s",
                     lock_path.display(),
-                    timeout.as_secs()
+                    timeout.as_secs_f64()
                 ),
             )
             .with_hint("another sfauth is refreshing this token and seems stuck; find it with `fuser` or `lsof` on the lock file"));
         }
-        tokio::time::sleep(pause).await;
+        tokio::time::sleep(pause.min(timeout.saturating_sub(started.elapsed()))).await;
         pause = (pause * 2).min(Duration::from_millis(25));
     }
+}
+
+fn blocking_failed(e: tokio::task::JoinError) -> Error {
+    // The payload of a panic may hold anything: it is not shown.
+    let _ = e;
+    Error::internal("a token file task stopped unexpectedly (a bug in sfauth)")
 }
 
 #[async_trait]
 impl TokenStore for FileStore {
     async fn load(&self) -> Result<Token> {
-        let bytes = match fs::read(&self.path) {
-            Ok(b) => zeroize::Zeroizing::new(b),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        let bytes = match read_bounded(&self.path) {
+            Ok(bytes) => bytes,
+            Err(ReadError::Missing) => {
                 return Err(Error::new(
                     ErrorKind::Usage,
                     format!("token file {} does not exist", self.path.display()),
@@ -257,7 +548,14 @@ impl TokenStore for FileStore {
                      (or SFAUTH_TOKEN_FILE)",
                 ));
             }
-            Err(e) => return Err(io_error(&self.path, "read token file", &e)),
+            Err(ReadError::Unusable(what)) => {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    format!("token file {} {what}", self.path.display()),
+                )
+                .with_hint("point sfauth at a regular JSON file holding a Salesforce token"));
+            }
+            Err(ReadError::Io(e)) => return Err(io_error(&self.path, "read token file", &e)),
         };
         Token::from_json(&bytes).map_err(|problem| {
             Error::new(
@@ -274,21 +572,62 @@ impl TokenStore for FileStore {
         })
     }
 
+    /// Takes the lock beside the resolved target, then finishes what a killed save left
+    /// behind (see the module docs).
     async fn lock(&self) -> Result<StoreLock> {
-        lock_file_with_notice(
-            &self.lock_path(),
+        let target = self.target();
+        let lock = lock_file_with_notice(
+            &lock_path_for(&target),
             self.lock_timeout,
             self.wait_notice.as_ref(),
         )
-        .await
+        .await?;
+        tokio::task::spawn_blocking(move || recover_leftovers(&target))
+            .await
+            .map_err(blocking_failed)??;
+        Ok(lock)
     }
 
-    async fn save(&self, _lock: &StoreLock, token: &Token) -> Result<()> {
+    /// Reserves the save's temp file beside the resolved target: `max(2 × the current
+    /// file's size, 16 KiB)` of filler, fsynced.
+    async fn prepare(&self, lock: &StoreLock) -> Result<()> {
+        let target = self.target();
+        let reservation = tokio::task::spawn_blocking(move || {
+            let current = fs::metadata(&target).map(|m| m.len()).unwrap_or_default();
+            reserve(&target, current.saturating_mul(2).max(MIN_RESERVED_BYTES))
+        })
+        .await
+        .map_err(blocking_failed)?
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Storage,
+                format!("{e}; nothing was sent, and the stored token is unchanged"),
+            )
+            .with_hint(
+                "free space on the disk or make the token file's directory writable, then \
+                 run again",
+            )
+        })?;
+        lock.set_reservation(reservation);
+        Ok(())
+    }
+
+    async fn save(&self, lock: &StoreLock, token: &Token) -> Result<()> {
         let json = token.to_json_pretty();
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || write_private_file(&store.path, json.as_bytes()))
-            .await
-            .map_err(|e| Error::internal(format!("the token writer panicked: {e}")))?
+        let target = self.target();
+        let reserved = lock
+            .take_reservation::<Reservation>()
+            .filter(|r| r.target == target);
+        tokio::task::spawn_blocking(move || {
+            create_private_dir(&parent_dir(&target))?;
+            let tmp = match reserved {
+                Some(reservation) => reservation.file,
+                None => new_temp(&target)?,
+            };
+            commit(&target, tmp, json.as_bytes())
+        })
+        .await
+        .map_err(blocking_failed)?
     }
 
     fn describe(&self) -> String {
@@ -365,6 +704,25 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Unavailable);
         drop(held);
         waiter.lock().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn save_through_a_dangling_symlink_creates_its_target_and_keeps_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("real.json", &link).unwrap();
+        let store = FileStore::new(&link);
+        let lock = store.lock().await.unwrap();
+        store.prepare(&lock).await.unwrap();
+        store.save(&lock, &token("a")).await.unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(store.load().await.unwrap(), token("a"));
+        assert_eq!(store.lock_path(), dir.path().join("real.json.lock"));
     }
 
     #[tokio::test]

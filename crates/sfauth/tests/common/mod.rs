@@ -130,3 +130,111 @@ pub fn make_stale(path: &std::path::Path) {
     token.set("issued_at", ms.to_string());
     std::fs::write(path, token.to_json_pretty().as_bytes()).unwrap();
 }
+
+impl Org {
+    /// The directory that holds the token file.
+    pub fn dir(&self) -> &std::path::Path {
+        self.path.parent().unwrap()
+    }
+
+    /// Records in the stored token whether its refresh token rotates, as sfauth does after
+    /// a refresh (`"true"` / `"false"`).
+    pub fn mark_rotation(&self, rotates: bool) {
+        let mut token = self.stored();
+        token.set(sfauth::session::ROTATION_KEY, rotates.to_string());
+        std::fs::write(&self.path, token.to_json_pretty().as_bytes()).unwrap();
+    }
+
+    /// A session over `store` with quick retries.
+    pub fn session_over(&self, store: impl sfauth::TokenStore + 'static) -> Session {
+        Session::builder(store, self.client())
+            .http(fast_http())
+            .build()
+    }
+}
+
+/// The names in `dir`, sorted.
+pub fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Polls `done` every 20 ms for at most `limit`; true once it holds.
+pub async fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let tries = limit.as_millis() / 20 + 1;
+    for _ in 0..tries {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    done()
+}
+
+/// A small tmpfs mounted on a fresh temp directory, unmounted on drop. Needs root (the test
+/// machines and CI run as root); a failed mount fails the test.
+pub struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    pub fn mount(size_kib: u64) -> Tmpfs {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size_kib}k,mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .status()
+            .expect("mount runs");
+        assert!(
+            status.success(),
+            "mount -t tmpfs failed: these tests need root"
+        );
+        Tmpfs { dir }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    pub fn remount_read_only(&self) {
+        let status = std::process::Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(self.dir.path())
+            .status()
+            .expect("mount runs");
+        assert!(status.success(), "remount,ro failed");
+    }
+
+    /// Fills the file system: writes a ballast file until the disk is full.
+    pub fn fill(&self) {
+        use std::io::Write;
+        let mut ballast = std::fs::File::create(self.dir.path().join("ballast")).unwrap();
+        let chunk = [b'x'; 1024];
+        // Bounded: the tmpfs is small, so it is full long before this ends.
+        for _ in 0..1_000_000 {
+            if ballast.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+        panic!("the tmpfs never filled up");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // Runs before the TempDir field removes the (then empty) mount point.
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
