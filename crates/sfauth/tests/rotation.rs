@@ -143,3 +143,35 @@ async fn already_being_processed_adopts_what_another_client_saves_meanwhile() {
     assert_eq!(outcome.token, theirs);
     assert_eq!(org.emulator.stats().token_requests, 1);
 }
+
+fn gateway_timeout() -> Fault {
+    Fault::Status {
+        status: 504,
+        content_type: "text/html".into(),
+        body: "<html>Gateway Timeout</html>".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_504_is_not_resent_while_rotation_may_be_on() {
+    let org = Org::start(Config::default()).await;
+    org.emulator.inject(gateway_timeout());
+    let before = org.bytes();
+
+    let e = org.session(org.client()).refresh().await.unwrap_err();
+
+    assert_eq!(org.emulator.stats().token_requests, 1);
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    assert_eq!(org.bytes(), before);
+}
+
+#[tokio::test]
+async fn a_504_is_resent_for_a_token_that_does_not_rotate() {
+    let org = Org::start(non_rotating()).await;
+    org.mark_rotation(false);
+    org.emulator.inject(gateway_timeout());
+
+    org.session(org.client()).refresh().await.unwrap();
+
+    assert_eq!(org.emulator.stats().token_requests, 2);
+}
