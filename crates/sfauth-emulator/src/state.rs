@@ -364,8 +364,8 @@ impl State {
         })
     }
 
-    /// Clears the in-flight mark of a refresh that was abandoned midway (its request
-    /// future was dropped), so the token stays usable.
+    /// Clears the in-flight mark of a refresh that was abandoned midway (its future was
+    /// dropped, as at shutdown), so the token stays usable.
     pub(crate) fn abandon_refresh(&mut self, refresh_token: &str) {
         self.in_flight.remove(refresh_token);
     }

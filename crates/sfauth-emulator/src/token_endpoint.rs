@@ -103,6 +103,10 @@ impl From<Refusal> for Denial {
 /// The token endpoint. The form is taken leniently: a body that is not form-encoded
 /// (JSON, say) is treated as having no parameters, which Salesforce answers with
 /// `unsupported_grant_type`.
+///
+/// The request is processed on its own task, so it runs to completion (rotation,
+/// counters) even when the client hangs up mid-way and hyper drops this handler: Salesforce
+/// does not stop a refresh because its caller went away, and a client must cope with that.
 pub(crate) async fn token(
     State(shared): State<Arc<Shared>>,
     killer: Option<Extension<ConnectionKiller>>,
@@ -110,6 +114,33 @@ pub(crate) async fn token(
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
     let params = form.map(|Form(params)| params).unwrap_or_default();
+    let outcome = tokio::spawn(process(shared, headers, params)).await;
+    match outcome {
+        Ok(Outcome::Answer(response)) => response,
+        Ok(Outcome::Close) => close(killer).await,
+        // Only a panic in the emulator gets here; a loud 500 beats a silent hang.
+        Err(error) => reply::raw(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain",
+            format!("emulator task failed: {error}"),
+        ),
+    }
+}
+
+/// What the connection should do once a token request has been processed.
+enum Outcome {
+    /// Send this answer.
+    Answer(Response),
+    /// Drop the connection without an answer.
+    Close,
+}
+
+/// Consumes the next fault and runs the grant, independently of the connection.
+async fn process(
+    shared: Arc<Shared>,
+    headers: HeaderMap,
+    params: HashMap<String, String>,
+) -> Outcome {
     let fault = {
         let mut state = shared.lock();
         state.stats.token_requests += 1;
@@ -126,13 +157,25 @@ pub(crate) async fn token(
             status,
             content_type,
             body,
-        }) => return reply::raw(reply::status_or_500(status), &content_type, body),
+        }) => {
+            return Outcome::Answer(reply::raw(
+                reply::status_or_500(status),
+                &content_type,
+                body,
+            ));
+        }
         Some(Fault::OAuthError {
             status,
             error,
             description,
-        }) => return reply::oauth_error(reply::status_or_500(status), &error, &description),
-        Some(Fault::CloseConnection) => return close(killer).await,
+        }) => {
+            return Outcome::Answer(reply::oauth_error(
+                reply::status_or_500(status),
+                &error,
+                &description,
+            ));
+        }
+        Some(Fault::CloseConnection) => return Outcome::Close,
         Some(Fault::LoseResponse) => twist.lose_response = true,
         Some(Fault::BadSignature) => twist.bad_signature = true,
         Some(Fault::Delay(delay)) => twist.extra_delay = delay,
@@ -143,9 +186,9 @@ pub(crate) async fn token(
         Err(denial) => deny(&shared, denial),
     };
     if twist.lose_response {
-        return close(killer).await;
+        return Outcome::Close;
     }
-    response
+    Outcome::Answer(response)
 }
 
 /// Drops the connection without answering; see [`ConnectionKiller`].
@@ -271,8 +314,9 @@ async fn refresh(
     Ok(token_response(shared, &issued, twist.bad_signature))
 }
 
-/// Clears the in-flight mark if the request future is dropped mid-refresh (the client
-/// went away), so the token is not stuck as "being processed" forever.
+/// Clears the in-flight mark if the refresh future is dropped mid-refresh (the emulator
+/// shut down; a client that goes away no longer stops it), so the token is not stuck as
+/// "being processed" forever.
 struct InFlightGuard<'a> {
     shared: &'a Shared,
     refresh_token: &'a str,

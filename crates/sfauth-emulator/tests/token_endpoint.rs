@@ -430,3 +430,44 @@ async fn revoke_endpoint_kills_a_refresh_token_and_its_access_tokens() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_token");
 }
+
+#[tokio::test]
+async fn a_refresh_whose_client_went_away_is_still_processed_and_rotated() {
+    let emulator = emulator(Config {
+        latency: Duration::from_millis(300),
+        ..Config::default()
+    })
+    .await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+
+    // The client gives up long before the refresh is done, and closes its connection.
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(50))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let error = impatient
+        .post(emulator.token_url())
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", emulator.config().client_id.as_str()),
+            ("refresh_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .expect_err("the client times out");
+    assert!(error.is_timeout(), "{error:?}");
+    drop(impatient);
+
+    wait_until("the abandoned refresh is served", || {
+        emulator.stats().refreshes_served == 1
+    })
+    .await;
+    let (status, _) = status_and_json(refresh(&emulator, &token).await.unwrap()).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the old token was rotated out"
+    );
+    assert_eq!(emulator.stats().reuse_detected, 1);
+}
