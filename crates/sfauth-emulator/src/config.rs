@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use jsonwebtoken::DecodingKey;
 
+use crate::tls::TlsLeaf;
+
 /// The callback URL registered by default: the Salesforce CLI's own.
 const DEFAULT_REDIRECT_URI: &str = "http://localhost:1717/OauthRedirect";
 
@@ -81,6 +83,10 @@ pub struct Config {
     /// wait between polls. Salesforce says 5; the default here is 1 to keep tests fast.
     /// Polling faster is not punished (see `device_slow_down_polls` for that).
     pub device_interval_secs: u64,
+    /// Serve https instead of http, presenting this leaf certificate, signed by a CA
+    /// generated at start-up ([`Emulator::ca_pem`](crate::Emulator::ca_pem)). `None`
+    /// serves plain http.
+    pub tls: Option<TlsLeaf>,
 }
 
 /// The emulated user's answer on the consent page; see [`Config::consent`].
@@ -115,6 +121,7 @@ impl Default for Config {
             device_approve_after_polls: 2,
             device_slow_down_polls: 0,
             device_interval_secs: 1,
+            tls: None,
         }
     }
 }
@@ -153,6 +160,7 @@ impl fmt::Debug for Config {
             )
             .field("device_slow_down_polls", &self.device_slow_down_polls)
             .field("device_interval_secs", &self.device_interval_secs)
+            .field("tls", &self.tls)
             .finish()
     }
 }

@@ -27,6 +27,11 @@
 //! | `GET /services/data/` | API versions, needs `Authorization: Bearer` |
 //! | `GET /id/{org_id}/{user_id}` | identity URL, needs `Authorization: Bearer` |
 //! | `GET /__emulator/stats` | [`Stats`] as JSON |
+//! | `POST /__emulator/faults` | queue faults: one [`Fault`] `SPEC` per line of the body (400 with the reason if one is bad, and then none is queued) |
+//!
+//! With [`Config::tls`] it serves https instead, with a leaf certificate for `127.0.0.1`
+//! and `localhost` (or a broken one, see [`TlsLeaf`]) signed by a CA generated at start-up,
+//! whose certificate is [`Emulator::ca_pem`].
 //!
 //! Every response is gzip-compressed when the request accepts gzip, however small.
 //!
@@ -97,6 +102,7 @@ mod authorize;
 mod config;
 mod credentials;
 mod fault;
+mod faulty;
 mod grants;
 mod introspect;
 mod jwt;
@@ -106,6 +112,7 @@ mod revoke;
 mod server;
 mod state;
 mod stats;
+mod tls;
 mod token_endpoint;
 
 use std::fmt;
@@ -119,9 +126,10 @@ use tokio::runtime::{Handle, Runtime};
 use tokio::sync::oneshot;
 
 pub use crate::config::{Config, Consent};
-pub use crate::fault::Fault;
+pub use crate::fault::{DEFAULT_GZIP_BOMB_BYTES, Fault, ParseFaultError};
 pub use crate::state::RestRequest;
 pub use crate::stats::Stats;
+pub use crate::tls::TlsLeaf;
 
 use crate::state::Shared;
 
@@ -173,6 +181,8 @@ pub struct Emulator {
     _shutdown: oneshot::Sender<()>,
     /// The private runtime of an emulator made by [`Emulator::start`].
     runtime: Option<Runtime>,
+    /// The CA certificate of an https emulator.
+    ca_pem: Option<String>,
 }
 
 impl fmt::Debug for Emulator {
@@ -231,24 +241,34 @@ impl Emulator {
         runtime: Option<Runtime>,
     ) -> io::Result<Emulator> {
         let addr = listener.local_addr()?;
-        let url = format!("http://{addr}");
+        let tls = config.tls.map(tls::generate).transpose()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{addr}");
         let shared = Arc::new(Shared::new(config, url));
         let (shutdown, shutdown_rx) = oneshot::channel();
         let router = server::router(Arc::clone(&shared));
-        handle.spawn(server::serve(listener, router, shutdown_rx));
+        let (ca_pem, acceptor) = tls.map(|tls| (tls.ca_pem, tls.acceptor)).unzip();
+        handle.spawn(server::serve(listener, router, acceptor, shutdown_rx));
         tracing::debug!(url = %shared.url, "emulator listening");
         Ok(Emulator {
             shared,
             addr,
             _shutdown: shutdown,
             runtime,
+            ca_pem,
         })
     }
 
-    /// The base URL, `http://127.0.0.1:PORT`: no trailing slash, no site prefix. It is
-    /// also the `instance_url` of every token.
+    /// The base URL, `http://127.0.0.1:PORT` (`https://` with [`Config::tls`]): no
+    /// trailing slash, no site prefix. It is also the `instance_url` of every token.
     pub fn url(&self) -> String {
         self.shared.url.clone()
+    }
+
+    /// The PEM certificate of the CA that signed the https leaf, for a client to trust;
+    /// `None` when serving plain http. A fresh CA is generated for every emulator.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The socket address the emulator listens on.

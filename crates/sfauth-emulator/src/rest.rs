@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::credentials;
+use crate::fault::Fault;
 use crate::reply::JSON_UTF8;
 use crate::state::{RestRequest, Shared};
 use crate::stats::Stats;
@@ -199,6 +200,31 @@ pub(crate) async fn identity(
 /// `GET /__emulator/stats`: the counters, for tests that drive the binary.
 pub(crate) async fn stats(State(shared): State<Arc<Shared>>) -> Json<Stats> {
     Json(shared.lock().stats)
+}
+
+/// `POST /__emulator/faults`: queues faults on a running emulator, one fault `SPEC` (see
+/// [`Fault`]) per non-empty line of the body, in order. All or nothing: one bad line
+/// queues none and answers 400 with the reason; success answers 200 `{"queued": N}`.
+pub(crate) async fn inject_faults(State(shared): State<Arc<Shared>>, body: String) -> Response {
+    let parsed: Result<Vec<Fault>, _> = body
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::parse::<Fault>)
+        .collect();
+    match parsed {
+        Ok(faults) => {
+            let queued = faults.len();
+            shared.lock().faults.extend(faults);
+            Json(json!({ "queued": queued })).into_response()
+        }
+        Err(error) => (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{error}\n"),
+        )
+            .into_response(),
+    }
 }
 
 /// What the user endpoints say about a username.

@@ -18,11 +18,14 @@ use hyper::server::conn::http1;
 use hyper::service::Service as _;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tower_http::compression::CompressionLayer;
 
+use crate::faulty::Uncompressed;
 use crate::state::Shared;
 use crate::{authorize, introspect, rest, revoke, token_endpoint};
 
@@ -68,7 +71,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/services/data/", get(rest::versions))
         .route("/services/data/{*rest}", any(rest::data))
         .route("/id/{org_id}/{user_id}", get(rest::identity))
-        .route("/__emulator/stats", get(rest::stats));
+        .route("/__emulator/stats", get(rest::stats))
+        .route("/__emulator/faults", post(rest::inject_faults));
     if !site.is_empty() {
         router = router.route(
             &format!("{site}/services/oauth2/userinfo"),
@@ -83,16 +87,21 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 type CompressPredicate = fn(StatusCode, Version, &HeaderMap, &Extensions) -> bool;
 
 /// tower-http skips bodies under 32 bytes by default; Salesforce gzips whatever the
-/// client accepts, and clients must cope with a compressed tiny error body.
-fn always_compress(_: StatusCode, _: Version, _: &HeaderMap, _: &Extensions) -> bool {
-    true
+/// client accepts, and clients must cope with a compressed tiny error body. Answers that
+/// break HTTP on purpose are sent as they are.
+fn always_compress(_: StatusCode, _: Version, _: &HeaderMap, extensions: &Extensions) -> bool {
+    extensions.get::<Uncompressed>().is_none()
 }
 
 /// Accepts connections until `shutdown` fires or its sender is dropped, then aborts
 /// every open connection (dropping the `JoinSet`).
+///
+/// With `tls`, each connection's handshake runs on its own task, so a client that never
+/// finishes one holds up nobody else.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
+    tls: Option<TlsAcceptor>,
     mut shutdown: oneshot::Receiver<()>,
 ) {
     let mut connections = JoinSet::new();
@@ -101,7 +110,20 @@ pub(crate) async fn serve(
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    connections.spawn(serve_connection(stream, router.clone()));
+                    let router = router.clone();
+                    match tls.clone() {
+                        None => {
+                            connections.spawn(serve_connection(stream, router));
+                        }
+                        Some(acceptor) => {
+                            connections.spawn(async move {
+                                match acceptor.accept(stream).await {
+                                    Ok(stream) => serve_connection(stream, router).await,
+                                    Err(error) => tracing::debug!(%error, "TLS handshake failed"),
+                                }
+                            });
+                        }
+                    }
                 }
                 Err(error) => {
                     // Typically EMFILE; back off instead of spinning on the error.
@@ -116,7 +138,10 @@ pub(crate) async fn serve(
     tracing::debug!("emulator shutting down");
 }
 
-async fn serve_connection(stream: TcpStream, router: Router) {
+async fn serve_connection<S>(stream: S, router: Router)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let killed = Arc::new(Notify::new());
     let killer = ConnectionKiller(Arc::clone(&killed));
     let inner = TowerToHyperService::new(router);

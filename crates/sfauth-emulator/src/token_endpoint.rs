@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::Extension;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -17,7 +17,8 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use crate::credentials;
-use crate::fault::Fault;
+use crate::fault::{self, Fault};
+use crate::faulty;
 use crate::grants;
 use crate::reply;
 use crate::server::ConnectionKiller;
@@ -28,8 +29,30 @@ use crate::state::{Issued, Refusal, Shared};
 pub(crate) struct Twist {
     pub(crate) bad_signature: bool,
     pub(crate) extra_delay: Duration,
-    lose_response: bool,
+    after: After,
 }
+
+/// What happens to the answer of a request that was processed normally.
+#[derive(Clone, Copy, Debug, Default)]
+enum After {
+    /// It is sent.
+    #[default]
+    Send,
+    /// [`Fault::LoseResponse`].
+    Lose,
+    /// [`Fault::ResetBeforeBody`].
+    ResetBeforeBody,
+    /// [`Fault::ResetMidBody`].
+    ResetMidBody,
+    /// [`Fault::Trickle`].
+    Trickle(Duration),
+    /// [`Fault::ProcessedThen504`].
+    GatewayTimeout,
+}
+
+/// The page a gateway in front of Salesforce serves when the origin answers too late.
+const GATEWAY_TIMEOUT_PAGE: &str = "<html><head><title>504 Gateway Time-out</title></head>\
+<body><center><h1>504 Gateway Time-out</h1></center></body></html>";
 
 impl Twist {
     /// Waits as long as a request that issues tokens is "being processed": the
@@ -118,6 +141,10 @@ pub(crate) async fn token(
     match outcome {
         Ok(Outcome::Answer(response)) => response,
         Ok(Outcome::Close) => close(killer).await,
+        Ok(Outcome::Hang(duration)) => {
+            tokio::time::sleep(duration).await;
+            close(killer).await
+        }
         // Only a panic in the emulator gets here; a loud 500 beats a silent hang.
         Err(error) => reply::raw(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -133,6 +160,8 @@ enum Outcome {
     Answer(Response),
     /// Drop the connection without an answer.
     Close,
+    /// Say nothing for this long, then drop the connection without an answer.
+    Hang(Duration),
 }
 
 /// Consumes the next fault and runs the grant, independently of the connection.
@@ -176,19 +205,43 @@ async fn process(
             ));
         }
         Some(Fault::CloseConnection) => return Outcome::Close,
-        Some(Fault::LoseResponse) => twist.lose_response = true,
+        Some(Fault::Hang(duration)) => return Outcome::Hang(duration),
+        Some(Fault::GzipBomb { inflated_bytes }) => {
+            return Outcome::Answer(faulty::gzip_bomb(inflated_bytes));
+        }
+        Some(Fault::RetryAfter { status, seconds }) => {
+            let status = reply::status_or_500(status);
+            let mut answer = reply::raw(status, "text/html", fault::default_page(status.as_u16()));
+            answer
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return Outcome::Answer(answer);
+        }
+        Some(Fault::LoseResponse) => twist.after = After::Lose,
         Some(Fault::BadSignature) => twist.bad_signature = true,
         Some(Fault::Delay(delay)) => twist.extra_delay = delay,
+        Some(Fault::ResetBeforeBody) => twist.after = After::ResetBeforeBody,
+        Some(Fault::ResetMidBody) => twist.after = After::ResetMidBody,
+        Some(Fault::Trickle { delay_per_byte }) => twist.after = After::Trickle(delay_per_byte),
+        Some(Fault::ProcessedThen504) => twist.after = After::GatewayTimeout,
     }
 
     let response = match grant(&shared, &headers, &params, twist).await {
         Ok(body) => reply::json(StatusCode::OK, &body),
         Err(denial) => deny(&shared, denial),
     };
-    if twist.lose_response {
-        return Outcome::Close;
-    }
-    Outcome::Answer(response)
+    Outcome::Answer(match twist.after {
+        After::Send => response,
+        After::Lose => return Outcome::Close,
+        After::ResetBeforeBody => faulty::reset_before_body(response).await,
+        After::ResetMidBody => faulty::reset_mid_body(response).await,
+        After::Trickle(delay) => faulty::trickle(response, delay).await,
+        After::GatewayTimeout => reply::raw(
+            StatusCode::GATEWAY_TIMEOUT,
+            "text/html",
+            GATEWAY_TIMEOUT_PAGE.to_owned(),
+        ),
+    })
 }
 
 /// Drops the connection without answering; see [`ConnectionKiller`].

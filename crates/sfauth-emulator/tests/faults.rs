@@ -138,3 +138,239 @@ async fn a_retry_during_a_delayed_refresh_is_refused_as_already_processing() {
     assert_eq!(slow.status(), StatusCode::OK);
     assert_eq!(emulator.stats().refused_parallel, 1);
 }
+
+/// A plain client that leaves gzip bodies compressed, to look at the wire bytes.
+fn raw_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .pool_max_idle_per_host(0)
+        .no_gzip()
+        .build()
+        .unwrap()
+}
+
+/// The replay of `token` is refused as reuse: it was rotated out.
+async fn assert_rotated_out(emulator: &sfauth_emulator::Emulator, token: &str) {
+    let (status, _) = status_and_json(refresh(emulator, token).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(emulator.stats().reuse_detected, 1);
+}
+
+#[tokio::test]
+async fn reset_before_body_sends_the_status_then_closes_after_rotating() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    emulator.inject(Fault::ResetBeforeBody);
+
+    let response = refresh(&emulator, &token).await.expect("headers arrive");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.bytes().await.expect_err("the body never comes");
+    let stats = emulator.stats();
+    assert_eq!((stats.faults_served, stats.refreshes_served), (1, 1));
+    assert_rotated_out(&emulator, &token).await;
+}
+
+#[tokio::test]
+async fn reset_mid_body_cuts_the_token_answer_in_half_after_rotating() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    emulator.inject(Fault::ResetMidBody);
+
+    let response = raw_client()
+        .post(emulator.token_url())
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", emulator.config().client_id.as_str()),
+            ("refresh_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .expect("headers arrive");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.bytes().await.expect_err("the body is cut short");
+    assert_eq!(emulator.stats().refreshes_served, 1);
+    assert_rotated_out(&emulator, &token).await;
+}
+
+#[tokio::test]
+async fn hang_answers_nothing_then_closes_without_processing() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    emulator.inject(Fault::Hang(Duration::from_millis(300)));
+
+    let error = refresh(&emulator, &token).await.expect_err("no answer");
+    assert!(error.status().is_none(), "{error:?}");
+    let stats = emulator.stats();
+    assert_eq!((stats.faults_served, stats.refreshes_served), (1, 0));
+    let (status, _) = status_and_json(refresh(&emulator, &token).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "the token was never spent");
+}
+
+#[tokio::test]
+async fn trickle_sends_the_whole_valid_answer_slowly() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    emulator.inject(Fault::Trickle {
+        delay_per_byte: Duration::from_millis(1),
+    });
+
+    let (status, body) = status_and_json(refresh(&emulator, &token).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(refresh_token_of(&body), token);
+    assert_eq!(emulator.stats().refreshes_served, 1);
+}
+
+#[tokio::test]
+async fn a_trickled_answer_outlasts_a_client_timeout() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    emulator.inject(Fault::Trickle {
+        delay_per_byte: Duration::from_millis(100),
+    });
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let result = async {
+        impatient
+            .post(emulator.token_url())
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", emulator.config().client_id.as_str()),
+                ("refresh_token", token.as_str()),
+            ])
+            .send()
+            .await?
+            .bytes()
+            .await
+    }
+    .await;
+    assert!(result.expect_err("times out").is_timeout());
+}
+
+#[tokio::test]
+async fn gzip_bomb_is_a_small_gzip_body_that_inflates_to_the_size_asked() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let inflated_bytes = 64 << 20;
+    emulator.inject(Fault::GzipBomb { inflated_bytes });
+
+    let response = raw_client()
+        .post(emulator.token_url())
+        .header("accept-encoding", "gzip")
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", emulator.config().client_id.as_str()),
+            ("refresh_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let wire = response.bytes().await.unwrap();
+    assert!(wire.len() < 1 << 20, "{} bytes on the wire", wire.len());
+
+    let mut decoder = flate2::read::GzDecoder::new(&wire[..]);
+    let inflated = std::io::copy(&mut decoder, &mut std::io::sink()).expect("valid gzip");
+    assert_eq!(inflated, inflated_bytes);
+    let stats = emulator.stats();
+    assert_eq!((stats.faults_served, stats.refreshes_served), (1, 0));
+}
+
+#[tokio::test]
+async fn processed_then_504_rotates_but_answers_a_gateway_page() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    emulator.inject(Fault::ProcessedThen504);
+
+    let response = refresh(&emulator, &token).await.unwrap();
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(response.headers()["content-type"], "text/html");
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("504 Gateway Time-out")
+    );
+    let stats = emulator.stats();
+    assert_eq!((stats.faults_served, stats.refreshes_served), (1, 1));
+    assert_rotated_out(&emulator, &token).await;
+}
+
+#[tokio::test]
+async fn already_being_processed_is_the_salesforce_refusal_without_processing() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    emulator.inject(Fault::already_being_processed());
+
+    let (status, body) = status_and_json(refresh(&emulator, &token).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        oauth_error("invalid_grant", "token request is already being processed")
+    );
+    assert_eq!(emulator.stats().refreshes_served, 0);
+}
+
+#[tokio::test]
+async fn retry_after_answers_the_status_with_the_header() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    emulator.inject(Fault::RetryAfter {
+        status: 429,
+        seconds: 2,
+    });
+
+    let response = refresh(&emulator, &token).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()["retry-after"], "2");
+    let stats = emulator.stats();
+    assert_eq!((stats.faults_served, stats.refreshes_served), (1, 0));
+}
+
+#[tokio::test]
+async fn faults_posted_to_the_side_door_are_queued_in_order() {
+    let emulator = emulator(Config::default()).await;
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let side_door = format!("{}/__emulator/faults", emulator.url());
+
+    let answer = client()
+        .post(&side_door)
+        .body("status:502\n\nretry-after:503:7\n")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(answer).await;
+    assert_eq!((status, body["queued"].as_u64()), (StatusCode::OK, Some(2)));
+
+    assert_eq!(refresh(&emulator, &token).await.unwrap().status(), 502);
+    let second = refresh(&emulator, &token).await.unwrap();
+    assert_eq!(second.status(), 503);
+    assert_eq!(second.headers()["retry-after"], "7");
+    assert_eq!(refresh(&emulator, &token).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn a_bad_spec_at_the_side_door_is_refused_and_queues_nothing() {
+    let emulator = emulator(Config::default()).await;
+    let side_door = format!("{}/__emulator/faults", emulator.url());
+    let answer = client()
+        .post(&side_door)
+        .body("close\nexplode\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let message = answer.text().await.unwrap();
+    assert!(message.contains("invalid fault \"explode\""), "{message}");
+
+    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let (status, _) = status_and_json(refresh(&emulator, &token).await.unwrap()).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the valid line was not queued either"
+    );
+}
