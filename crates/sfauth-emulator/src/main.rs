@@ -1,8 +1,8 @@
 //! `sfauth-emulator`: serve the emulated Salesforce token endpoint until SIGINT/SIGTERM.
 //!
-//! The first line on stdout is the base URL (`http://127.0.0.1:PORT`), so a script can
-//! start the emulator in the background and read where it listens. Logs go to stderr,
-//! filtered by `SFAUTH_EMULATOR_LOG` (default `warn`).
+//! The first line on stdout is the base URL (`http://127.0.0.1:PORT`, or `https://` with
+//! `--tls`), so a script can start the emulator in the background and read where it
+//! listens. Logs go to stderr, filtered by `SFAUTH_EMULATOR_LOG` (default `warn`).
 
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Parser;
-use sfauth_emulator::{Config, Consent};
+use sfauth_emulator::{Config, Consent, Fault, TlsLeaf};
 
 /// Environment variable holding the client secret when no file is given.
 const SECRET_ENV: &str = "SFAUTH_EMULATOR_CLIENT_SECRET";
@@ -71,7 +71,51 @@ struct Args {
     /// Where to write the --issue-token response (JSON, mode 0600).
     #[arg(long, value_name = "PATH", requires = "issue_token")]
     token_file: Option<PathBuf>,
+    /// Queue a fault for the token endpoint (repeatable): each token request consumes the
+    /// oldest queued fault. More can be queued while running with
+    /// `POST /__emulator/faults`, one SPEC per line of the body.
+    #[arg(long = "fault", value_name = "SPEC", long_help = FAULT_HELP)]
+    faults: Vec<Fault>,
+    /// Serve https, with a leaf certificate for 127.0.0.1 and localhost signed by a CA
+    /// generated at start-up (see --ca-out).
+    #[arg(long)]
+    tls: bool,
+    /// Serve https with an expired leaf certificate (implies --tls).
+    #[arg(long, conflicts_with = "tls_wrong_host")]
+    tls_expired: bool,
+    /// Serve https with a leaf certificate only for wrong.example (implies --tls).
+    #[arg(long)]
+    tls_wrong_host: bool,
+    /// Write the CA certificate (PEM) here before the URL is printed, for clients to
+    /// trust (implies --tls).
+    #[arg(long, value_name = "PATH")]
+    ca_out: Option<PathBuf>,
 }
+
+/// The long help of `--fault`: the SPEC grammar.
+const FAULT_HELP: &str = "\
+Queue a fault for the token endpoint (repeatable, consumed in order, one per token
+request). More can be queued while running: POST /__emulator/faults with one SPEC per
+line of the body.
+
+SPEC is one of:
+  status:CODE[:CONTENT_TYPE[:BODY]]  answer this instead (default text/html, a small page)
+  oauth:CODE:ERROR[:DESCRIPTION]     answer {\"error\":ERROR,\"error_description\":DESCRIPTION}
+  already-processing                 400 invalid_grant \"token request is already being processed\"
+  close                              drop the connection, nothing processed
+  lose-response                      process (rotate), then drop the connection
+  bad-signature                      process, answer with a wrong signature
+  delay:MS                           process after MS more milliseconds
+  reset-before-body                  process, send status and headers, then close
+  reset-mid-body                     process, send half the JSON answer, then close
+  hang:MS                            answer nothing for MS, then close; nothing processed
+  trickle:MS_PER_BYTE                process, send the answer one byte every MS_PER_BYTE
+  gzip-bomb[:INFLATED_BYTES]         200 gzip body inflating to INFLATED_BYTES (3 GiB)
+  processed-then-504                 process (rotate), then answer a 504 HTML gateway page
+  retry-after:CODE:SECONDS           answer CODE (503, 429) with Retry-After: SECONDS
+
+BODY and DESCRIPTION are the rest of the SPEC, colons included.
+Examples: --fault status:502  --fault oauth:400:invalid_grant:expired access/refresh token";
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
@@ -135,6 +179,15 @@ fn run(args: Args) -> Result<()> {
         password_flow: !args.password_users.is_empty(),
         users: args.password_users,
         device_approve_after_polls: args.device_approve_after_polls,
+        tls: if args.tls_expired {
+            Some(TlsLeaf::Expired)
+        } else if args.tls_wrong_host {
+            Some(TlsLeaf::WrongHost)
+        } else if args.tls || args.ca_out.is_some() {
+            Some(TlsLeaf::Valid)
+        } else {
+            None
+        },
         ..defaults
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -146,6 +199,13 @@ fn run(args: Args) -> Result<()> {
         let emulator = sfauth_emulator::spawn_on(config, args.port)
             .await
             .with_context(|| format!("cannot listen on port {}", args.port))?;
+        for fault in args.faults {
+            emulator.inject(fault);
+        }
+        if let (Some(path), Some(pem)) = (&args.ca_out, emulator.ca_pem()) {
+            std::fs::write(path, pem)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
         if let (Some(username), Some(path)) = (&args.issue_token, &args.token_file) {
             let token = emulator.issue_token(username);
             write_private(path, &token)

@@ -1,5 +1,5 @@
 //! The `sfauth-emulator` binary: URL on the first stdout line, start-up token file,
-//! secret from a file, clean exit on SIGTERM.
+//! secret from a file, clean exit on SIGTERM, faults by flag and side door, https.
 
 #![cfg(unix)]
 
@@ -177,4 +177,178 @@ fn flags_enable_the_other_login_flows() {
         ],
     );
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// A client for the binary's https URL that trusts only the CA in `ca_file`.
+fn https_refresh(url: &str, ca_file: &std::path::Path, refresh_token: &str) -> StatusCode {
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(ca_file).unwrap()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .tls_certs_only([ca])
+            .build()
+            .unwrap()
+            .post(format!("{url}/services/oauth2/token"))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", "sfauth-emulator-client"),
+                ("refresh_token", refresh_token),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    })
+}
+
+fn read_token(path: &std::path::Path) -> String {
+    let token: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    token["refresh_token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn fault_flags_are_queued_in_order_one_per_token_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token.json");
+    let (_running, url) = start(&[
+        "--fault",
+        "oauth:400:invalid_grant:token request is already being processed",
+        "--fault",
+        "status:502",
+        "--issue-token",
+        "alice@example.com",
+        "--token-file",
+        token_file.to_str().unwrap(),
+    ]);
+    let refresh_token = read_token(&token_file);
+    let params = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "sfauth-emulator-client"),
+        ("refresh_token", refresh_token.as_str()),
+    ];
+    let (status, body) = refresh(&url, &params);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error_description"],
+        "token request is already being processed"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let second = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{url}/services/oauth2/token"))
+            .form(&params)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(second, StatusCode::BAD_GATEWAY);
+    let (status, body) = refresh(&url, &params);
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[test]
+fn a_bad_fault_flag_is_a_usage_error_naming_the_spec() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sfauth-emulator"))
+        .args(["--fault", "explode"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("invalid fault \"explode\""), "{stderr}");
+}
+
+#[test]
+fn the_side_door_injects_faults_into_a_running_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token.json");
+    let (_running, url) = start(&[
+        "--issue-token",
+        "alice@example.com",
+        "--token-file",
+        token_file.to_str().unwrap(),
+    ]);
+    let refresh_token = read_token(&token_file);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let injected = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{url}/__emulator/faults"))
+            .body("retry-after:503:2")
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(injected, StatusCode::OK);
+    let answer = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{url}/services/oauth2/token"))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", "sfauth-emulator-client"),
+                ("refresh_token", refresh_token.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+    });
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.headers()["retry-after"], "2");
+}
+
+#[test]
+fn tls_serves_https_with_the_ca_written_to_ca_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token.json");
+    let ca_file = dir.path().join("ca.pem");
+    let (_running, url) = start(&[
+        "--tls",
+        "--ca-out",
+        ca_file.to_str().unwrap(),
+        "--issue-token",
+        "alice@example.com",
+        "--token-file",
+        token_file.to_str().unwrap(),
+    ]);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url:?}");
+    let refresh_token = read_token(&token_file);
+    assert_eq!(
+        https_refresh(&url, &ca_file, &refresh_token),
+        StatusCode::OK
+    );
+}
+
+#[test]
+fn tls_expired_serves_a_leaf_that_clients_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    let (_running, url) = start(&["--tls-expired", "--ca-out", ca_file.to_str().unwrap()]);
+    assert!(url.starts_with("https://"), "{url:?}");
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&ca_file).unwrap()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let error = runtime.block_on(async {
+        reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .tls_certs_only([ca])
+            .build()
+            .unwrap()
+            .get(format!("{url}/__emulator/stats"))
+            .send()
+            .await
+            .expect_err("expired leaf")
+    });
+    assert!(error.is_connect(), "{error:?}");
 }
