@@ -278,7 +278,8 @@ impl FromStr for Fault {
 }
 
 /// The `SPEC` form, which [`Fault::from_str`] parses back to the same fault (durations
-/// in whole milliseconds).
+/// in whole milliseconds; a `Status` content type must not contain a colon, and an
+/// `OAuthError` code must not either).
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
