@@ -212,10 +212,7 @@ impl HttpClient {
         (|| self.post_form_once(url, form))
             .retry(self.retry.backoff())
             .when(|a: &Attempt| may_retry(&a.error, idempotent))
-            .adjust(move |a: &Attempt, backoff| {
-                // Out of retries stays out of retries; otherwise the server's wish wins.
-                backoff.map(|ours| a.retry_after.map_or(ours, |theirs| theirs.min(max_delay)))
-            })
+            .adjust(move |a: &Attempt, backoff| next_wait(backoff, a.retry_after, max_delay))
             .notify(|a: &Attempt, after: Duration| {
                 tracing::debug!(error = %a.error, ?after, "retrying token endpoint request");
             })
@@ -328,6 +325,16 @@ impl HttpClient {
             body: body.bytes,
         })
     }
+}
+
+/// The wait before the next try: `None` when the retries are used up (a `Retry-After` does
+/// not add tries), else the server's `Retry-After` capped at `max_delay`, else our backoff.
+fn next_wait(
+    backoff: Option<Duration>,
+    retry_after: Option<Duration>,
+    max_delay: Duration,
+) -> Option<Duration> {
+    backoff.map(|ours| retry_after.map_or(ours, |theirs| theirs.min(max_delay)))
 }
 
 /// Whether a failed token endpoint request may be sent again.
@@ -677,6 +684,20 @@ mod tests {
         for _ in 0..3 {
             assert!(waits.next().unwrap() <= LONGEST_DELAY * 2);
         }
+    }
+
+    #[test]
+    fn retry_after_replaces_the_backoff_up_to_max_delay_and_adds_no_tries() {
+        let (ms, s) = (Duration::from_millis, Duration::from_secs);
+        let max = s(4);
+        assert_eq!(next_wait(Some(ms(250)), Some(s(2)), max), Some(s(2)));
+        assert_eq!(
+            next_wait(Some(ms(250)), Some(Duration::ZERO), max),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(next_wait(Some(ms(250)), Some(s(3600)), max), Some(max));
+        assert_eq!(next_wait(Some(ms(250)), None, max), Some(ms(250)));
+        assert_eq!(next_wait(None, Some(s(1)), max), None);
     }
 
     #[test]
