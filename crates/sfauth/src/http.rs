@@ -34,7 +34,7 @@ pub struct RetryPolicy {
     pub max_retries: usize,
     /// The first backoff delay.
     pub min_delay: Duration,
-    /// The longest backoff delay. It also caps a server's `Retry-After`: a server that asks
+    /// The longest backoff delay (at most a day). It also caps a server's `Retry-After`: a server that asks
     /// for a longer wait gets this one, and the retry count still applies, so a server that
     /// keeps asking ends in an error after `max_retries` retries.
     pub max_delay: Duration,
@@ -50,11 +50,15 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The longest wait between two tries, whatever the policy says: the backoff's jitter
+/// multiplies the delay, which would overflow (and panic) near [`Duration::MAX`].
+const LONGEST_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
+
 impl RetryPolicy {
     pub(crate) fn backoff(&self) -> ExponentialBuilder {
         ExponentialBuilder::default()
-            .with_min_delay(self.min_delay)
-            .with_max_delay(self.max_delay)
+            .with_min_delay(self.min_delay.min(LONGEST_DELAY))
+            .with_max_delay(self.max_delay.min(LONGEST_DELAY))
             .with_max_times(self.max_retries)
             .with_jitter()
     }
@@ -204,14 +208,11 @@ impl HttpClient {
         form: &[(&str, &str)],
         idempotent: bool,
     ) -> Result<Answer> {
-        let max_delay = self.retry.max_delay;
+        let max_delay = self.retry.max_delay.min(LONGEST_DELAY);
         (|| self.post_form_once(url, form))
             .retry(self.retry.backoff())
             .when(|a: &Attempt| may_retry(&a.error, idempotent))
-            .adjust(move |a: &Attempt, backoff| {
-                // Out of retries stays out of retries; otherwise the server's wish wins.
-                backoff.map(|ours| a.retry_after.map_or(ours, |theirs| theirs.min(max_delay)))
-            })
+            .adjust(move |a: &Attempt, backoff| next_wait(backoff, a.retry_after, max_delay))
             .notify(|a: &Attempt, after: Duration| {
                 tracing::debug!(error = %a.error, ?after, "retrying token endpoint request");
             })
@@ -324,6 +325,16 @@ impl HttpClient {
             body: body.bytes,
         })
     }
+}
+
+/// The wait before the next try: `None` when the retries are used up (a `Retry-After` does
+/// not add tries), else the server's `Retry-After` capped at `max_delay`, else our backoff.
+fn next_wait(
+    backoff: Option<Duration>,
+    retry_after: Option<Duration>,
+    max_delay: Duration,
+) -> Option<Duration> {
+    backoff.map(|ours| retry_after.map_or(ours, |theirs| theirs.min(max_delay)))
 }
 
 /// Whether a failed token endpoint request may be sent again.
@@ -659,6 +670,34 @@ mod tests {
         for status in [200, 302, 400, 401, 404] {
             assert!(server_error(url, status, b"").is_none(), "{status}");
         }
+    }
+
+    #[test]
+    fn backoff_from_the_longest_delays_is_an_answer_not_a_panic() {
+        use backon::BackoffBuilder;
+        let policy = RetryPolicy {
+            max_retries: usize::MAX,
+            min_delay: Duration::MAX,
+            max_delay: Duration::MAX,
+        };
+        let mut waits = policy.backoff().build();
+        for _ in 0..3 {
+            assert!(waits.next().unwrap() <= LONGEST_DELAY * 2);
+        }
+    }
+
+    #[test]
+    fn retry_after_replaces_the_backoff_up_to_max_delay_and_adds_no_tries() {
+        let (ms, s) = (Duration::from_millis, Duration::from_secs);
+        let max = s(4);
+        assert_eq!(next_wait(Some(ms(250)), Some(s(2)), max), Some(s(2)));
+        assert_eq!(
+            next_wait(Some(ms(250)), Some(Duration::ZERO), max),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(next_wait(Some(ms(250)), Some(s(3600)), max), Some(max));
+        assert_eq!(next_wait(Some(ms(250)), None, max), Some(ms(250)));
+        assert_eq!(next_wait(None, Some(s(1)), max), None);
     }
 
     #[test]

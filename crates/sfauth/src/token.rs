@@ -182,9 +182,14 @@ impl Token {
         self.issued_at_raw()?.parse().ok()
     }
 
-    /// `issued_at` as a time.
+    /// `issued_at` as a time; one too far in the future to represent is the far future
+    /// ([`crate::expiry::far_future`]), never a panic.
     pub fn issued_at(&self) -> Option<SystemTime> {
-        Some(UNIX_EPOCH + Duration::from_millis(self.issued_at_millis()?))
+        let ms = self.issued_at_millis()?;
+        Some(crate::expiry::saturating_add(
+            UNIX_EPOCH,
+            Duration::from_millis(ms),
+        ))
     }
 
     /// The `signature`: base64 HMAC-SHA256 of `id` + `issued_at` keyed by the client secret.
@@ -396,5 +401,23 @@ mod tests {
         stored.merge_refresh(&resp);
         assert_eq!(stored.signature(), None);
         assert_eq!(stored.keys().next(), Some("access_token"));
+    }
+
+    #[test]
+    fn issued_at_at_the_edge_of_u64_or_past_it_is_an_answer_not_a_panic() {
+        let at = |ms: &str| {
+            Token::from_json(
+                format!(r#"{{"access_token":"a","instance_url":"https://x","issued_at":"{ms}"}}"#)
+                    .as_bytes(),
+            )
+            .unwrap()
+            .issued_at()
+        };
+        assert_eq!(at(&u64::MAX.to_string()), Some(crate::expiry::far_future()));
+        assert_eq!(at("99999999999999999999999"), None);
+        assert_eq!(
+            at("1738348388166"),
+            Some(UNIX_EPOCH + Duration::from_millis(1_738_348_388_166))
+        );
     }
 }

@@ -14,7 +14,12 @@ use tokio::net::TcpListener;
 /// Accepts one connection, reads one request, answers `head` + `body` and closes. Returns the
 /// request's head. Write errors are ignored: the client may hang up once it has read enough.
 async fn serve_once(listener: TcpListener, head: String, body: Vec<u8>) -> String {
-    let (mut socket, _) = listener.accept().await.unwrap();
+    let (socket, _) = listener.accept().await.unwrap();
+    serve_socket(socket, head, body).await
+}
+
+/// Reads one request from `socket`, answers `head` + `body` and closes; returns the head.
+async fn serve_socket(mut socket: tokio::net::TcpStream, head: String, body: Vec<u8>) -> String {
     let mut request = Vec::new();
     let mut buf = [0u8; 4096];
     let head_text = loop {
@@ -200,4 +205,37 @@ async fn redirect_to_another_origin_is_not_followed_with_the_token() {
         visited.is_err(),
         "the redirect was followed to {elsewhere_url}"
     );
+}
+
+#[tokio::test]
+async fn retry_after_longer_than_max_delay_waits_max_delay_then_retries() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let token = serde_json::json!({
+        "access_token": "00Dnew!AQ", "instance_url": url, "issued_at": now_ms().to_string(),
+    })
+    .to_string();
+    let busy = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 3600\r\nContent-Length: 0\r\n\
+                Connection: close\r\n\r\n"
+        .to_owned();
+    let ok = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        token.len()
+    );
+    let server = tokio::spawn(async move {
+        // Two connections on one listener: the 503, then the token.
+        for (head, body) in [(busy, Vec::new()), (ok, token.into_bytes())] {
+            let socket = listener.accept().await.unwrap().0;
+            serve_socket(socket, head, body).await;
+        }
+    });
+    let (_dir, path, _) = stale_token_at(&url);
+    // max_delay is 50 ms here: an uncapped Retry-After would wait an hour.
+    let outcome = tokio::time::timeout(Duration::from_secs(60), session_at(&url, &path).refresh())
+        .await
+        .expect("the Retry-After of an hour was not capped at max_delay")
+        .unwrap();
+    assert_eq!(outcome.token.access_token().expose(), "00Dnew!AQ");
+    server.await.unwrap();
 }

@@ -121,7 +121,7 @@ fn first_interval(device: &DeviceAuthorization) -> Duration {
 fn next_interval(interval: Duration, code: &str) -> Option<Duration> {
     match code {
         "authorization_pending" => Some(interval),
-        "slow_down" => Some(interval + SLOW_DOWN_STEP),
+        "slow_down" => Some(interval.saturating_add(SLOW_DOWN_STEP)),
         _ => None,
     }
 }
@@ -137,7 +137,8 @@ pub async fn poll(
     device: &DeviceAuthorization,
     timeout: Duration,
 ) -> Result<Token> {
-    let deadline = Instant::now() + timeout;
+    // `None`: a timeout too long to represent, that is, no deadline.
+    let deadline = Instant::now().checked_add(timeout);
     let mut interval = first_interval(device);
     let mut form = vec![
         ("grant_type", "device"),
@@ -146,7 +147,9 @@ pub async fn poll(
     ];
     form.extend(client.form_credentials());
     loop {
-        if Instant::now() + interval > deadline {
+        // A wait too long to represent would never end: it is past any deadline.
+        let next_poll = Instant::now().checked_add(interval);
+        if next_poll.is_none_or(|at| deadline.is_some_and(|deadline| at > deadline)) {
             return Err(Error::new(
                 ErrorKind::LoginRequired,
                 format!(
@@ -306,6 +309,31 @@ mod tests {
         );
         assert_eq!(expired.kind(), ErrorKind::LoginRequired);
         assert!(expired.hint().unwrap().contains("device login again"));
+    }
+
+    #[test]
+    fn slow_down_from_the_longest_interval_saturates() {
+        assert_eq!(
+            next_interval(Duration::MAX, "slow_down"),
+            Some(Duration::MAX)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_endless_interval_with_an_endless_timeout_gives_up_without_a_panic() {
+        let login = crate::endpoint::LoginUrl::parse("http://127.0.0.1:9").unwrap();
+        let http = HttpClient::new(&Default::default(), &login).unwrap();
+        let endpoint = Endpoint::new(login, Default::default());
+        let e = poll(
+            &http,
+            &endpoint,
+            &OAuthClient::new("c"),
+            &device(Duration::MAX),
+            Duration::MAX,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::LoginRequired);
     }
 
     #[tokio::test]
