@@ -374,6 +374,32 @@ impl Emulator {
         self.shared.lock().revoke_refresh_token(refresh_token);
     }
 
+    /// Whether a refresh with `refresh_token` would be honoured now: the emulator issued
+    /// it, it has not been rotated out, and its family has not been revoked (by a replay,
+    /// a revocation request or [`Emulator::revoke_refresh_token`]). Lets a test tell, after
+    /// killing a client mid-refresh, which token survived, without spending it.
+    ///
+    /// A token whose refresh is in progress counts as live. Asking changes nothing.
+    ///
+    /// ```
+    /// use sfauth_emulator::{Config, Emulator};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let emulator = Emulator::start(Config::default())?;
+    /// let login = emulator.issue_token("alice@example.com");
+    /// let refresh_token = login["refresh_token"].as_str().unwrap();
+    /// assert!(emulator.refresh_token_is_live(refresh_token));
+    /// assert!(!emulator.refresh_token_is_live("5Aep861never.issued"));
+    ///
+    /// emulator.revoke_refresh_token(refresh_token);
+    /// assert!(!emulator.refresh_token_is_live(refresh_token));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn refresh_token_is_live(&self, refresh_token: &str) -> bool {
+        self.shared.lock().refresh_token_is_live(refresh_token)
+    }
+
     /// Stops serving; same as dropping the emulator.
     ///
     /// With [`spawn`], the listener closes the next time the runtime polls the server

@@ -384,6 +384,14 @@ impl State {
         live
     }
 
+    /// Whether a refresh with this token would be honoured: it was issued, has not been
+    /// rotated out or revoked, and its family stands. A token in flight counts as live.
+    pub(crate) fn refresh_token_is_live(&self, refresh_token: &str) -> bool {
+        self.refresh_tokens
+            .get(refresh_token)
+            .is_some_and(|entry| entry.alive && !self.family_revoked(entry.family))
+    }
+
     /// Invalidates one access token. Returns whether it was a live token.
     pub(crate) fn revoke_access_token(&mut self, access_token: &str) -> bool {
         let Some(entry) = self.access_tokens.get_mut(access_token) else {
@@ -533,6 +541,17 @@ mod tests {
                 .is_none()
         );
         assert!(state.access_token_user(&login.access_token, LONG).is_none());
+    }
+
+    #[test]
+    fn a_refresh_token_is_live_until_rotated_out() {
+        let mut state = State::default();
+        let first = state.login("alice", ORG).refresh_token.unwrap();
+        assert!(state.refresh_token_is_live(&first));
+        let second = refresh(&mut state, &first, true).unwrap();
+        assert!(!state.refresh_token_is_live(&first));
+        assert!(state.refresh_token_is_live(second.refresh_token.as_deref().unwrap()));
+        assert!(!state.refresh_token_is_live("never-issued"));
     }
 
     #[test]

@@ -471,3 +471,40 @@ async fn a_refresh_whose_client_went_away_is_still_processed_and_rotated() {
     );
     assert_eq!(emulator.stats().reuse_detected, 1);
 }
+
+#[tokio::test]
+async fn the_side_door_sees_a_refresh_token_live_until_it_is_rotated_out() {
+    let emulator = emulator(Config::default()).await;
+    let first = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    assert!(emulator.refresh_token_is_live(&first), "live after issue");
+    assert!(
+        emulator.refresh_token_is_live(&first),
+        "asking does not spend it"
+    );
+
+    let (status, body) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let second = refresh_token_of(&body);
+    assert!(!emulator.refresh_token_is_live(&first), "dead after rotation");
+    assert!(emulator.refresh_token_is_live(&second));
+    assert!(!emulator.refresh_token_is_live("5Aep861never.issued"));
+}
+
+#[tokio::test]
+async fn the_side_door_sees_every_refresh_token_of_a_revoked_family_dead() {
+    let emulator = emulator(Config::default()).await;
+    let first = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let (_, body) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
+    let current = refresh_token_of(&body);
+    let other = refresh_token_of(&emulator.issue_token("bob@example.com"));
+
+    // Replaying the rotated-out token revokes the family, current token included.
+    let (status, _) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!emulator.refresh_token_is_live(&current));
+    assert!(!emulator.refresh_token_is_live(&first));
+    assert!(emulator.refresh_token_is_live(&other), "other families stand");
+
+    emulator.revoke_refresh_token(&other);
+    assert!(!emulator.refresh_token_is_live(&other));
+}
