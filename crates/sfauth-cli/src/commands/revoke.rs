@@ -166,7 +166,7 @@ pub async fn export(args: &ExportArgs) -> anyhow::Result<()> {
             };
             if token.get(ROTATION_KEY).and_then(serde_json::Value::as_bool) != Some(false) {
                 errln!(
-                    "warning: this org's refresh token may rotate (Salesforce makes rotation mandatory for widely used connected apps): the URL then works once. Two CI runs that import it spend the same refresh token, and the second revokes the whole token family (this login included). For CI, prefer `sfauth login jwt` (JWT bearer: no refresh token to spend)"
+                    "warning: this org's refresh token may rotate, and then the URL is single-use: the first refresh spends its refresh token. Two CI runs that import it (or this machine and one CI run) spend the same token, and the second revokes the whole token family. For CI, prefer JWT bearer (sfauth login jwt): there is no refresh token to spend"
                 );
             }
             outln!("{}", url.to_url().expose())?;
