@@ -6,13 +6,63 @@
 
 use std::future::Future;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// Added to the request timeout when waiting for a refresh in flight to be saved: the save
 /// itself (an fsync or two) and a busy machine.
 const SAVE_MARGIN: Duration = Duration::from_secs(5);
+
+static HELD: AtomicUsize = AtomicUsize::new(0);
+static RELEASED: Notify = Notify::const_new();
+
+/// Like a library refresh in flight, for the CLI's own token requests that spend a refresh
+/// token (`login sfdx-url`): a signal waits until the guard is dropped.
+pub struct Hold(());
+
+impl Hold {
+    /// Holds signals back until the guard is dropped (bounded as for a refresh).
+    pub fn begin() -> Hold {
+        HELD.fetch_add(1, Ordering::SeqCst);
+        Hold(())
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if HELD.fetch_sub(1, Ordering::SeqCst) == 1 {
+            RELEASED.notify_waiters();
+        }
+    }
+}
+
+/// Whether anything that must not be cut short is running.
+fn busy() -> bool {
+    sfauth::in_flight::count() > 0 || HELD.load(Ordering::SeqCst) > 0
+}
+
+/// Waits until no refresh is in flight and no [`Hold`] is held, for at most `limit`.
+async fn quiet(limit: Duration) {
+    let wait = async {
+        loop {
+            let released = RELEASED.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if HELD.load(Ordering::SeqCst) == 0 {
+                if sfauth::in_flight::settled(limit).await && HELD.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                continue;
+            }
+            released.await;
+        }
+    };
+    let _ = tokio::time::timeout(limit, wait).await;
+}
 
 /// The handlers of the three signals that ask a command line tool to stop.
 pub struct Signals {
@@ -62,9 +112,9 @@ pub async fn deferring<T>(
         done = &mut work => return done.map(Ok),
         number = signals.recv() => number,
     };
-    if sfauth::in_flight::count() > 0 {
+    if busy() {
         tracing::debug!("a refresh is in flight: stopping once it is saved");
-        let settled = sfauth::in_flight::settled(timeout.saturating_add(SAVE_MARGIN));
+        let settled = quiet(timeout.saturating_add(SAVE_MARGIN));
         tokio::pin!(settled);
         tokio::select! {
             biased;

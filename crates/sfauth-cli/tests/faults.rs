@@ -168,6 +168,46 @@ fn sigterm_during_a_refresh_is_held_until_the_rotated_token_is_saved_then_exits_
 }
 
 #[test]
+fn sigterm_during_an_sfdx_url_login_is_held_until_the_org_is_stored() {
+    let home = Home::new();
+    let org = emulator(Config {
+        latency: Duration::from_secs(1),
+        ..Config::default()
+    });
+    let refresh_token = text(&org.issue_token(USERNAME), "refresh_token");
+    let url = format!(
+        "force://{}:{}:{refresh_token}@{}",
+        org.config().client_id,
+        org.config().client_secret,
+        org.url()
+    );
+    let file = home.file("prod.url", &url);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sfauth"))
+        .env("SFAUTH_HOME", &home.path)
+        .args(["login", "sfdx-url", "--alias", "prod"])
+        .arg(file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sfauth login");
+    wait_until("the refresh to reach the server", || {
+        org.stats().token_requests >= 1
+    });
+    send_signal(child.id(), SIGTERM);
+    let (code, stderr) = finish(child);
+
+    assert_eq!(code, Some(128 + SIGTERM), "{stderr}");
+    let stored = home.token("prod");
+    assert_ne!(text(&stored, "refresh_token"), refresh_token);
+    home.sfauth()
+        .args(["refresh", "--org", "prod"])
+        .assert()
+        .success();
+    assert_eq!(org.stats().reuse_detected, 0);
+}
+
+#[test]
 fn sigint_with_no_refresh_in_flight_exits_130_without_sending_one() {
     let org = default_emulator();
     let file = TokenFile::new(&stale(&org.issue_token(USERNAME)));

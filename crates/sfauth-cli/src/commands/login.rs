@@ -251,6 +251,7 @@ impl App {
             http: &self.http_args,
             writes_token: true,
             spent: None,
+            lock: None,
         };
         login.commit(org, &token).await
     }
@@ -280,6 +281,8 @@ struct Login<'a> {
     writes_token: bool,
     /// A refresh token the login itself used up: never revoked as "replaced".
     spent: Option<Secret<String>>,
+    /// The token file's lock, when the login took it before its token request.
+    lock: Option<sfauth::StoreLock>,
 }
 
 impl Login<'_> {
@@ -288,7 +291,7 @@ impl Login<'_> {
     /// previous token file is put back, so a failed login leaves the previous org as it was.
     /// Then the refresh token the login replaced is revoked (best effort): left live, it
     /// would hold one of the few approvals Salesforce allows per user and app.
-    async fn commit(self, mut org: Org, token: &Token) -> anyhow::Result<()> {
+    async fn commit(mut self, mut org: Org, token: &Token) -> anyhow::Result<()> {
         if org.username.is_none() {
             org.username = username_of(token, self.http).await;
         }
@@ -297,7 +300,10 @@ impl Login<'_> {
             .and_then(|config| config.orgs.get(&self.alias).cloned());
         let store = file_store(&org.token_file, self.http);
         let (lock, before) = if self.writes_token {
-            let lock = store.lock().await?;
+            let lock = match self.lock.take() {
+                Some(lock) => lock,
+                None => store.lock().await?,
+            };
             let before = read_if_present(&org.token_file)?;
             store.save(&lock, token).await?;
             (Some(lock), before)
@@ -460,6 +466,13 @@ async fn sfdx_url(args: &AliasArgs, file: &Path) -> anyhow::Result<()> {
     }
     let endpoint = Endpoint::new(url.instance_url.clone(), SitePrefix::default());
     let http = HttpClient::new(&http_config(&args.http), endpoint.login_url())?;
+    let home = Home::locate()?;
+    let token_file = home.token_file(&alias);
+    // The refresh spends the URL's refresh token when rotation is on: from then on the
+    // answer must reach the file. So the file's lock is taken first (a lock that cannot be
+    // had stops the login before anything is spent), and a signal waits for the save.
+    let lock = file_store(&token_file, &args.http).lock().await?;
+    let _hold = crate::signals::Hold::begin();
     let refreshed = refresh::refresh(&http, &endpoint, &client, &url.refresh_token).await?;
     let mut token = refreshed.response;
     if token.refresh_token().is_none() {
@@ -468,8 +481,6 @@ async fn sfdx_url(args: &AliasArgs, file: &Path) -> anyhow::Result<()> {
     if let Some(secret) = &url.client_secret {
         token.set(TOKEN_FILE_SECRET_KEY, secret.expose());
     }
-    let home = Home::locate()?;
-    let token_file = home.token_file(&alias);
     let org = Org {
         secret: SecretSource {
             client_secret_in_token_file: url.client_secret.is_some(),
@@ -489,6 +500,7 @@ async fn sfdx_url(args: &AliasArgs, file: &Path) -> anyhow::Result<()> {
         http: &args.http,
         writes_token: true,
         spent: Some(url.refresh_token.clone()),
+        lock: Some(lock),
     };
     login.commit(org, &token).await
 }
@@ -533,6 +545,7 @@ async fn access_token(args: &AliasArgs, instance_url: &str) -> anyhow::Result<()
         http: &args.http,
         writes_token: true,
         spent: None,
+        lock: None,
     };
     login.commit(org, &token).await?;
     errln!(
@@ -579,6 +592,7 @@ async fn token_file(args: &OrgArgs, path: &Path) -> anyhow::Result<()> {
         http: &args.http,
         writes_token: false,
         spent: None,
+        lock: None,
     };
     login.commit(org, &token).await
 }
