@@ -46,7 +46,8 @@ pub enum Command {
     Revoke(RevokeArgs),
     /// Revoke at Salesforce, then forget the org and delete its token.
     Logout(LogoutArgs),
-    /// Print the org as an SFDX auth URL (force://...), e.g. for a CI secret. Prints a secret.
+    /// Print the org as an SFDX auth URL (force://...). Prints a secret; single-use when the
+    /// refresh token rotates (for CI, prefer `login jwt`).
     Export(ExportArgs),
 }
 
