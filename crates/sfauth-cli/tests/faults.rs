@@ -719,3 +719,59 @@ fn durations_that_overflow_are_usage_errors() {
         );
     }
 }
+
+#[test]
+fn request_to_the_site_host_is_allowed_only_when_a_site_is_configured() {
+    let org = default_emulator();
+    let site = default_emulator();
+    let file = TokenFile::issued_by(&org);
+    let target = format!("{}/services/data/", site.url());
+
+    request(&org, &file, &target)
+        .args(["--login-url", &site.url()])
+        .assert()
+        .code(USAGE);
+    assert_eq!(site.stats().rest_requests, 0);
+
+    request(&org, &file, &target)
+        .args(["--login-url", &site.url(), "--site", "/customers"])
+        .assert()
+        .code(predicates::ord::ne(USAGE));
+    assert!(site.stats().rest_requests >= 1);
+}
+
+#[test]
+fn a_lock_wait_on_a_terminal_says_what_it_waits_for() {
+    let org = default_emulator();
+    let file = TokenFile::new(&stale(&org.issue_token(USERNAME)));
+    let _held = Flock::hold(&file.path.with_file_name("_salesforce.json.lock"));
+    let command = format!(
+        "{} token --token-file {} --client-id {} --timeout 3s",
+        env!("CARGO_BIN_EXE_sfauth"),
+        file.path.display(),
+        org.config().client_id
+    );
+    // script(1) gives the run a terminal for its stdout and stderr.
+    let mut script = std::process::Command::new("script");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("SFAUTH_") {
+            script.env_remove(key);
+        }
+    }
+    let output = script
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("script from util-linux is installed");
+
+    let shown = utf8(&output.stdout);
+    assert_eq!(output.status.code(), Some(UNAVAILABLE), "{shown}");
+    assert_eq!(
+        shown
+            .matches("waiting for another sfauth that is refreshing this token")
+            .count(),
+        1,
+        "{shown}"
+    );
+    assert!(shown.contains("_salesforce.json.lock"), "{shown}");
+}
