@@ -8,7 +8,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Salesforce OAuth tokens for scripts, CI and people: refreshed safely, served fast.
 #[derive(Debug, Parser)]
-#[command(name = "sfauth", version, about, max_term_width = 100)]
+#[command(
+    name = "sfauth",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = crate::exit::help()
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -40,7 +46,8 @@ pub enum Command {
     Revoke(RevokeArgs),
     /// Revoke at Salesforce, then forget the org and delete its token.
     Logout(LogoutArgs),
-    /// Print the org as an SFDX auth URL (force://...), e.g. for a CI secret. Prints a secret.
+    /// Print the org as an SFDX auth URL (force://...). Prints a secret; single-use when the
+    /// refresh token rotates (for CI, prefer `login jwt`).
     Export(ExportArgs),
 }
 
@@ -54,6 +61,9 @@ pub struct RevokeArgs {
     /// Revoke only the current access token, not the refresh token.
     #[arg(long)]
     pub access_token_only: bool,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// `sfauth logout`.
@@ -66,6 +76,9 @@ pub struct LogoutArgs {
     /// Forget the org without revoking at Salesforce (e.g. when it cannot be reached).
     #[arg(long)]
     pub local_only: bool,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// Export formats.
@@ -155,6 +168,8 @@ pub struct OrgArgs {
     /// call per refresh; needs the client secret).
     #[arg(long)]
     pub introspect: bool,
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// Only the alias, for flows whose input names the app.
@@ -167,6 +182,8 @@ pub struct AliasArgs {
     /// Make it the default org.
     #[arg(long)]
     pub set_default: bool,
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// The login flows.
@@ -292,17 +309,25 @@ pub struct TargetArgs {
     #[arg(long, env = "SFAUTH_SITE", value_name = "PREFIX")]
     pub site: Option<String>,
 
-    /// A PEM file of extra root certificates (a corporate TLS proxy's CA).
-    #[arg(long, env = "SFAUTH_CA_FILE", value_name = "PATH")]
-    pub ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub http: HttpArgs,
 
     /// Refresh when the token is older than this (the org's session timeout), less a safety
     /// margin (a tenth, at most 5m). Default: the org's setting, else 2h (Salesforce's
     /// default). A JWT access token's own `exp` and an introspected expiry take precedence.
     #[arg(long, env = "SFAUTH_MAX_AGE", value_name = "DURATION", value_parser = parse_duration)]
     pub max_age: Option<Duration>,
+}
 
-    /// Give up on a request after this long (e.g. 30s).
+/// How sfauth talks to Salesforce, and how long it waits: for every command that does.
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    /// A PEM file of extra root certificates (a corporate TLS proxy's CA).
+    #[arg(long, env = "SFAUTH_CA_FILE", value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Give up on a request after this long (e.g. 30s); also the longest wait for another
+    /// sfauth that is refreshing the same token.
     #[arg(long, env = "SFAUTH_TIMEOUT", value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
     pub timeout: Duration,
 }
@@ -385,6 +410,17 @@ pub struct RequestArgs {
     #[arg(short = 'i', long)]
     pub include: bool,
 
+    /// Also send the token to this host (repeatable; SFAUTH_ALLOW_HOST takes a comma-separated
+    /// list). Without it, an absolute URL must be on the org's own instance, API instance or
+    /// site host.
+    #[arg(
+        long = "allow-host",
+        env = "SFAUTH_ALLOW_HOST",
+        value_delimiter = ',',
+        value_name = "HOST"
+    )]
+    pub allow_hosts: Vec<String>,
+
     /// A path such as /services/data/v62.0/limits (resolved against the org's
     /// instance_url) or an absolute URL.
     #[arg(value_name = "PATH|URL")]
@@ -403,27 +439,44 @@ pub struct DemoArgs {
     pub dir: Option<PathBuf>,
 }
 
-/// Parses `90s`, `30m`, `2h`, `1d`, `500ms` or a bare number of seconds.
+/// The longest duration sfauth accepts: 100 years. Longer ones are typos, and would
+/// overflow the clock arithmetic they feed.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 86400);
+
+/// Parses `90s`, `30m`, `2h`, `1d`, `500ms` or a bare number of seconds. A duration over
+/// [`MAX_DURATION`] is an error, never a wrap or a panic.
 pub fn parse_duration(input: &str) -> Result<Duration, String> {
     let s = input.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{input}` is not a duration; use e.g. 90s, 30m, 2h"))?;
-    let secs = match unit.trim() {
-        "" | "s" | "sec" | "secs" => n,
-        "ms" => return Ok(Duration::from_millis(n)),
-        "m" | "min" | "mins" => n * 60,
-        "h" | "hr" | "hrs" => n * 3600,
-        "d" | "day" | "days" => n * 86400,
+    let too_long = || format!("`{input}` is too long; the most is 36500d (100 years)");
+    if number.is_empty() {
+        return Err(format!(
+            "`{input}` is not a duration; use e.g. 90s, 30m, 2h"
+        ));
+    }
+    let n: u64 = number.parse().map_err(|_| too_long())?;
+    let (unit_ms, unit_secs) = match unit.trim() {
+        "" | "s" | "sec" | "secs" => (false, 1),
+        "ms" => (true, 1),
+        "m" | "min" | "mins" => (false, 60),
+        "h" | "hr" | "hrs" => (false, 3600),
+        "d" | "day" | "days" => (false, 86400),
         other => {
             return Err(format!(
                 "unknown unit `{other}` in `{input}`; use ms, s, m, h or d"
             ));
         }
     };
-    Ok(Duration::from_secs(secs))
+    let duration = if unit_ms {
+        Duration::from_millis(n)
+    } else {
+        Duration::from_secs(n.checked_mul(unit_secs).ok_or_else(too_long)?)
+    };
+    if duration > MAX_DURATION {
+        return Err(too_long());
+    }
+    Ok(duration)
 }
 
 #[cfg(test)]
@@ -437,6 +490,41 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("2 weeks").is_err());
         assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn durations_that_overflow_are_errors_saying_too_long() {
+        for input in [
+            "307445734561825860m",
+            "99999999999999999999s",
+            "18446744073709551615d",
+            "36501d",
+            "18446744073709551615ms",
+        ] {
+            let e = parse_duration(input).unwrap_err();
+            assert!(e.contains("too long"), "{input}: {e}");
+        }
+        assert_eq!(
+            parse_duration("36500d"),
+            Ok(Duration::from_secs(36500 * 86400))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_duration_never_panics(input in "\\PC*") {
+            let _ = parse_duration(&input);
+        }
+
+        #[test]
+        fn parse_duration_never_panics_on_digits_and_units(
+            n in proptest::num::u64::ANY,
+            unit in proptest::sample::select(vec!["", "ms", "s", "m", "h", "d", "x"]),
+        ) {
+            if let Ok(d) = parse_duration(&format!("{n}{unit}")) {
+                proptest::prop_assert!(d <= MAX_DURATION);
+            }
+        }
     }
 
     #[test]

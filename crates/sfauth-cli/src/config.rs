@@ -199,6 +199,10 @@ pub struct Org {
     /// Record the introspected expiry after each refresh.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub introspect: bool,
+    /// `sfauth revoke` revoked the token at Salesforce: the access token still in the file
+    /// would be refused, so it is not served. A new login replaces the entry and clears it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub revoked: bool,
 }
 
 impl Org {
@@ -216,6 +220,7 @@ impl Org {
             audience: None,
             session_timeout_secs: None,
             introspect: false,
+            revoked: false,
         }
     }
 
@@ -332,6 +337,7 @@ mod tests {
             audience: None,
             session_timeout_secs: None,
             introspect: false,
+            revoked: false,
         }
     }
 

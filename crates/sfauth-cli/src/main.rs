@@ -5,13 +5,15 @@ mod cli;
 mod commands;
 mod config;
 mod exit;
+mod out;
+mod signals;
 mod target;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, TokenFormat};
+use cli::{Cli, Command, HttpArgs, LoginFlow, TokenFormat};
 
 fn main() -> ExitCode {
     let cli = parse();
@@ -37,26 +39,78 @@ fn main() -> ExitCode {
         Err(e) => return exit::report(&anyhow::Error::new(e), json),
     };
     let result: anyhow::Result<ExitCode> = runtime.block_on(async {
-        let done = match &cli.command {
-            Command::Exec(args) => return commands::exec::run(args).await,
-            Command::Request(args) => return commands::request::run(args).await,
-            Command::Header(args) => commands::token::header(args).await,
-            Command::Refresh(args) => commands::refresh::run(args).await,
-            Command::Token(args) => commands::token::run(args).await,
-            Command::Demo(args) => commands::demo::run(args).await,
-            Command::Login(args) => commands::login::run(args).await,
-            Command::Orgs(args) => commands::orgs::list(args).await,
-            Command::Status(args) => commands::orgs::status(args).await,
-            Command::Revoke(args) => commands::revoke::revoke(args).await,
-            Command::Logout(args) => commands::revoke::logout(args).await,
-            Command::Export(args) => commands::revoke::export(args).await,
+        // Only the commands that can refresh hold a signal back; the rest keep the default
+        // (a signal ends them at once, which is safe: they never send a refresh).
+        let Some(timeout) = refresh_timeout(&cli.command) else {
+            return run(&cli.command).await;
         };
-        done.map(|()| ExitCode::SUCCESS)
+        let mut signals = match signals::Signals::install() {
+            Ok(signals) => signals,
+            Err(e) => {
+                tracing::warn!("cannot install signal handlers: {e}");
+                return run(&cli.command).await;
+            }
+        };
+        if let Command::Exec(args) = &cli.command {
+            return commands::exec::run(args, Some(&mut signals)).await;
+        }
+        match signals::deferring(&mut signals, timeout, run(&cli.command)).await? {
+            Ok(code) | Err(code) => Ok(code),
+        }
     });
     match result {
         Ok(code) => code,
         Err(e) => exit::report(&e, json),
     }
+}
+
+/// Runs a command (`exec` without signal handling).
+async fn run(command: &Command) -> anyhow::Result<ExitCode> {
+    let done = match command {
+        Command::Exec(args) => {
+            return commands::exec::run(args, None).await;
+        }
+        Command::Request(args) => return commands::request::run(args).await,
+        Command::Header(args) => commands::token::header(args).await,
+        Command::Refresh(args) => commands::refresh::run(args).await,
+        Command::Token(args) => commands::token::run(args).await,
+        Command::Demo(args) => commands::demo::run(args).await,
+        Command::Login(args) => commands::login::run(args).await,
+        Command::Orgs(args) => commands::orgs::list(args).await,
+        Command::Status(args) => commands::orgs::status(args).await,
+        Command::Revoke(args) => commands::revoke::revoke(args).await,
+        Command::Logout(args) => commands::revoke::logout(args).await,
+        Command::Export(args) => commands::revoke::export(args).await,
+    };
+    done.map(|()| ExitCode::SUCCESS)
+}
+
+/// The request timeout of a command that can send a refresh (or a login's token request):
+/// how long a signal may be held back for it. `None` for the commands that never do.
+fn refresh_timeout(command: &Command) -> Option<std::time::Duration> {
+    let http: &HttpArgs = match command {
+        Command::Refresh(args) => &args.target.http,
+        Command::Token(args) => &args.target.http,
+        Command::Header(args) => &args.target.http,
+        Command::Exec(args) => &args.target.http,
+        Command::Request(args) => &args.target.http,
+        Command::Login(args) => match &args.flow {
+            LoginFlow::Web { org, .. }
+            | LoginFlow::Jwt { org, .. }
+            | LoginFlow::ClientCredentials { org }
+            | LoginFlow::Password { org, .. }
+            | LoginFlow::Device { org, .. }
+            | LoginFlow::TokenFile { org, .. } => &org.http,
+            LoginFlow::SfdxUrl { org, .. } | LoginFlow::AccessToken { org, .. } => &org.http,
+        },
+        Command::Demo(_)
+        | Command::Orgs(_)
+        | Command::Status(_)
+        | Command::Revoke(_)
+        | Command::Logout(_)
+        | Command::Export(_) => return None,
+    };
+    Some(http.timeout)
 }
 
 /// Parses the command line. `token` and `header` are what scripts call before every API

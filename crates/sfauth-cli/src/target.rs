@@ -10,8 +10,9 @@ use sfauth::{
     Renewal, Result, Secret, Session, SitePrefix, Token,
 };
 
-use crate::cli::TargetArgs;
+use crate::cli::{HttpArgs, TargetArgs};
 use crate::config::{Alias, Config, Flow, Home, Org, SecretSource, TOKEN_FILE_SECRET_KEY};
+use crate::out::errln;
 
 /// The env var that may hold the client secret (never a flag: flags show in `ps`).
 pub const CLIENT_SECRET_ENV: &str = "SFAUTH_CLIENT_SECRET";
@@ -45,6 +46,17 @@ pub fn resolve(args: &TargetArgs) -> Result<Target> {
         (None, Some(_)) => None,
         (None, None) => Some(load_org(None)?),
     };
+    if let Some((alias, org)) = &org
+        && org.revoked
+    {
+        return Err(Error::new(
+            ErrorKind::LoginRequired,
+            format!("the token of org `{alias}` was revoked with `sfauth revoke`"),
+        )
+        .with_hint(format!(
+            "log in again to `{alias}` (e.g. sfauth login web --alias {alias}), or forget it with sfauth logout --org {alias} --local-only"
+        )));
+    }
     let (token_file, stored_client_id, login_url, site) = match &org {
         Some((_, org)) => (
             org.token_file.clone(),
@@ -64,13 +76,14 @@ pub fn resolve(args: &TargetArgs) -> Result<Target> {
         None => ExpiryPolicy::new(args.max_age.unwrap_or(sfauth::expiry::DEFAULT_MAX_AGE)),
     };
     let alias = org.as_ref().map(|(alias, _)| alias.clone());
+    warn_if_others_can_replace(&token_file);
     if let Some((alias, org)) = &org
         && org.flow == Flow::AccessToken
         && args.client_id.is_none()
     {
         // An adopted access token needs no app until it is stale; then the session says so.
-        let http = http_config(args);
-        let session = Session::builder(FileStore::new(&token_file), OAuthClient::new("-"))
+        let http = http_config(&args.http);
+        let session = Session::builder(file_store(&token_file, &args.http), OAuthClient::new("-"))
             .expiry(expiry)
             .renewal(Renewal::None)
             .build();
@@ -97,8 +110,8 @@ pub fn resolve(args: &TargetArgs) -> Result<Target> {
     if let Some(secret) = secret {
         client = client.with_secret(secret);
     }
-    let http = http_config(args);
-    let mut builder = Session::builder(FileStore::new(&token_file), client)
+    let http = http_config(&args.http);
+    let mut builder = Session::builder(file_store(&token_file, &args.http), client)
         .expiry(expiry)
         .http(http.clone());
     if let Some(url) = args.login_url.as_ref().or(login_url.as_ref()) {
@@ -133,12 +146,55 @@ pub fn require_client_id(client_id: Option<String>) -> Result<String> {
         })
 }
 
-fn http_config(args: &TargetArgs) -> HttpConfig {
+/// The HTTP settings of the flags (`--timeout`, `--ca-file` and their env vars), for
+/// every command that talks to Salesforce.
+pub fn http_config(args: &HttpArgs) -> HttpConfig {
     HttpConfig {
         timeout: args.timeout,
         connect_timeout: args.timeout.min(HttpConfig::default().connect_timeout),
         ca_file: args.ca_file.clone(),
         ..HttpConfig::default()
+    }
+}
+
+/// The file store for `path`: a stuck lock is waited for at most `--timeout`, and on a
+/// terminal the wait is announced once, after a second.
+pub fn file_store(path: &Path, http: &HttpArgs) -> FileStore {
+    use std::io::IsTerminal;
+    let store = FileStore::new(path).with_lock_timeout(http.timeout);
+    if std::io::stderr().is_terminal() {
+        store.with_wait_notice(|lock| {
+            errln!(
+                "waiting for another sfauth that is refreshing this token (lock {})…",
+                lock.display()
+            );
+        })
+    } else {
+        store
+    }
+}
+
+/// Warns once when the token file's directory is world-writable without the sticky bit:
+/// anyone on the machine can then replace the file (rename over it) with a token of theirs,
+/// or delete it.
+pub fn warn_if_others_can_replace(token_file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match token_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return;
+    };
+    let mode = meta.permissions().mode();
+    if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+        errln!(
+            "warning: {} is in {}, which anyone on this machine can write to (mode {:o}, no sticky bit): they can replace or delete the token file; move it to a private directory (e.g. chmod 700 {})",
+            token_file.display(),
+            dir.display(),
+            mode & 0o7777,
+            dir.display()
+        );
     }
 }
 

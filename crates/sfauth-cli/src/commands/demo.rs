@@ -21,6 +21,7 @@ use sfauth_emulator::{Config, Emulator};
 
 use crate::cli::DemoArgs;
 use crate::commands::refresh::sentence;
+use crate::out::outln;
 use crate::target::CLIENT_SECRET_ENV;
 
 /// Latency of each emulated token request: long enough that parallel callers really overlap.
@@ -46,19 +47,19 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     };
     let path = dir.join("qa_data/tokens/_salesforce.json");
 
-    println!(
+    outln!(
         "sfauth demo: Salesforce's refresh job, done rotation-safe, against a local emulator\n"
-    );
-    println!(
+    )?;
+    outln!(
         "emulator    {}  (refresh token rotation on, {} ms per token request)",
         org.url(),
         LATENCY.as_millis()
-    );
+    )?;
     write_seed_file(&org, &path)?;
-    println!(
+    outln!(
         "token file  {}  (the seeds' format, plus a key sfauth does not know)\n",
         path.display()
-    );
+    )?;
 
     let session = Session::builder(
         FileStore::new(&path),
@@ -68,7 +69,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let first_refresh_token = session.current().await?.refresh_token();
     for step in 1..=2 {
         let outcome = session.refresh().await?;
-        println!("{step}. refresh   {}", sentence(&outcome));
+        outln!("{step}. refresh   {}", sentence(&outcome))?;
     }
     let stored = FileStore::new(&path).load().await?;
     ensure!(
@@ -79,10 +80,10 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
         stored.get("x_seed_note").is_some(),
         "a key sfauth does not know was dropped"
     );
-    println!(
+    outln!(
         "   the file keeps the newest refresh token and the unknown key, mode {:o}",
         mode(&path)
-    );
+    )?;
 
     make_stale(&path).await?;
     let before = org.stats();
@@ -91,14 +92,14 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let after = org.stats();
     let refreshes = after.refreshes_served - before.refreshes_served;
     let distinct: std::collections::BTreeSet<_> = tokens.iter().collect();
-    println!(
+    outln!(
         "3. token     {} `sfauth token` processes on a stale token: {} answered in {} ms, {} distinct token, {} refresh at the server",
         args.callers,
         tokens.len(),
         started.elapsed().as_millis(),
         distinct.len(),
         refreshes,
-    );
+    )?;
     ensure!(
         refreshes == 1 && distinct.len() == 1,
         "single-flight failed: {refreshes} refreshes"
@@ -107,10 +108,13 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     seed_style_replay(&org, &client_id).await?;
 
     let s = org.stats();
-    println!(
+    outln!(
         "\nemulator counters: token requests {}, refreshes served {}, refused in parallel {}, reuse detected {}",
-        s.token_requests, s.refreshes_served, s.refused_parallel, s.reuse_detected
-    );
+        s.token_requests,
+        s.refreshes_served,
+        s.refused_parallel,
+        s.reuse_detected
+    )?;
     ensure!(
         s.refused_parallel == 0,
         "the emulator refused a parallel refresh"
@@ -119,9 +123,9 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
         s.reuse_detected == 1,
         "expected exactly the seed-style replay to be caught"
     );
-    println!(
+    outln!(
         "all checks passed: one refresh at a time, no refresh token lost, no reuse from sfauth"
-    );
+    )?;
     Ok(())
 }
 
@@ -199,9 +203,9 @@ async fn seed_style_replay(org: &Emulator, client_id: &str) -> anyhow::Result<()
     refresh::refresh(&http, &endpoint, &app, &kept).await?;
     let replay = refresh::refresh(&http, &endpoint, &app, &kept).await;
     match replay {
-        Err(e) => println!(
+        Err(e) => outln!(
             "4. seeds     the seeds' way (keep the first refresh token) fails on its 2nd refresh: {e}; the whole token family is now revoked"
-        ),
+        )?,
         Ok(_) => bail!("the emulator accepted a rotated-out refresh token"),
     }
     Ok(())

@@ -3,13 +3,29 @@
 use std::process::ExitCode;
 
 use crate::cli::ExecArgs;
+use crate::signals::{self, Signals};
 use crate::target;
 
 /// Runs `sfauth exec`, exiting with the command's status (128 + N if a signal N ended it,
 /// as shells do; 127 if it cannot be found, 126 if it cannot be run).
-pub async fn run(args: &ExecArgs) -> anyhow::Result<ExitCode> {
+///
+/// While the token is fetched, a signal waits for a refresh in flight to be saved, then
+/// ends sfauth without running the command. While the command runs, SIGTERM and SIGHUP are
+/// passed on to it, and sfauth exits with whatever status the command then ends with.
+/// SIGINT is not passed on: Ctrl-C reaches the command already, through the terminal's
+/// process group, and a second one would read as "force quit" to many programs.
+pub async fn run(args: &ExecArgs, mut signals: Option<&mut Signals>) -> anyhow::Result<ExitCode> {
     let target = target::resolve(&args.target)?;
-    let token = target.session.token().await?;
+    let token = match signals.as_deref_mut() {
+        Some(signals) => {
+            let token = async { Ok(target.session.token().await?) };
+            match signals::deferring(signals, args.target.http.timeout, token).await? {
+                Ok(token) => token,
+                Err(code) => return Ok(code),
+            }
+        }
+        None => target.session.token().await?,
+    };
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = std::process::Command::new(program);
     command
@@ -20,8 +36,8 @@ pub async fn run(args: &ExecArgs) -> anyhow::Result<ExitCode> {
         Some(alias) => command.env("SF_ORG_ALIAS", alias.as_str()),
         None => command.env_remove("SF_ORG_ALIAS"),
     };
-    let status = match command.status() {
-        Ok(status) => status,
+    let mut child = match command.spawn() {
+        Ok(child) => child,
         Err(e) => {
             let (code, what) = match e.kind() {
                 std::io::ErrorKind::NotFound => (127, "was not found"),
@@ -35,15 +51,47 @@ pub async fn run(args: &ExecArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(code));
         }
     };
+    let pid = child.id();
+    let waited = tokio::task::spawn_blocking(move || child.wait());
+    tokio::pin!(waited);
+    let status = loop {
+        let Some(signals) = signals.as_deref_mut() else {
+            break (&mut waited).await;
+        };
+        tokio::select! {
+            status = &mut waited => break status,
+            number = signals.recv() => {
+                if number != tokio::signal::unix::SignalKind::interrupt().as_raw_value() {
+                    forward(number, pid);
+                }
+            }
+        }
+    };
+    let status = status
+        .map_err(|e| anyhow::anyhow!("the command's waiter failed: {e}"))?
+        .map_err(|e| anyhow::anyhow!("cannot wait for the command: {e}"))?;
     if let Some(code) = status.code() {
         return Ok(ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)));
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return Ok(ExitCode::from(u8::try_from(128 + signal).unwrap_or(255)));
-        }
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(signal) = status.signal() {
+        return Ok(signals::exit_code(signal));
     }
     Ok(ExitCode::from(1))
+}
+
+/// Sends signal `number` to the child `pid` with kill(1): sfauth has no unsafe code, and
+/// this is rare enough that a process start does not matter.
+fn forward(number: i32, pid: u32) {
+    tracing::debug!(signal = number, pid, "passing the signal on to the command");
+    let sent = std::process::Command::new("kill")
+        .arg(format!("-{number}"))
+        .arg(pid.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if let Err(e) = sent {
+        tracing::warn!("cannot pass signal {number} on to the command: {e}");
+    }
 }

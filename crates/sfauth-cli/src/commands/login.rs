@@ -14,13 +14,18 @@ use sfauth::flows::{client_credentials, device, password, refresh, userinfo};
 use sfauth::http::HttpClient;
 use sfauth::store::file::write_private_file;
 use sfauth::{
-    Endpoint, Error, ErrorKind, FileStore, HttpConfig, LoginUrl, OAuthClient, Secret, SfdxAuthUrl,
-    SitePrefix, Token, TokenStore, endpoint,
+    Endpoint, Error, ErrorKind, FileStore, LoginUrl, OAuthClient, Secret, SfdxAuthUrl, SitePrefix,
+    Token, TokenStore, endpoint,
 };
+use zeroize::Zeroizing;
 
-use crate::cli::{AliasArgs, LoginArgs, LoginFlow, OrgArgs};
+use crate::cli::{AliasArgs, HttpArgs, LoginArgs, LoginFlow, OrgArgs};
+use crate::commands::revoke::{org_endpoint, revoke_refresh_token};
 use crate::config::{Alias, Config, Flow, Home, Org, SecretSource, TOKEN_FILE_SECRET_KEY};
-use crate::target::{PASSWORD_ENV, env_secret, jwt_bearer, require_client_id, stored_secret};
+use crate::out::errln;
+use crate::target::{
+    PASSWORD_ENV, env_secret, file_store, http_config, jwt_bearer, require_client_id, stored_secret,
+};
 
 /// The env var `login access-token` reads the token from, as `sf` does.
 const ACCESS_TOKEN_ENV: &str = "SF_ACCESS_TOKEN";
@@ -46,7 +51,7 @@ pub async fn run(args: &LoginArgs) -> anyhow::Result<()> {
             };
             let pending = code::begin(&app.endpoint, &app.client, &options)?;
             let code = if *no_browser {
-                eprintln!(
+                errln!(
                     "Open this URL in a browser, log in, then paste the URL you were sent to:\n\n{}\n",
                     pending.authorize_url()
                 );
@@ -54,7 +59,7 @@ pub async fn run(args: &LoginArgs) -> anyhow::Result<()> {
                 pending.code_from_redirect(redirected.expose())?
             } else {
                 let listener = RedirectListener::bind(pending.redirect_uri()).await?;
-                eprintln!(
+                errln!(
                     "Opening the browser to log in. If it does not open, visit:\n\n{}\n",
                     pending.authorize_url()
                 );
@@ -100,7 +105,7 @@ pub async fn run(args: &LoginArgs) -> anyhow::Result<()> {
         }
         LoginFlow::Password { org, username } => {
             let app = App::from_args(org)?;
-            eprintln!(
+            errln!(
                 "warning: Salesforce blocks the username-password flow by default in orgs created since Summer '23; prefer web, jwt or device"
             );
             let secret = match env_secret(PASSWORD_ENV)? {
@@ -121,9 +126,10 @@ pub async fn run(args: &LoginArgs) -> anyhow::Result<()> {
             let app = App::from_args(org)?;
             let started =
                 device::start(&app.http, &app.endpoint, &app.client, &split_scopes(scopes)).await?;
-            eprintln!(
+            errln!(
                 "To log in, open {} in any browser and enter the code {}\nWaiting for the approval...",
-                started.verification_uri, started.user_code
+                started.verification_uri,
+                started.user_code
             );
             let token =
                 device::poll(&app.http, &app.endpoint, &app.client, &started, *wait).await?;
@@ -147,6 +153,7 @@ struct App {
     audience: Option<String>,
     session_timeout_secs: Option<u64>,
     introspect: bool,
+    http_args: HttpArgs,
 }
 
 /// What every app-based login records: the alias, the client id, where the secret comes
@@ -196,7 +203,7 @@ impl App {
         } = Identity::from_args(args)?;
         let login = LoginUrl::parse(args.login_url.as_deref().unwrap_or(endpoint::PRODUCTION))?;
         let site = SitePrefix::parse(args.site.as_deref().unwrap_or_default())?;
-        let http = HttpClient::new(&HttpConfig::default(), &login)?;
+        let http = HttpClient::new(&http_config(&args.http), &login)?;
         Ok(App {
             alias,
             client,
@@ -208,6 +215,7 @@ impl App {
             audience: None,
             session_timeout_secs: args.session_timeout.map(|d| d.as_secs()),
             introspect: args.introspect,
+            http_args: args.http.clone(),
         })
     }
 
@@ -221,7 +229,6 @@ impl App {
     ) -> anyhow::Result<()> {
         let home = Home::locate()?;
         let token_file = home.token_file(&self.alias);
-        write_private_file(&token_file, token.to_json_pretty().as_bytes())?;
         let org = Org {
             site: self.endpoint.site().as_str().to_owned(),
             secret: self.secret,
@@ -237,16 +244,24 @@ impl App {
                 token_file,
             )
         };
-        save_org(&home, self.alias, org, set_default, &token).await?;
-        Ok(())
+        let login = Login {
+            home: &home,
+            alias: self.alias,
+            set_default,
+            http: &self.http_args,
+            writes_token: true,
+            spent: None,
+            lock: None,
+        };
+        login.commit(org, &token).await
     }
 }
 
 /// The token's username from UserInfo, when the login did not name one. Best effort: an
 /// org whose UserInfo cannot be read is stored without it.
-async fn username_of(token: &Token) -> Option<String> {
+async fn username_of(token: &Token, http: &HttpArgs) -> Option<String> {
     let instance = LoginUrl::parse(token.instance_url()).ok()?;
-    let http = HttpClient::new(&HttpConfig::default(), &instance).ok()?;
+    let http = HttpClient::new(&http_config(http), &instance).ok()?;
     match userinfo::userinfo(&http, instance.as_str(), &token.access_token()).await {
         Ok(info) => info.preferred_username,
         Err(e) => {
@@ -256,32 +271,172 @@ async fn username_of(token: &Token) -> Option<String> {
     }
 }
 
-/// Saves the org entry (replacing any with that alias) and says what was stored.
-async fn save_org(
-    home: &Home,
+/// What a login stores, and how.
+struct Login<'a> {
+    home: &'a Home,
     alias: Alias,
-    mut org: Org,
     set_default: bool,
-    token: &Token,
-) -> sfauth::Result<()> {
-    if org.username.is_none() {
-        org.username = username_of(token).await;
-    }
-    let replaced = Config::update(home, |config| {
-        let replaced = config.orgs.insert(alias.clone(), org).is_some();
-        if set_default || config.default_org.is_none() {
-            config.default_org = Some(alias.clone());
+    http: &'a HttpArgs,
+    /// The login wrote a token of its own (every flow but `token-file`, which adopts one).
+    writes_token: bool,
+    /// A refresh token the login itself used up: never revoked as "replaced".
+    spent: Option<Secret<String>>,
+    /// The token file's lock, when the login took it before its token request.
+    lock: Option<sfauth::StoreLock>,
+}
+
+impl Login<'_> {
+    /// Commits the login: the token first, under the store's lock (the one path by which a
+    /// token reaches disk), then the config entry. If the config cannot be written, the
+    /// previous token file is put back, so a failed login leaves the previous org as it was.
+    /// Then the refresh token the login replaced is revoked (best effort): left live, it
+    /// would hold one of the few approvals Salesforce allows per user and app.
+    async fn commit(mut self, mut org: Org, token: &Token) -> anyhow::Result<()> {
+        if org.username.is_none() {
+            org.username = username_of(token, self.http).await;
         }
-        Ok(replaced)
-    })
-    .await?;
-    let verb = if replaced { "replaced" } else { "stored" };
-    let who = match token.user_id() {
-        Some(user) => format!(" (user {user} at {})", token.instance_url()),
-        None => String::new(),
+        let previous = Config::load(self.home)
+            .ok()
+            .and_then(|config| config.orgs.get(&self.alias).cloned());
+        let store = file_store(&org.token_file, self.http);
+        let (lock, before) = if self.writes_token {
+            let lock = match self.lock.take() {
+                Some(lock) => lock,
+                None => store.lock().await?,
+            };
+            let before = read_if_present(&org.token_file)?;
+            store.save(&lock, token).await?;
+            (Some(lock), before)
+        } else {
+            (None, None)
+        };
+        let alias = self.alias.clone();
+        let set_default = self.set_default;
+        let entry = org.clone();
+        let replaced = Config::update(self.home, |config| {
+            let replaced = config.orgs.insert(alias.clone(), entry).is_some();
+            if set_default || config.default_org.is_none() {
+                config.default_org = Some(alias.clone());
+            }
+            Ok(replaced)
+        })
+        .await;
+        let replaced = match replaced {
+            Ok(replaced) => replaced,
+            Err(e) => {
+                if self.writes_token {
+                    put_back(&org.token_file, before.as_ref().map(|b| b.as_slice()));
+                }
+                return Err(e.into());
+            }
+        };
+        drop(lock);
+        let verb = if replaced { "replaced" } else { "stored" };
+        let who = match token.user_id() {
+            Some(user) => format!(" (user {user} at {})", token.instance_url()),
+            None => String::new(),
+        };
+        errln!(
+            "{verb} org `{}`{who}; use it with --org {}",
+            self.alias,
+            self.alias
+        );
+        self.retire(
+            &org,
+            token,
+            previous.as_ref(),
+            before.as_ref().map(|b| b.as_slice()),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Revokes the refresh token this login replaced, if any, and says so; a failure is a
+    /// warning, since the login itself succeeded.
+    async fn retire(
+        &self,
+        org: &Org,
+        token: &Token,
+        previous: Option<&Org>,
+        before: Option<&[u8]>,
+    ) {
+        // The token the login overwrote, else one in a file of sfauth's own that the alias
+        // pointed to and no longer does.
+        let (old, at, orphan) = match (before, previous) {
+            (Some(bytes), _) => {
+                let Ok(old) = Token::from_json(bytes) else {
+                    return;
+                };
+                let at = previous
+                    .filter(|p| p.token_file == org.token_file)
+                    .unwrap_or(org);
+                (old, at, None)
+            }
+            (None, Some(prev))
+                if prev.token_file != org.token_file && self.home.owns(&prev.token_file) =>
+            {
+                let Ok(old) = FileStore::new(&prev.token_file).load().await else {
+                    return;
+                };
+                (old, prev, Some(prev.token_file.clone()))
+            }
+            _ => return,
+        };
+        let Some(old_refresh) = old.refresh_token() else {
+            return;
+        };
+        if Some(&old_refresh) == token.refresh_token().as_ref()
+            || Some(&old_refresh) == self.spent.as_ref()
+        {
+            return;
+        }
+        let alias = &self.alias;
+        let revoked = match org_endpoint(at) {
+            Ok(endpoint) => revoke_refresh_token(&endpoint, &old_refresh, self.http).await,
+            Err(e) => Err(e),
+        };
+        match revoked {
+            Ok(()) => {
+                errln!(
+                    "revoked the refresh token this login replaced for `{alias}` at Salesforce (each one holds one of the 5 approvals Salesforce allows per user and app)"
+                );
+                if let Some(file) = orphan {
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            Err(e) => errln!(
+                "warning: could not revoke the refresh token this login replaced for `{alias}` ({e}); it stays live until revoked in Setup (Connected Apps OAuth Usage) or it expires"
+            ),
+        }
+    }
+}
+
+/// The bytes of `path`, or `None` if there is no such file.
+fn read_if_present(path: &Path) -> sfauth::Result<Option<Zeroizing<Vec<u8>>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(Zeroizing::new(bytes))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::new(
+            ErrorKind::Storage,
+            format!("cannot read {}: {e}", path.display()),
+        )
+        .with_hint("check the file and its directory's permissions")),
+    }
+}
+
+/// Puts the previous token file back after a failed login (or removes the new one when there
+/// was none). The caller holds the store's lock.
+fn put_back(path: &Path, before: Option<&[u8]>) {
+    let undone = match before {
+        Some(bytes) => write_private_file(path, bytes).map_err(|e| e.to_string()),
+        None => std::fs::remove_file(path).map_err(|e| e.to_string()),
     };
-    eprintln!("{verb} org `{alias}`{who}; use it with --org {alias}");
-    Ok(())
+    if let Err(e) = undone {
+        errln!(
+            "warning: the login failed and the previous token file {} could not be put back: {e}",
+            path.display()
+        );
+    }
 }
 
 /// `sfauth login sfdx-url FILE|-`: refresh once to prove the URL works, then store.
@@ -310,7 +465,14 @@ async fn sfdx_url(args: &AliasArgs, file: &Path) -> anyhow::Result<()> {
         client = client.with_secret(secret.clone());
     }
     let endpoint = Endpoint::new(url.instance_url.clone(), SitePrefix::default());
-    let http = HttpClient::new(&HttpConfig::default(), endpoint.login_url())?;
+    let http = HttpClient::new(&http_config(&args.http), endpoint.login_url())?;
+    let home = Home::locate()?;
+    let token_file = home.token_file(&alias);
+    // The refresh spends the URL's refresh token when rotation is on: from then on the
+    // answer must reach the file. So the file's lock is taken first (a lock that cannot be
+    // had stops the login before anything is spent), and a signal waits for the save.
+    let lock = file_store(&token_file, &args.http).lock().await?;
+    let _hold = crate::signals::Hold::begin();
     let refreshed = refresh::refresh(&http, &endpoint, &client, &url.refresh_token).await?;
     let mut token = refreshed.response;
     if token.refresh_token().is_none() {
@@ -319,9 +481,6 @@ async fn sfdx_url(args: &AliasArgs, file: &Path) -> anyhow::Result<()> {
     if let Some(secret) = &url.client_secret {
         token.set(TOKEN_FILE_SECRET_KEY, secret.expose());
     }
-    let home = Home::locate()?;
-    let token_file = home.token_file(&alias);
-    write_private_file(&token_file, token.to_json_pretty().as_bytes())?;
     let org = Org {
         secret: SecretSource {
             client_secret_in_token_file: url.client_secret.is_some(),
@@ -334,8 +493,16 @@ async fn sfdx_url(args: &AliasArgs, file: &Path) -> anyhow::Result<()> {
             token_file,
         )
     };
-    save_org(&home, alias, org, args.set_default, &token).await?;
-    Ok(())
+    let login = Login {
+        home: &home,
+        alias,
+        set_default: args.set_default,
+        http: &args.http,
+        writes_token: true,
+        spent: Some(url.refresh_token.clone()),
+        lock: Some(lock),
+    };
+    login.commit(org, &token).await
 }
 
 /// `sfauth login access-token --instance-url URL`: the token from stdin or SF_ACCESS_TOKEN.
@@ -365,15 +532,23 @@ async fn access_token(args: &AliasArgs, instance_url: &str) -> anyhow::Result<()
     })?;
     let home = Home::locate()?;
     let token_file = home.token_file(&alias);
-    write_private_file(&token_file, token.to_json_pretty().as_bytes())?;
     let org = Org::new(
         Flow::AccessToken,
         instance.to_string(),
         String::new(),
         token_file,
     );
-    save_org(&home, alias, org, args.set_default, &token).await?;
-    eprintln!(
+    let login = Login {
+        home: &home,
+        alias,
+        set_default: args.set_default,
+        http: &args.http,
+        writes_token: true,
+        spent: None,
+        lock: None,
+    };
+    login.commit(org, &token).await?;
+    errln!(
         "note: an adopted access token cannot be renewed; log in with another flow when it expires"
     );
     Ok(())
@@ -397,7 +572,7 @@ async fn token_file(args: &OrgArgs, path: &Path) -> anyhow::Result<()> {
             .clone(),
     };
     if token.refresh_token().is_none() {
-        eprintln!(
+        errln!(
             "warning: {} has no refresh_token; sfauth can serve it but not renew it",
             path.display()
         );
@@ -409,8 +584,17 @@ async fn token_file(args: &OrgArgs, path: &Path) -> anyhow::Result<()> {
         introspect: args.introspect,
         ..Org::new(Flow::TokenFile, login_url.to_string(), client_id, path)
     };
-    save_org(&Home::locate()?, alias, org, args.set_default, &token).await?;
-    Ok(())
+    let home = Home::locate()?;
+    let login = Login {
+        home: &home,
+        alias,
+        set_default: args.set_default,
+        http: &args.http,
+        writes_token: false,
+        spent: None,
+        lock: None,
+    };
+    login.commit(org, &token).await
 }
 
 fn absolute(path: &Path) -> sfauth::Result<PathBuf> {

@@ -6,6 +6,7 @@ use sfauth::{FileStore, Token, TokenStore};
 
 use crate::cli::{ListArgs, StatusArgs};
 use crate::config::{Alias, Config, Home, Org};
+use crate::out::{errln, outln};
 
 /// Runs `sfauth orgs`.
 pub async fn list(args: &ListArgs) -> anyhow::Result<()> {
@@ -22,11 +23,11 @@ pub async fn list(args: &ListArgs) -> anyhow::Result<()> {
         ));
     }
     if args.json {
-        println!("{}", serde_json::Value::Array(rows));
+        outln!("{}", serde_json::Value::Array(rows))?;
         return Ok(());
     }
     if rows.is_empty() {
-        eprintln!("no orgs stored yet; log in with: sfauth login web --alias NAME");
+        errln!("no orgs stored yet; log in with: sfauth login web --alias NAME");
         return Ok(());
     }
     let cell = |row: &serde_json::Value, key: &str| match &row[key] {
@@ -70,7 +71,7 @@ pub async fn list(args: &ListArgs) -> anyhow::Result<()> {
             .zip(&widths)
             .map(|(c, w)| format!("{c:w$}"))
             .collect();
-        println!("{}", line.join("  ").trim_end());
+        outln!("{}", line.join("  ").trim_end())?;
     }
     Ok(())
 }
@@ -90,7 +91,7 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
         details["token_problem"] = e.to_string().into();
     }
     if args.json {
-        println!("{details}");
+        outln!("{details}")?;
     } else if let serde_json::Value::Object(map) = details {
         for (key, value) in map {
             let text = match value {
@@ -98,7 +99,7 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
                 serde_json::Value::Null => "-".to_owned(),
                 other => other.to_string(),
             };
-            println!("{key:<18} {text}");
+            outln!("{key:<18} {text}")?;
         }
     }
     Ok(())
@@ -136,7 +137,9 @@ fn describe(alias: &Alias, org: &Org, token: Option<&Token>, default: bool) -> s
         "refresh_token": token.map(|t| if t.refresh_token().is_some() { "[redacted]" } else { "none" }),
         "issued_at": token.and_then(Token::issued_at_raw),
         "token_age": age.map(human),
-        "fresh": token.map(|t| expiry.is_fresh(t)),
+        // A revoked token is never fresh, whatever its age.
+        "fresh": token.map(|t| !org.revoked && expiry.is_fresh(t)),
+        "revoked": org.revoked,
         "expires_at": estimate.and_then(|e| e.at.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs()),
         "expiry_source": estimate.map(|e| e.source.as_str()),
         "session_timeout": human(expiry.max_age()),

@@ -3,6 +3,7 @@
 use sfauth::{RefreshAction, RefreshOutcome, SignatureCheck};
 
 use crate::cli::RefreshArgs;
+use crate::out::{errln, outln};
 use crate::target;
 
 /// Runs `sfauth refresh`.
@@ -11,9 +12,9 @@ pub async fn run(args: &RefreshArgs) -> anyhow::Result<()> {
     let outcome = target.session.refresh().await?;
     let summary = summary(&outcome, &target.token_file.display().to_string());
     if args.json {
-        println!("{summary}");
+        outln!("{summary}")?;
     } else {
-        eprintln!("{}", sentence(&outcome));
+        errln!("{}", sentence(&outcome));
     }
     Ok(())
 }

@@ -1,13 +1,14 @@
 //! `sfauth request`: an authenticated REST call. The body goes to stdout; with `-i`, the
 //! status line and headers go to stderr. An HTTP error status gives exit code 8.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::process::ExitCode;
 
-use sfauth::{Api, ApiRequest, Error, ErrorKind};
+use sfauth::{Api, ApiRequest, Error, ErrorKind, Session, Token};
 
 use crate::cli::RequestArgs;
 use crate::exit::HTTP_ERROR;
+use crate::out::errln;
 use crate::target;
 
 /// Runs `sfauth request`.
@@ -31,6 +32,7 @@ pub async fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| if body.is_some() { "POST" } else { "GET" }.to_owned());
     let target = target::resolve(&args.target)?;
+    check_origin(&target.session, &args.target_url, &args.allow_hosts).await?;
     let api = Api::new(target.session).with_http(target.http);
     let request = ApiRequest {
         method,
@@ -40,23 +42,29 @@ pub async fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
     };
     let answer = api.send(&request).await?;
     if args.include {
-        eprintln!("{}", answer.status_line);
+        errln!("{}", answer.status_line);
         for (name, value) in &answer.headers {
-            eprintln!("{name}: {value}");
+            errln!("{name}: {value}");
         }
-        eprintln!();
+        errln!();
     }
-    let mut out = std::io::stdout().lock();
-    let written = out.write_all(&answer.body).and_then(|()| {
-        if !answer.body.is_empty() && !answer.body.ends_with(b"\n") {
-            out.write_all(b"\n")?;
-        }
-        out.flush()
-    });
-    match written {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other?,
+    if (300..400).contains(&answer.status) {
+        let location = answer
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("location"))
+            .map_or("no Location", |(_, value)| value.as_str());
+        errln!(
+            "note: {} answered {} ({location}); sfauth does not follow redirects, since the token would go along",
+            answer.url,
+            answer.status_line
+        );
     }
+    let mut body = answer.body.clone();
+    if !body.is_empty() && !body.ends_with(b"\n") {
+        body.push(b'\n');
+    }
+    crate::out::stdout_bytes(&body)?;
     if answer.status < 400 {
         return Ok(ExitCode::SUCCESS);
     }
@@ -75,6 +83,70 @@ pub async fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
         hint,
     );
     Ok(ExitCode::from(HTTP_ERROR))
+}
+
+/// Refuses an absolute URL outside the org's own origins, unless its host was allowed:
+/// the request carries the org's bearer token. The org's origins are its token's
+/// `instance_url` and `api_instance_url`, and its site host when it logs in at a site.
+async fn check_origin(session: &Session, target: &str, allowed: &[String]) -> anyhow::Result<()> {
+    let target = target.trim();
+    if !target.contains("://") {
+        return Ok(());
+    }
+    let Ok(url) = url::Url::parse(target) else {
+        // The library reports what is wrong with it.
+        return Ok(());
+    };
+    let token = session.current().await?;
+    let origins = org_origins(session, &token);
+    let origin = url.origin().ascii_serialization();
+    if origins.contains(&origin) {
+        return Ok(());
+    }
+    let host = url.host_str().unwrap_or_default();
+    let host_port = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    if allowed
+        .iter()
+        .map(|a| a.trim())
+        .any(|a| a.eq_ignore_ascii_case(host) || a.eq_ignore_ascii_case(&host_port))
+    {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Usage,
+        format!(
+            "refusing to send the org's token to {host_port}: it is not one of the org's own origins ({})",
+            origins.join(", ")
+        ),
+    )
+    .with_hint(format!(
+        "pass a path (it is resolved against the org's instance_url), or --allow-host {host_port} (or SFAUTH_ALLOW_HOST) if that host should get the token"
+    ))
+    .into())
+}
+
+/// The origins the org's token may be sent to.
+fn org_origins(session: &Session, token: &Token) -> Vec<String> {
+    let mut urls = vec![token.instance_url().to_owned()];
+    if let Some(api) = token.api_instance_url() {
+        urls.push(api.to_owned());
+    }
+    if let Ok(endpoint) = session.endpoint_for(token)
+        && !endpoint.site().as_str().is_empty()
+    {
+        urls.push(endpoint.login_url().as_str().to_owned());
+    }
+    let mut origins: Vec<String> = urls
+        .iter()
+        .filter_map(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null")
+        .collect();
+    origins.dedup();
+    origins
 }
 
 fn parse_header(text: &str) -> sfauth::Result<(String, String)> {

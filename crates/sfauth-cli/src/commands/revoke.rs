@@ -3,13 +3,17 @@
 use sfauth::flows::revoke;
 use sfauth::http::HttpClient;
 use sfauth::{
-    Endpoint, Error, ErrorKind, FileStore, HttpConfig, LoginUrl, SfdxAuthUrl, SitePrefix, Token,
-    TokenStore,
+    Endpoint, Error, ErrorKind, FileStore, LoginUrl, SfdxAuthUrl, SitePrefix, Token, TokenStore,
 };
 
-use crate::cli::{ExportArgs, ExportFormat, LogoutArgs, RevokeArgs};
+use crate::cli::{ExportArgs, ExportFormat, HttpArgs, LogoutArgs, RevokeArgs};
 use crate::config::{Alias, Config, Home, Org};
-use crate::target::{load_org, org_secret};
+use crate::out::{errln, outln};
+use crate::target::{http_config, load_org, org_secret};
+
+/// The token-file key saying whether this org's refreshes rotate the refresh token: `true`,
+/// `false`, or absent (not known yet).
+pub const ROTATION_KEY: &str = "sfauth_rotation";
 
 fn endpoint(org: &Org) -> sfauth::Result<Endpoint> {
     Ok(Endpoint::new(
@@ -18,15 +22,32 @@ fn endpoint(org: &Org) -> sfauth::Result<Endpoint> {
     ))
 }
 
+/// Revokes `refresh_token` at `endpoint`: for a login that replaced a token, which would
+/// otherwise stay live and hold one of the few approvals Salesforce allows per user and app.
+pub async fn revoke_refresh_token(
+    endpoint: &Endpoint,
+    refresh_token: &sfauth::Secret<String>,
+    http: &HttpArgs,
+) -> sfauth::Result<()> {
+    let client = HttpClient::new(&http_config(http), endpoint.login_url())?;
+    revoke::revoke(&client, endpoint, refresh_token).await
+}
+
+/// The endpoint an org's tokens are revoked at.
+pub fn org_endpoint(org: &Org) -> sfauth::Result<Endpoint> {
+    endpoint(org)
+}
+
 /// Revokes the refresh token (which also kills its access tokens), or the access token when
 /// there is no refresh token or `access_token_only`.
 async fn revoke_token(
     org: &Org,
     token: &Token,
     access_token_only: bool,
+    http: &HttpArgs,
 ) -> sfauth::Result<&'static str> {
     let endpoint = endpoint(org)?;
-    let http = HttpClient::new(&HttpConfig::default(), endpoint.login_url())?;
+    let http = HttpClient::new(&http_config(http), endpoint.login_url())?;
     match token.refresh_token().filter(|_| !access_token_only) {
         Some(refresh) => {
             revoke::revoke(&http, &endpoint, &refresh).await?;
@@ -43,8 +64,23 @@ async fn revoke_token(
 pub async fn revoke(args: &RevokeArgs) -> anyhow::Result<()> {
     let (alias, org) = load_org(args.org.as_ref())?;
     let token = FileStore::new(&org.token_file).load().await?;
-    let what = revoke_token(&org, &token, args.access_token_only).await?;
-    eprintln!("revoked the {what} of org `{alias}` at Salesforce; log in again to use it");
+    let what = revoke_token(&org, &token, args.access_token_only, &args.http).await?;
+    // With its refresh token gone, the access token in the file is dead too (or will be):
+    // mark the org so it is not served. Revoking only the access token leaves the refresh
+    // token, and the org, usable.
+    let dead = !args.access_token_only || token.refresh_token().is_none();
+    if dead {
+        Config::update(&Home::locate()?, |config| {
+            if let Some(entry) = config.orgs.get_mut(&alias)
+                && entry.token_file == org.token_file
+            {
+                entry.revoked = true;
+            }
+            Ok(())
+        })
+        .await?;
+    }
+    errln!("revoked the {what} of org `{alias}` at Salesforce; log in again to use it");
     Ok(())
 }
 
@@ -55,11 +91,11 @@ pub async fn logout(args: &LogoutArgs) -> anyhow::Result<()> {
     let home = Home::locate()?;
     if !args.local_only {
         match FileStore::new(&org.token_file).load().await {
-            Ok(token) => match revoke_token(&org, &token, false).await {
-                Ok(what) => eprintln!("revoked the {what} at Salesforce"),
+            Ok(token) => match revoke_token(&org, &token, false, &args.http).await {
+                Ok(what) => errln!("revoked the {what} at Salesforce"),
                 // Already dead at Salesforce: nothing left to revoke.
                 Err(e) if e.kind() == ErrorKind::LoginRequired => {
-                    eprintln!("the token was already invalid at Salesforce ({e})");
+                    errln!("the token was already invalid at Salesforce ({e})");
                 }
                 Err(e) => {
                     let hint = format!(
@@ -75,7 +111,7 @@ pub async fn logout(args: &LogoutArgs) -> anyhow::Result<()> {
                     .into());
                 }
             },
-            Err(e) => eprintln!("warning: no usable token to revoke ({e})"),
+            Err(e) => errln!("warning: no usable token to revoke ({e})"),
         }
     }
     forget(&home, &alias, &org).await?;
@@ -102,9 +138,9 @@ async fn forget(home: &Home, alias: &Alias, org: &Org) -> sfauth::Result<()> {
                 ));
             }
         }
-        eprintln!("logged out of `{alias}`: org forgotten, token file deleted");
+        errln!("logged out of `{alias}`: org forgotten, token file deleted");
     } else {
-        eprintln!(
+        errln!(
             "logged out of `{alias}`: org forgotten; the adopted file {} is yours and was left in place",
             org.token_file.display()
         );
@@ -128,7 +164,12 @@ pub async fn export(args: &ExportArgs) -> anyhow::Result<()> {
                 refresh_token,
                 instance_url: LoginUrl::parse(token.instance_url())?,
             };
-            println!("{}", url.to_url().expose());
+            if token.get(ROTATION_KEY).and_then(serde_json::Value::as_bool) != Some(false) {
+                errln!(
+                    "warning: this org's refresh token may rotate, and then the URL is single-use: the first refresh spends its refresh token. Two CI runs that import it (or this machine and one CI run) spend the same token, and the second revokes the whole token family. For CI, prefer JWT bearer (sfauth login jwt): there is no refresh token to spend"
+                );
+            }
+            outln!("{}", url.to_url().expose())?;
         }
     }
     Ok(())

@@ -1,7 +1,6 @@
 //! `sfauth token` and `sfauth header`: print a valid access token. The fresh path reads one
 //! file and builds no HTTP client.
 
-use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sfauth::{ExpiryPolicy, Token};
@@ -23,12 +22,8 @@ async fn serve(args: &TargetArgs, format: TokenFormat) -> anyhow::Result<()> {
     let target = target::resolve(args)?;
     let token = target.session.token().await?;
     let text = render(&token, format, target.expiry);
-    let mut out = std::io::stdout().lock();
-    // A closed pipe (`sfauth token | head -c 10`) is the reader's choice, not an error.
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
-    }
+    // A closed pipe (`sfauth token | head -c 10`) is the reader's choice: main stops quietly.
+    crate::out::stdout_bytes(text.as_bytes())
 }
 
 /// The token in the asked-for format, newline-terminated.
