@@ -134,7 +134,8 @@ start_emulator() {
     sleep 0.05
   done
   EMU_URL=$(head -n1 "$OUT/$name.stdout")
-  [[ $EMU_URL == http://127.0.0.1:* ]] || die "$name printed no URL"
+  [[ $EMU_URL == http://127.0.0.1:* || $EMU_URL == https://127.0.0.1:* ]] ||
+    die "$name printed no URL"
 }
 emu_stats() { # emu_stats URL OUTFILE
   python3 - "$1" "$2" <<'EOF'
@@ -322,6 +323,40 @@ if [ -n "$HAVE_TIME" ]; then
   status rss measured
 else status rss "not measured: GNU time could not be installed"; fi
 emu_stats "$URL_A" "$OUT/5_stats_norotation_total.json"
+
+# ---------------------------------------------------------------------------------------
+log "6. one refresh over https: sfauth refresh vs curl, both trusting the emulator's CA"
+# Emulator C: as A, but https with a CA generated at start-up and written to a file; both
+# tools are given that file (the system store cannot know it), so both pay the handshake.
+F_TLS=$OUT/token_tls.json
+CA_PEM=$OUT/emulator_ca.pem
+start_emulator emulator_tls "$F_TLS" --no-rotation --tls --ca-out "$CA_PEM"
+URL_C=$EMU_URL
+python3 - "$F_TLS" "$CLIENT_ID" >"$OUT/refresh_form_tls.txt" <<'EOF'
+import json, sys, urllib.parse
+rt = json.load(open(sys.argv[1]))["refresh_token"]
+sys.stdout.write(urllib.parse.urlencode(
+    {"grant_type": "refresh_token", "client_id": sys.argv[2], "refresh_token": rt}))
+EOF
+CMD_REFRESH_TLS="$SFAUTH refresh --token-file '$F_TLS' --client-id $CLIENT_ID --login-url $URL_C --ca-file '$CA_PEM'"
+CMD_CURL_TLS="curl -sS --fail --cacert '$CA_PEM' -o '$OUT/curl_response_tls.json' --data '@$OUT/refresh_form_tls.txt' $URL_C/services/oauth2/token"
+printf '%s\n' "$CMD_REFRESH_TLS" "$CMD_CURL_TLS" >>"$OUT/commands.txt"
+if ! "$SFAUTH" refresh --token-file "$F_TLS" --client-id "$CLIENT_ID" --login-url "$URL_C" \
+  --ca-file "$CA_PEM" 2>>"$OUT/sanity.log"; then
+  status https "not measured: sfauth refresh over https failed (see sanity.log)"
+elif [ -z "$HAVE_CURL" ]; then
+  status https "not measured: curl could not be installed"
+elif [ -z "$HAVE_HYPERFINE" ]; then
+  status https "not measured: hyperfine could not be installed"
+elif timeout $STEP_TIMEOUT hyperfine -N --warmup 5 --runs "$RUNS" \
+  --export-json "$OUT/6_https_refresh_vs_curl.json" \
+  -n curl "$CMD_CURL_TLS" -n "sfauth refresh" "$CMD_REFRESH_TLS" \
+  >"$OUT/6_https_refresh_vs_curl.txt" 2>&1; then
+  status https measured
+else
+  status https "not measured: hyperfine failed (see 6_https_refresh_vs_curl.txt)"
+fi
+emu_stats "$URL_C" "$OUT/6_stats_tls_total.json"
 
 # ---------------------------------------------------------------------------------------
 log "summary"

@@ -50,7 +50,11 @@ fn refresh_writes_back_the_seed_file_with_rotated_token_and_unknown_keys_in_orde
         "rotated token lost"
     );
     assert!(!new_refresh.is_empty());
-    assert_eq!(file.keys(), keys(&seed), "keys moved, vanished or appeared");
+    // sfauth records whether the refresh rotated, as a new key at the end.
+    let mut expected = keys(&seed);
+    expected.push("sfauth_rotation".into());
+    assert_eq!(file.keys(), expected, "keys moved, vanished or appeared");
+    assert_eq!(stored["sfauth_rotation"], json!("true"));
     assert_eq!(stored["x_custom"], json!({"nested": [1, 2]}));
     assert_eq!(stored["x_last"], json!("kept at the end"));
     assert_eq!(stored["instance_url"], seed["instance_url"]);

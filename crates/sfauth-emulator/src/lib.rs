@@ -400,6 +400,24 @@ impl Emulator {
         self.shared.lock().refresh_token_is_live(refresh_token)
     }
 
+    /// How many refreshes the emulator has received and not yet answered (each waits out
+    /// [`Config::latency`] before it rotates). A refresh whose client went away still counts
+    /// until it has been processed, so a test that kills a client waits for zero before it
+    /// asks which token survived.
+    ///
+    /// ```
+    /// use sfauth_emulator::{Config, Emulator};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let emulator = Emulator::start(Config::default())?;
+    /// assert_eq!(emulator.refreshes_in_flight(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn refreshes_in_flight(&self) -> usize {
+        self.shared.lock().refreshes_in_flight()
+    }
+
     /// Stops serving; same as dropping the emulator.
     ///
     /// With [`spawn`], the listener closes the next time the runtime polls the server

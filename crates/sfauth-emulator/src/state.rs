@@ -392,6 +392,11 @@ impl State {
             .is_some_and(|entry| entry.alive && !self.family_revoked(entry.family))
     }
 
+    /// Refreshes received and not yet answered.
+    pub(crate) fn refreshes_in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
     /// Invalidates one access token. Returns whether it was a live token.
     pub(crate) fn revoke_access_token(&mut self, access_token: &str) -> bool {
         let Some(entry) = self.access_tokens.get_mut(access_token) else {

@@ -485,7 +485,10 @@ async fn the_side_door_sees_a_refresh_token_live_until_it_is_rotated_out() {
     let (status, body) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let second = refresh_token_of(&body);
-    assert!(!emulator.refresh_token_is_live(&first), "dead after rotation");
+    assert!(
+        !emulator.refresh_token_is_live(&first),
+        "dead after rotation"
+    );
     assert!(emulator.refresh_token_is_live(&second));
     assert!(!emulator.refresh_token_is_live("5Aep861never.issued"));
 }
@@ -503,7 +506,10 @@ async fn the_side_door_sees_every_refresh_token_of_a_revoked_family_dead() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(!emulator.refresh_token_is_live(&current));
     assert!(!emulator.refresh_token_is_live(&first));
-    assert!(emulator.refresh_token_is_live(&other), "other families stand");
+    assert!(
+        emulator.refresh_token_is_live(&other),
+        "other families stand"
+    );
 
     emulator.revoke_refresh_token(&other);
     assert!(!emulator.refresh_token_is_live(&other));
