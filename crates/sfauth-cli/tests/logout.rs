@@ -159,6 +159,33 @@ fn revoke_of_the_access_token_only_keeps_the_refresh_token_working() {
         .success();
 }
 
+#[test]
+fn after_revoking_the_access_token_only_token_prints_a_renewed_one() {
+    let org = default_emulator();
+    let home = Home::new();
+    sfdx_org(&home, &org, "ci");
+    let revoked = text(&home.token("ci"), "access_token");
+    let refreshes_at_login = org.stats().refreshes_served;
+    home.sfauth()
+        .args(["revoke", "--org", "ci", "--access-token-only"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("renewed"));
+
+    let output = home
+        .sfauth()
+        .args(["token", "--org", "ci"])
+        .output()
+        .unwrap();
+
+    assert!(output.status.success(), "{}", utf8(&output.stderr));
+    let printed = utf8(&output.stdout).trim().to_owned();
+    assert_ne!(printed, revoked, "the revoked access token was handed out");
+    assert_eq!(printed, text(&home.token("ci"), "access_token"));
+    // One renewal, by the revoke; `token` then serves it without another.
+    assert_eq!(org.stats().refreshes_served, refreshes_at_login + 1);
+}
+
 // ---- logout --------------------------------------------------------------------------
 
 #[test]

@@ -6,10 +6,10 @@ use sfauth::{
     Endpoint, Error, ErrorKind, FileStore, LoginUrl, SfdxAuthUrl, SitePrefix, Token, TokenStore,
 };
 
-use crate::cli::{ExportArgs, ExportFormat, HttpArgs, LogoutArgs, RevokeArgs};
+use crate::cli::{ExportArgs, ExportFormat, HttpArgs, LogoutArgs, RevokeArgs, TargetArgs};
 use crate::config::{Alias, Config, Home, Org};
 use crate::out::{errln, outln};
-use crate::target::{http_config, load_org, org_secret};
+use crate::target::{self, http_config, load_org, org_secret};
 
 /// The token-file key saying whether this org's refreshes rotate the refresh token: `true`,
 /// `false`, or absent (not known yet).
@@ -80,7 +80,35 @@ pub async fn revoke(args: &RevokeArgs) -> anyhow::Result<()> {
         })
         .await?;
     }
-    errln!("revoked the {what} of org `{alias}` at Salesforce; log in again to use it");
+    if dead {
+        errln!("revoked the {what} of org `{alias}` at Salesforce; log in again to use it");
+        return Ok(());
+    }
+    // The stored access token is dead now, but not stale by its age: renew it (under the
+    // store's lock, as any refresh) so that `sfauth token` does not hand out the revoked one.
+    let target = target::resolve(&TargetArgs {
+        org: Some(alias.to_string()),
+        token_file: None,
+        client_id: None,
+        client_secret_file: None,
+        login_url: None,
+        site: None,
+        http: args.http.clone(),
+        max_age: None,
+    })?;
+    if let Err(e) = target.session.invalidate(&token.access_token()).await {
+        let hint = format!(
+            "{}; the stored access token no longer works: run `sfauth refresh --org {alias}`",
+            e.hint().unwrap_or("the renewal failed")
+        );
+        return Err(Error::new(
+            e.kind(),
+            format!("revoked the access token of org `{alias}`, but could not renew it: {e}"),
+        )
+        .with_hint(hint)
+        .into());
+    }
+    errln!("revoked the access token of org `{alias}` at Salesforce and renewed it");
     Ok(())
 }
 
