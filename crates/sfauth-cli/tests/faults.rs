@@ -683,6 +683,27 @@ fn token_file_in_a_world_writable_directory_without_sticky_bit_gets_one_warning(
 }
 
 #[test]
+fn adopting_a_token_file_in_a_world_writable_directory_warns_at_login() {
+    use std::os::unix::fs::PermissionsExt;
+    let org = default_emulator();
+    let file = TokenFile::issued_by(&org);
+    std::fs::set_permissions(file.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let home = Home::new();
+
+    let output = home
+        .sfauth()
+        .args(["login", "token-file", "--alias", "qa", "--client-id"])
+        .arg(&org.config().client_id)
+        .arg(&file.path)
+        .output()
+        .unwrap();
+
+    let stderr = utf8(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("anyone on this machine"), "{stderr}");
+}
+
+#[test]
 fn a_stuck_lock_is_waited_for_at_most_the_timeout_and_nothing_is_sent() {
     let org = default_emulator();
     let file = TokenFile::new(&stale(&org.issue_token(USERNAME)));

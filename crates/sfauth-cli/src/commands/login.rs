@@ -565,6 +565,7 @@ async fn token_file(args: &OrgArgs, path: &Path) -> anyhow::Result<()> {
     let site = SitePrefix::parse(args.site.as_deref().unwrap_or_default())?;
     let path = absolute(path)?;
     let token = FileStore::new(&path).load().await?;
+    crate::target::warn_if_others_can_replace(&path);
     let login_url = match &args.login_url {
         Some(url) => LoginUrl::parse(url)?,
         None => Endpoint::for_token(&token, site.clone())?
