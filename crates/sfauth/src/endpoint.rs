@@ -44,7 +44,11 @@ impl LoginUrl {
                  your My Domain (https://NAME.my.salesforce.com) or a site URL",
             )
         };
-        let url = Url::parse(&with_scheme).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+        let mut url = Url::parse(&with_scheme).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+        // Trailing slashes mean nothing here; dropping them keeps a parsed URL equal to the
+        // one its text parses to (`https://host//` and `https://host` are one login URL).
+        let path = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&path);
         if url.host_str().is_none_or(str::is_empty) {
             return Err(bad("has no host"));
         }

@@ -36,6 +36,15 @@ fn cases(n: u32) -> Config {
     }
 }
 
+/// A host name label of 1 to `max + 1` characters. One starting `xn--` is punycode, refused
+/// unless it decodes, and no My Domain has one that does not (found by the properties:
+/// `xn---mvg-xd2yt2--m--`, `xn--a`), so none is generated.
+fn dns_label(max: usize) -> impl Strategy<Value = String> {
+    proptest::string::string_regex(&format!("[a-z][a-z0-9-]{{0,{max}}}"))
+        .expect("a valid pattern")
+        .prop_filter("no punycode label", |label| !label.starts_with("xn--"))
+}
+
 /// A secret-looking value long enough that it cannot turn up in `Debug` output by chance.
 fn secret() -> impl Strategy<Value = String> {
     "[A-Za-z0-9!._=-]{16,48}"
@@ -118,7 +127,7 @@ fn valid_token() -> impl Strategy<Value = GeneratedToken> {
         proptest::option::of(secret()),
         proptest::option::of(secret()),
         proptest::option::of(secret()),
-        "[a-z][a-z0-9-]{0,20}",
+        dns_label(20),
         proptest::option::of(("[A-Za-z0-9]{15}", "[A-Za-z0-9]{15}")),
         proptest::option::of(prop_oneof![
             any::<u64>().prop_map(|n| Value::String(n.to_string())),
@@ -245,6 +254,18 @@ proptest! {
         }
         prop_assert!(shown.contains(token.instance_url()));
     }
+}
+
+/// Found by the auth-URL property: trailing slashes were kept inside the parsed login URL
+/// but not written back, so `force://0@&/\\` did not round-trip.
+#[test]
+fn a_login_url_with_trailing_slashes_equals_the_one_without() {
+    let url = SfdxAuthUrl::parse("force://0@&/\\").unwrap();
+    assert_eq!(SfdxAuthUrl::parse(url.to_url().expose()).unwrap(), url);
+    assert_eq!(
+        LoginUrl::parse("https://acme.my.salesforce.com//").unwrap(),
+        LoginUrl::parse("https://acme.my.salesforce.com").unwrap()
+    );
 }
 
 /// Found by the property above: without serde_json's `float_roundtrip`, rewriting a token
@@ -637,10 +658,10 @@ struct AuthUrlParts {
 }
 
 fn sfdx_auth_url() -> impl Strategy<Value = AuthUrlParts> {
-    let host = "[a-z][a-z0-9-]{0,15}\\.my\\.salesforce\\.com";
+    let host = || dns_label(15).prop_map(|label| format!("{label}.my.salesforce.com"));
     let instance = prop_oneof![
-        host.prop_map(|h| (h.clone(), format!("https://{h}"))),
-        host.prop_map(|h| (format!("https://{h}"), format!("https://{h}"))),
+        host().prop_map(|h| (h.clone(), format!("https://{h}"))),
+        host().prop_map(|h| (format!("https://{h}"), format!("https://{h}"))),
         (1u16..=u16::MAX).prop_map(|p| {
             let url = format!("http://127.0.0.1:{p}");
             (url.clone(), url)
@@ -779,7 +800,7 @@ proptest! {
 
     #[test]
     fn generated_https_hosts_are_accepted_and_http_only_for_loopback(
-        labels in prop::collection::vec("[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", 1..4),
+        labels in prop::collection::vec(dns_label(11), 1..4),
         port in proptest::option::of(1u16..),
     ) {
         let host = format!("{}.salesforce.com", labels.join("."));
