@@ -44,9 +44,6 @@ unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy || true
 unset SFAUTH_TOKEN_FILE SFAUTH_CLIENT_ID SFAUTH_CLIENT_SECRET SFAUTH_CLIENT_SECRET_FILE \
   SFAUTH_LOGIN_URL SFAUTH_SITE SFAUTH_ORG SFAUTH_MAX_AGE SFAUTH_FORMAT SFAUTH_LOG || true
 export SFAUTH_HOME="$OUT/sfauth-home"
-# Every tool with its default CA set-up: some images export these for every program (node
-# then loads an extra CA file at start-up, rustls-native-certs reads what they name).
-unset SSL_CERT_FILE SSL_CERT_DIR NODE_EXTRA_CA_CERTS REQUESTS_CA_BUNDLE CURL_CA_BUNDLE || true
 export CARGO_TERM_COLOR=never
 
 # ---------------------------------------------------------------------------------------
@@ -95,6 +92,11 @@ if ! bench/.venv/bin/python -c 'import requests_oauthlib' >/dev/null 2>&1; then
 fi
 [ -n "$HAVE_HYPERFINE" ] || warn "hyperfine is missing: benchmarks 1 and 2 are not measured"
 
+# Installs above reach the registries through the machine's CA settings; what is measured
+# below runs every tool with its default CA set-up. Some images export these for every
+# program (node then loads an extra CA file at start-up, rustls reads what they name).
+unset SSL_CERT_FILE SSL_CERT_DIR NODE_EXTRA_CA_CERTS REQUESTS_CA_BUNDLE CURL_CA_BUNDLE || true
+
 # ---------------------------------------------------------------------------------------
 log "building (release)"
 timeout 1800 cargo build --release --locked -p sfauth-cli -p sfauth-emulator >&2
@@ -137,10 +139,13 @@ start_emulator() {
   [[ $EMU_URL == http://127.0.0.1:* || $EMU_URL == https://127.0.0.1:* ]] ||
     die "$name printed no URL"
 }
-emu_stats() { # emu_stats URL OUTFILE
-  python3 - "$1" "$2" <<'EOF'
-import json, sys, urllib.request
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+emu_stats() { # emu_stats URL OUTFILE [CA_FILE]
+  python3 - "$1" "$2" "${3:-}" <<'EOF'
+import json, ssl, sys, urllib.request
+handlers = [urllib.request.ProxyHandler({})]
+if sys.argv[3]:
+    handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=sys.argv[3])))
+opener = urllib.request.build_opener(*handlers)
 with opener.open(sys.argv[1] + "/__emulator/stats", timeout=10) as r:
     stats = json.load(r)
 with open(sys.argv[2], "w") as f:
@@ -339,8 +344,16 @@ sys.stdout.write(urllib.parse.urlencode(
     {"grant_type": "refresh_token", "client_id": sys.argv[2], "refresh_token": rt}))
 EOF
 CMD_REFRESH_TLS="$SFAUTH refresh --token-file '$F_TLS' --client-id $CLIENT_ID --login-url $URL_C --ca-file '$CA_PEM'"
-CMD_CURL_TLS="curl -sS --fail --cacert '$CA_PEM' -o '$OUT/curl_response_tls.json' --data '@$OUT/refresh_form_tls.txt' $URL_C/services/oauth2/token"
-printf '%s\n' "$CMD_REFRESH_TLS" "$CMD_CURL_TLS" >>"$OUT/commands.txt"
+# sfauth trusts the system's roots plus --ca-file; curl's --cacert replaces its roots, so
+# curl is given the system bundle with the emulator's CA appended: the same trust, the same
+# certificates to load. curl with the one CA alone is timed too, as context.
+SYSTEM_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+CA_BUNDLE=$OUT/system_plus_emulator_ca.pem
+cat "$SYSTEM_BUNDLE" "$CA_PEM" >"$CA_BUNDLE" 2>/dev/null || cp "$CA_PEM" "$CA_BUNDLE"
+CURL_TLS_TAIL="-o '$OUT/curl_response_tls.json' --data '@$OUT/refresh_form_tls.txt' $URL_C/services/oauth2/token"
+CMD_CURL_TLS="curl -sS --fail --cacert '$CA_BUNDLE' $CURL_TLS_TAIL"
+CMD_CURL_TLS_ONE="curl -sS --fail --cacert '$CA_PEM' $CURL_TLS_TAIL"
+printf '%s\n' "$CMD_REFRESH_TLS" "$CMD_CURL_TLS" "$CMD_CURL_TLS_ONE" >>"$OUT/commands.txt"
 if ! "$SFAUTH" refresh --token-file "$F_TLS" --client-id "$CLIENT_ID" --login-url "$URL_C" \
   --ca-file "$CA_PEM" 2>>"$OUT/sanity.log"; then
   status https "not measured: sfauth refresh over https failed (see sanity.log)"
@@ -351,12 +364,13 @@ elif [ -z "$HAVE_HYPERFINE" ]; then
 elif timeout $STEP_TIMEOUT hyperfine -N --warmup 5 --runs "$RUNS" \
   --export-json "$OUT/6_https_refresh_vs_curl.json" \
   -n curl "$CMD_CURL_TLS" -n "sfauth refresh" "$CMD_REFRESH_TLS" \
+  -n "curl, emulator CA only" "$CMD_CURL_TLS_ONE" \
   >"$OUT/6_https_refresh_vs_curl.txt" 2>&1; then
   status https measured
 else
   status https "not measured: hyperfine failed (see 6_https_refresh_vs_curl.txt)"
 fi
-emu_stats "$URL_C" "$OUT/6_stats_tls_total.json"
+emu_stats "$URL_C" "$OUT/6_stats_tls_total.json" "$CA_PEM"
 
 # ---------------------------------------------------------------------------------------
 log "summary"
