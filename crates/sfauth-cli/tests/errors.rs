@@ -1,4 +1,4 @@
-//! Every failure class with its exit code (DESIGN.md "Errors and exit codes"): the token
+//! Every failure class with its exit code (the README's exit-code table): the token
 //! file stays byte for byte as it was, stderr says `error:` and `hint:`, and no secret is
 //! printed. Plus the transient failures that must end in success, and usage errors.
 

@@ -75,7 +75,8 @@ pub(crate) enum Retry {
     Unsent,
     /// The server answered 5xx or 429.
     ServerBusy,
-    /// Salesforce is serving another request with the same refresh token (§12).
+    /// Salesforce is serving another request with the same refresh token ("token request
+    /// is already being processed").
     InFlightElsewhere,
     /// The request may have reached the server (timeout or reset after sending).
     Ambiguous,

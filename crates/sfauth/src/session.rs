@@ -1,6 +1,6 @@
 //! [`Session`]: hands out a valid access token, refreshing it at most once at a time.
 //!
-//! The token flow (DESIGN.md): read the store without a lock; fresh by the expiry policy?
+//! The token flow: read the store without a lock; fresh by the expiry policy?
 //! done, with no HTTP client built. Stale: take the in-process flight lock, then the store's
 //! lock, and read again: if another task or process refreshed meanwhile, adopt its token.
 //! Otherwise renew it (the refresh grant by default; see [`Renewal`] for tokens that have no

@@ -31,8 +31,8 @@ const PUBLIC_KEYS: &[&str] = &[
 #[error("{0}")]
 pub struct InvalidToken(String);
 
-/// A Salesforce OAuth token: the fields of a token response (§2.2 of the protocol notes)
-/// plus any other keys, in order.
+/// A Salesforce OAuth token: the fields of Salesforce's token response (`access_token`,
+/// `instance_url`, `id`, `issued_at`, `signature`, ...) plus any other keys, in order.
 ///
 /// ```
 /// use sfauth::Token;

@@ -256,7 +256,7 @@ pub fn utf8(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Checks a failed run the way DESIGN.md promises: this exit code, `error:` and `hint:`
+/// Checks a failed run as the README's exit-code table promises: this exit code, `error:` and `hint:`
 /// on stderr, nothing on stdout, the token file byte for byte as it was, and none of
 /// `secrets` on either stream.
 pub fn assert_failed_cleanly(
@@ -305,7 +305,7 @@ pub fn secrets_of(org: &Emulator, token: &Value) -> [String; 3] {
 
 // ---- logins: a config home, a scripted browser, and interactive runs -----------------
 
-/// Exit codes, as documented in DESIGN.md "Errors and exit codes".
+/// Exit codes, as the README's table documents them.
 pub mod exit {
     pub const USAGE: i32 = 2;
     pub const LOGIN_REQUIRED: i32 = 3;

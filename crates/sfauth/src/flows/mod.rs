@@ -134,7 +134,7 @@ pub(crate) fn parse_oauth_error(body: &[u8]) -> Option<OAuthError> {
 ///
 /// `invalid_grant` covers very different things, so its description decides: an expired or
 /// revoked token needs a new login; IP or login-hour limits are org policy; "token request is
-/// already being processed" (§12) means another refresh of the same token is in flight,
+/// already being processed" means another refresh of the same token is in flight,
 /// which is transient and never "log in again".
 pub(crate) fn classify(oauth: OAuthError, status: u16, what: &str) -> Error {
     classify_unanswered(oauth, what).with_status(status)
