@@ -283,16 +283,22 @@ pub enum LoginFlow {
 /// Which token, which app, which login host.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// A named org (see `sfauth orgs`). Default: --token-file if given, else the default org.
-    #[arg(long, env = "SFAUTH_ORG", value_name = "ALIAS")]
+    // The org, the token file and the client id read their environment variables in
+    // `target::resolve`, not here, so that a flag always beats an exported value (clap would
+    // report `--org` from SFAUTH_ORG and `--token-file` as given together).
+    /// A named org (see `sfauth orgs`); else SFAUTH_ORG. Default: the token file if one is
+    /// given, else the default org.
+    #[arg(long, value_name = "ALIAS")]
     pub org: Option<String>,
 
-    /// The token file: Salesforce's token response as JSON (e.g. qa_data/tokens/_salesforce.json).
-    #[arg(long, env = "SFAUTH_TOKEN_FILE", value_name = "PATH")]
+    /// The token file: Salesforce's token response as JSON (e.g.
+    /// qa_data/tokens/_salesforce.json); else SFAUTH_TOKEN_FILE.
+    #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
 
-    /// The connected app's Consumer Key.
-    #[arg(long, env = "SFAUTH_CLIENT_ID", value_name = "ID")]
+    /// The connected app's Consumer Key. A named org uses the one it was logged in with;
+    /// SFAUTH_CLIENT_ID applies to token files and to orgs that stored none.
+    #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
 
     /// A file holding the connected app's Consumer Secret (or set SFAUTH_CLIENT_SECRET).

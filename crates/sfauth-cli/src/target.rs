@@ -35,16 +35,20 @@ pub struct Target {
 
 /// Builds the session. Checks every flag before anything touches the network or the file.
 pub fn resolve(args: &TargetArgs) -> Result<Target> {
-    let org = match (&args.org, &args.token_file) {
-        (Some(_), Some(_)) => {
-            return Err(
-                Error::new(ErrorKind::Usage, "both --org and --token-file were given")
-                    .with_hint("pass one of them (check SFAUTH_ORG and SFAUTH_TOKEN_FILE too)"),
-            );
+    let (org, file) = match pick(args)? {
+        Picked::Org(alias) => (Some(load_org(alias.as_ref())?), None),
+        Picked::OrgFromEnv(alias) => {
+            let org = load_org(Some(&alias)).map_err(|e| {
+                let hint = e.hint().map(str::to_owned);
+                let e = Error::new(e.kind(), format!("{e} (from {ORG_ENV})"));
+                match hint {
+                    Some(hint) => e.with_hint(hint),
+                    None => e,
+                }
+            })?;
+            (Some(org), None)
         }
-        (Some(alias), None) => Some(load_org(Some(alias))?),
-        (None, Some(_)) => None,
-        (None, None) => Some(load_org(None)?),
+        Picked::TokenFile(path) => (None, Some(path)),
     };
     if let Some((alias, org)) = &org
         && org.revoked
@@ -57,19 +61,14 @@ pub fn resolve(args: &TargetArgs) -> Result<Target> {
             "log in again to `{alias}` (e.g. sfauth login web --alias {alias}), or forget it with sfauth logout --org {alias} --local-only"
         )));
     }
-    let (token_file, stored_client_id, login_url, site) = match &org {
-        Some((_, org)) => (
+    let (token_file, stored_client_id, login_url, site) = match (&org, file) {
+        (Some((_, org)), _) => (
             org.token_file.clone(),
             Some(org.client_id.clone()).filter(|id| !id.is_empty()),
             Some(org.login_url.clone()),
             Some(org.site.clone()),
         ),
-        None => (
-            args.token_file.clone().expect("checked above"),
-            None,
-            None,
-            None,
-        ),
+        (None, file) => (file.unwrap_or_default(), None, None, None),
     };
     let expiry = match &org {
         Some((_, org)) => org.expiry(args.max_age),
@@ -96,7 +95,13 @@ pub fn resolve(args: &TargetArgs) -> Result<Target> {
             http,
         });
     }
-    let client_id = require_client_id(args.client_id.clone().or(stored_client_id))?;
+    // The org's own client id issued its refresh token: an exported default does not replace it.
+    let client_id = require_client_id(
+        args.client_id
+            .clone()
+            .or(stored_client_id)
+            .or_else(|| env_value(CLIENT_ID_ENV)),
+    )?;
 
     let mut client = OAuthClient::new(client_id.clone());
     let secret = match &args.client_secret_file {
@@ -196,6 +201,52 @@ pub fn warn_if_others_can_replace(token_file: &Path) {
             dir.display()
         );
     }
+}
+
+/// The env var naming the org when no flag does.
+const ORG_ENV: &str = "SFAUTH_ORG";
+/// The env var naming the token file when no flag does.
+const TOKEN_FILE_ENV: &str = "SFAUTH_TOKEN_FILE";
+/// The env var with the client id for token files and orgs that stored none.
+const CLIENT_ID_ENV: &str = "SFAUTH_CLIENT_ID";
+
+/// Which token the flags, else the environment, name.
+enum Picked {
+    /// `--org`, or the default org when nothing names one.
+    Org(Option<String>),
+    /// SFAUTH_ORG, so that errors can say where the alias came from.
+    OrgFromEnv(String),
+    /// `--token-file` or SFAUTH_TOKEN_FILE.
+    TokenFile(PathBuf),
+}
+
+/// Flag beats environment beats the default org; two flags, or two variables, that name
+/// different tokens are a usage error.
+fn pick(args: &TargetArgs) -> Result<Picked> {
+    match (&args.org, &args.token_file) {
+        (Some(_), Some(_)) => Err(Error::new(
+            ErrorKind::Usage,
+            "both --org and --token-file were given",
+        )
+        .with_hint("pass one of them")),
+        (Some(alias), None) => Ok(Picked::Org(Some(alias.clone()))),
+        (None, Some(path)) => Ok(Picked::TokenFile(path.clone())),
+        (None, None) => match (env_value(ORG_ENV), env_value(TOKEN_FILE_ENV)) {
+            (Some(_), Some(_)) => Err(Error::new(
+                ErrorKind::Usage,
+                format!("both {ORG_ENV} and {TOKEN_FILE_ENV} are set"),
+            )
+            .with_hint("unset one of them, or pass --org or --token-file, which beats both")),
+            (Some(alias), None) => Ok(Picked::OrgFromEnv(alias)),
+            (None, Some(path)) => Ok(Picked::TokenFile(PathBuf::from(path))),
+            (None, None) => Ok(Picked::Org(None)),
+        },
+    }
+}
+
+/// A non-empty environment value.
+fn env_value(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|value| !value.is_empty())
 }
 
 /// The named org, or the default one.

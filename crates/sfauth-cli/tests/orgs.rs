@@ -139,6 +139,128 @@ fn org_and_token_file_together_are_a_usage_error() {
 }
 
 #[test]
+fn a_token_file_flag_beats_an_exported_sfauth_org() {
+    let org = default_emulator();
+    let stored = TokenFile::issued_by(&org);
+    let other = TokenFile::new(&org.issue_token("bob@example.com"));
+    let (_d, home) = home();
+    adopt(&home, "dev", &org.config().client_id, &stored.path, true);
+
+    let out = sfauth_in(&home)
+        .env("SFAUTH_ORG", "dev")
+        .arg("token")
+        .arg("--token-file")
+        .arg(&other.path)
+        .args(["--client-id", &org.config().client_id])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+
+    assert_eq!(
+        String::from_utf8(out).unwrap().trim(),
+        other.field("access_token")
+    );
+}
+
+#[test]
+fn an_org_flag_beats_an_exported_sfauth_token_file() {
+    let org = default_emulator();
+    let stored = TokenFile::issued_by(&org);
+    let other = TokenFile::new(&org.issue_token("bob@example.com"));
+    let (_d, home) = home();
+    adopt(&home, "dev", &org.config().client_id, &stored.path, false);
+
+    let out = sfauth_in(&home)
+        .env("SFAUTH_TOKEN_FILE", &other.path)
+        .args(["token", "--org", "dev"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+
+    assert_eq!(
+        String::from_utf8(out).unwrap().trim(),
+        stored.field("access_token")
+    );
+}
+
+#[test]
+fn exported_sfauth_org_and_sfauth_token_file_together_are_a_usage_error() {
+    let org = default_emulator();
+    let file = TokenFile::issued_by(&org);
+    let (_d, home) = home();
+    adopt(&home, "dev", &org.config().client_id, &file.path, false);
+    sfauth_in(&home)
+        .env("SFAUTH_ORG", "dev")
+        .env("SFAUTH_TOKEN_FILE", &file.path)
+        .arg("token")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "both SFAUTH_ORG and SFAUTH_TOKEN_FILE are set",
+        ));
+}
+
+#[test]
+fn an_unknown_org_from_sfauth_org_says_where_the_name_came_from() {
+    let org = default_emulator();
+    let file = TokenFile::issued_by(&org);
+    let (_d, home) = home();
+    adopt(&home, "dev", &org.config().client_id, &file.path, false);
+    sfauth_in(&home)
+        .env("SFAUTH_ORG", "prod")
+        .arg("token")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no org named `prod` (from SFAUTH_ORG)",
+        ))
+        .stderr(predicate::str::contains("known orgs: dev"));
+}
+
+#[test]
+fn an_exported_client_id_does_not_replace_a_named_orgs_own() {
+    let org = default_emulator();
+    let file = TokenFile::new(&common::stale(&org.issue_token("ada@example.com")));
+    let (_d, home) = home();
+    adopt(&home, "dev", &org.config().client_id, &file.path, true);
+    let old = file.field("access_token");
+
+    sfauth_in(&home)
+        .env("SFAUTH_CLIENT_ID", "some-other-app")
+        .args(["token", "--org", "dev"])
+        .assert()
+        .success();
+
+    assert_ne!(
+        file.field("access_token"),
+        old,
+        "refreshed with the org's app"
+    );
+    assert_eq!(org.stats().refreshes_served, 1);
+}
+
+#[test]
+fn an_exported_client_id_serves_a_token_file() {
+    let org = default_emulator();
+    let file = TokenFile::new(&common::stale(&org.issue_token("ada@example.com")));
+    let old = file.field("access_token");
+
+    sfauth()
+        .env("SFAUTH_CLIENT_ID", &org.config().client_id)
+        .arg("token")
+        .arg("--token-file")
+        .arg(&file.path)
+        .assert()
+        .success();
+
+    assert_ne!(file.field("access_token"), old);
+}
+
+#[test]
 fn unknown_org_is_a_usage_error_listing_the_known_ones() {
     let org = default_emulator();
     let file = TokenFile::issued_by(&org);
