@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use sfauth::{Error, ErrorKind};
+use sfauth::{Error, ErrorKind, Remedy};
 
 use crate::out::errln;
 
@@ -60,6 +60,58 @@ pub fn say(message: &str, hint: Option<&str>) {
     }
 }
 
+/// The CLI's words for what the library says the caller can supply: the flag or variable
+/// that supplies it.
+fn remedy_words(remedy: Remedy) -> Option<&'static str> {
+    Some(match remedy {
+        Remedy::ClientSecret => "pass --client-secret-file PATH or set SFAUTH_CLIENT_SECRET",
+        Remedy::SitePrefix => "pass it with --site",
+        Remedy::LoginUrl => "pass it with --login-url",
+        Remedy::TokenFile => {
+            "pass it with --token-file (or SFAUTH_TOKEN_FILE), or name a stored org with --org"
+        }
+        Remedy::PasteRedirect => "log in with --no-browser and paste the redirected URL",
+        // A remedy a newer library adds: its own hint stands alone.
+        _ => return None,
+    })
+}
+
+/// The library's hint, with the flag that carries it out when the error names a remedy.
+fn cli_hint(error: &Error) -> Option<String> {
+    let words = error.remedy().and_then(remedy_words);
+    match (error.hint(), words) {
+        (Some(hint), Some(words)) => Some(format!("{hint}: {words}")),
+        (Some(hint), None) => Some(hint.to_owned()),
+        (None, words) => words.map(str::to_owned),
+    }
+}
+
+/// What stderr shows for an error: `error:`, the causes (as cargo shows them), `hint:`.
+fn lines(message: &str, causes: &[String], hint: Option<&str>) -> Vec<String> {
+    let mut lines = vec![format!("error: {message}")];
+    if !causes.is_empty() {
+        lines.push(String::new());
+        lines.push("Caused by:".to_owned());
+        lines.extend(causes.iter().map(|cause| format!("  {cause}")));
+    }
+    lines.extend(hint.map(|hint| format!("hint: {hint}")));
+    lines
+}
+
+/// The causes under an error, outermost first (cargo's "Caused by:").
+fn causes(error: &Error) -> Vec<String> {
+    let mut causes = Vec::new();
+    let mut next = std::error::Error::source(error);
+    // Bounded: a cause chain is short, and a cycle must not hang the report.
+    while let Some(cause) = next
+        && causes.len() < 8
+    {
+        causes.push(cause.to_string());
+        next = cause.source();
+    }
+    causes
+}
+
 /// Prints `error:` and `hint:` on stderr (and, for `--json` callers, a JSON error on stdout)
 /// and returns the exit code. Error messages never hold a secret. A closed stdout is no
 /// error: the reader stopped reading, so sfauth stops quietly.
@@ -67,18 +119,21 @@ pub fn report(error: &anyhow::Error, json: bool) -> ExitCode {
     if crate::out::is_closed(error) {
         return ExitCode::SUCCESS;
     }
-    let (kind, message, hint) = match error.downcast_ref::<Error>() {
-        Some(e) => (e.kind(), e.to_string(), e.hint().map(str::to_owned)),
+    let (kind, message, hint, causes) = match error.downcast_ref::<Error>() {
+        Some(e) => (e.kind(), e.to_string(), cli_hint(e), causes(e)),
         None => (
             ErrorKind::Internal,
             format!("{error:#}"),
             Some("this is a bug in sfauth; please report it with the command you ran".to_owned()),
+            Vec::new(),
         ),
     };
-    say(&message, hint.as_deref());
+    for line in lines(&message, &causes, hint.as_deref()) {
+        errln!("{line}");
+    }
     if json {
         let body = serde_json::json!({
-            "error": { "kind": kind.as_str(), "message": message, "hint": hint, "exit_code": code(kind) }
+            "error": { "kind": kind.as_str(), "message": message, "causes": causes, "hint": hint, "exit_code": code(kind) }
         });
         // Nowhere left to report a closed stdout.
         let _ = crate::out::stdout_line(format_args!("{body}"));
@@ -89,6 +144,39 @@ pub fn report(error: &anyhow::Error, json: bool) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_with_a_cause_shows_it_under_caused_by_before_the_hint() {
+        let io = std::io::Error::other("No space left on device");
+        let e = Error::new(ErrorKind::Storage, "could not save the token")
+            .with_hint("free the disk")
+            .with_source(io);
+
+        let shown = lines(&e.to_string(), &causes(&e), cli_hint(&e).as_deref());
+
+        assert_eq!(
+            shown,
+            [
+                "error: could not save the token",
+                "",
+                "Caused by:",
+                "  No space left on device",
+                "hint: free the disk",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_remedy_is_worded_with_the_flag_that_supplies_it() {
+        let e = Error::new(ErrorKind::Usage, "no secret")
+            .with_hint("give the connected app's Consumer Secret")
+            .with_remedy(Remedy::ClientSecret);
+        assert_eq!(
+            cli_hint(&e).unwrap(),
+            "give the connected app's Consumer Secret: pass --client-secret-file PATH or set \
+             SFAUTH_CLIENT_SECRET"
+        );
+    }
 
     /// README's exit-code table lists the same codes as [`CODES`], and each kind maps to
     /// the code the table gives it.

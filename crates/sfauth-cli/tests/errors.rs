@@ -340,6 +340,82 @@ fn already_being_processed_is_waited_out_for_a_token_that_does_not_rotate() {
     assert_ne!(file.field("access_token"), old);
 }
 
+// ---- hints: the library says what is wrong, the CLI names the flag ----------------------
+
+/// The `hint:` line of a run's stderr.
+fn hint_line(output: &Output) -> String {
+    stderr(output)
+        .lines()
+        .find_map(|line| line.strip_prefix("hint: "))
+        .unwrap_or_else(|| panic!("no hint: {}", stderr(output)))
+        .to_owned()
+}
+
+#[test]
+fn hints_name_the_flag_that_fixes_the_problem() {
+    let org = default_emulator();
+    let file = TokenFile::issued_by(&org);
+    let missing = file.dir.path().join("missing.json");
+    let cases: Vec<(&str, Vec<String>, &str)> = vec![
+        (
+            "a missing token file",
+            vec![
+                "token".into(),
+                "--token-file".into(),
+                missing.display().to_string(),
+                "--client-id".into(),
+                org.config().client_id.clone(),
+            ],
+            "give the path of a Salesforce token JSON file: pass it with --token-file (or \
+             SFAUTH_TOKEN_FILE), or name a stored org with --org",
+        ),
+        (
+            "a site given as a URL",
+            vec![
+                "refresh".into(),
+                "--token-file".into(),
+                file.path.display().to_string(),
+                "--client-id".into(),
+                org.config().client_id.clone(),
+                "--site".into(),
+                "https://acme.my.site.com/customers".into(),
+            ],
+            "give the site's path prefix only, for example /customers: pass it with --site",
+        ),
+    ];
+    for (name, args, expected) in cases {
+        let output = sfauth().args(&args).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(USAGE),
+            "{name}: {}",
+            stderr(&output)
+        );
+        assert_eq!(hint_line(&output), expected, "{name}");
+    }
+}
+
+#[test]
+fn a_rejected_client_secret_hint_names_the_secret_file_flag() {
+    let org = default_emulator();
+    let (file, before, secrets) = setup(&org);
+    org.inject(Fault::OAuthError {
+        status: 400,
+        error: "invalid_client".into(),
+        description: "invalid client credentials".into(),
+    });
+
+    let output = refresh(&org, &file.path).output().unwrap();
+
+    check(&output, CLIENT_REJECTED, &file, &before, &secrets);
+    assert_eq!(
+        hint_line(&output),
+        "check the client secret: Salesforce checks it whenever one is sent, and an app that \
+         requires it refuses a request without it: pass --client-secret-file PATH or set \
+         SFAUTH_CLIENT_SECRET"
+    );
+}
+
 // ---- usage errors ------------------------------------------------------------------------
 
 #[test]

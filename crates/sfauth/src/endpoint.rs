@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use url::Url;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 
 /// Production and Developer Edition logins.
 pub const PRODUCTION: &str = "https://login.salesforce.com";
@@ -147,7 +147,8 @@ impl SitePrefix {
                 ErrorKind::Usage,
                 format!("site prefix `{input}` is not a URL path"),
             )
-            .with_hint("give the site's path prefix only, for example --site /customers"));
+            .with_hint("give the site's path prefix only, for example /customers")
+            .with_remedy(Remedy::SitePrefix));
         }
         Ok(SitePrefix(format!("/{trimmed}")))
     }
@@ -218,7 +219,8 @@ impl Endpoint {
                     ErrorKind::Usage,
                     format!("cannot refresh at the token's instance_url: {e}"),
                 )
-                .with_hint("pass --login-url with the host that issued the token")
+                .with_hint("give the login URL of the host that issued the token")
+                .with_remedy(Remedy::LoginUrl)
             })?,
         };
         Ok(Endpoint::new(login, site))

@@ -66,6 +66,35 @@ impl fmt::Display for OAuthError {
     }
 }
 
+/// What the caller can supply or change to get past an error, in the library's own terms.
+///
+/// The library's hints say what is wrong and what to do without naming any front end's
+/// flags or settings; a front end turns the remedy into its own wording (the CLI names its
+/// flags and environment variables).
+///
+/// ```
+/// use sfauth::{Error, ErrorKind, Remedy, SitePrefix};
+/// let e = SitePrefix::parse("https://acme.my.site.com/customers").unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::Usage);
+/// assert_eq!(e.remedy(), Some(Remedy::SitePrefix));
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Remedy {
+    /// Supply the connected app's client secret (the app requires it, or the one sent is
+    /// wrong).
+    ClientSecret,
+    /// Give the site's path prefix only (`/customers`), not a URL.
+    SitePrefix,
+    /// Give the login URL: the host that issued the token.
+    LoginUrl,
+    /// Name a token file that exists.
+    TokenFile,
+    /// Finish a web login without a browser on this machine: paste the URL the browser was
+    /// redirected to.
+    PasteRedirect,
+}
+
 /// How a failed request may be retried. Internal: drives the retry policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Retry {
@@ -87,7 +116,7 @@ pub(crate) enum Retry {
 /// ```
 /// use sfauth::{Error, ErrorKind};
 /// let e = Error::new(ErrorKind::Usage, "token file /tmp/t.json is missing")
-///     .with_hint("pass --token-file with the path of a Salesforce token JSON file");
+///     .with_hint("give the path of a Salesforce token JSON file");
 /// assert_eq!(e.kind(), ErrorKind::Usage);
 /// assert_eq!(e.to_string(), "token file /tmp/t.json is missing");
 /// ```
@@ -97,6 +126,7 @@ pub struct Error {
     kind: ErrorKind,
     message: String,
     hint: Option<String>,
+    remedy: Option<Remedy>,
     oauth: Option<OAuthError>,
     status: Option<u16>,
     pub(crate) retry: Retry,
@@ -114,6 +144,7 @@ impl Error {
             kind,
             message: message.into(),
             hint: None,
+            remedy: None,
             oauth: None,
             status: None,
             retry: Retry::No,
@@ -124,6 +155,13 @@ impl Error {
     /// Adds what the user can do about it.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds what the caller can supply to get past it, for a front end to word (see
+    /// [`Remedy`]).
+    pub fn with_remedy(mut self, remedy: Remedy) -> Self {
+        self.remedy = Some(remedy);
         self
     }
 
@@ -171,6 +209,11 @@ impl Error {
     /// What the user can do about it, when sfauth knows.
     pub fn hint(&self) -> Option<&str> {
         self.hint.as_deref()
+    }
+
+    /// What the caller can supply to get past it, when that is one setting.
+    pub fn remedy(&self) -> Option<Remedy> {
+        self.remedy
     }
 
     /// The OAuth error the server returned, if any.

@@ -100,7 +100,7 @@ pub use api::{Api, ApiRequest};
 pub use auth_url::SfdxAuthUrl;
 pub use client::OAuthClient;
 pub use endpoint::{Endpoint, LoginUrl, SitePrefix};
-pub use error::{Error, ErrorKind, OAuthError, Result};
+pub use error::{Error, ErrorKind, OAuthError, Remedy, Result};
 pub use expiry::ExpiryPolicy;
 pub use flows::code::{AuthorizeOptions, DEFAULT_REDIRECT_URI, PendingLogin};
 pub use flows::device::DeviceAuthorization;

@@ -680,19 +680,15 @@ fn unanswered(e: Error, resent: bool) -> Error {
 fn save_failed(e: Error, rotated: bool) -> Error {
     let (message, hint) = if rotated {
         (
-            format!(
-                "the token was refreshed and Salesforce rotated the refresh token, but the new \
-                 one could not be saved, so it is lost: {e}"
-            ),
+            "the token was refreshed and Salesforce rotated the refresh token, but the new one \
+             could not be saved, so it is lost",
             "the stored refresh token is now spent: free the disk or fix the permissions, \
              then log in again",
         )
     } else {
         (
-            format!(
-                "the token was refreshed but could not be saved; the stored token is \
-                 unchanged and still usable: {e}"
-            ),
+            "the token was refreshed but could not be saved; the stored token is unchanged \
+             and still usable",
             "free the disk or fix the file's directory or permissions, then run again",
         )
     };

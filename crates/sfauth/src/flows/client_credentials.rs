@@ -7,7 +7,7 @@
 
 use crate::client::OAuthClient;
 use crate::endpoint::{Endpoint, LoginUrl};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::http::HttpClient;
 use crate::signature;
 use crate::token::Token;
@@ -52,7 +52,8 @@ pub async fn request(
             ErrorKind::Usage,
             "the client credentials flow needs the connected app's client secret",
         )
-        .with_hint("set SFAUTH_CLIENT_SECRET or pass --client-secret-file"));
+        .with_hint("give the connected app's Consumer Secret")
+        .with_remedy(Remedy::ClientSecret));
     };
     let form = [
         ("grant_type", "client_credentials"),

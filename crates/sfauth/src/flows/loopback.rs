@@ -41,7 +41,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use url::Url;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::flows::code::PendingLogin;
 use crate::secret::Secret;
 
@@ -85,8 +85,9 @@ impl RedirectListener {
             )
             .with_hint(
                 "use a callback URL such as http://localhost:1717/OauthRedirect, registered in \
-                 the connected app; or log in with --no-browser and paste the redirected URL",
+                 the connected app; or log in without a listener and paste the redirected URL",
             )
+            .with_remedy(Remedy::PasteRedirect)
         };
         let url = Url::parse(redirect_uri).map_err(|e| bad(&format!("not a URL ({e})")))?;
         if url.scheme() != "http" {
@@ -170,9 +171,10 @@ impl RedirectListener {
             )
             .with_hint(
                 "open the login URL in a browser on this machine and finish the login; \
-                 without a browser here, use --no-browser and paste the redirected URL, or \
-                 the device flow",
-            )),
+                 without a browser here, paste the redirected URL instead, or use the device \
+                 flow",
+            )
+            .with_remedy(Remedy::PasteRedirect)),
         };
         // Later requests find the door closed; those in flight get their page first.
         drop(arrived);

@@ -24,7 +24,7 @@ pub mod refresh;
 pub mod revoke;
 pub mod userinfo;
 
-use crate::error::{Error, ErrorKind, OAuthError, Result, Retry};
+use crate::error::{Error, ErrorKind, OAuthError, Remedy, Result, Retry};
 use crate::http::{Answer, summary};
 use crate::token::Token;
 
@@ -184,9 +184,8 @@ pub(crate) fn classify_unanswered(oauth: OAuthError, what: &str) -> Error {
         "invalid_client" | "invalid_client_credentials" | "invalid_basic_auth_header" => (
             ClientRejected,
             Retry::No,
-            "check the client secret (SFAUTH_CLIENT_SECRET or --client-secret-file): Salesforce \
-             checks it whenever one is sent, and an app that requires it refuses a request \
-             without it",
+            "check the client secret: Salesforce checks it whenever one is sent, and an app \
+             that requires it refuses a request without it",
         ),
         "unsupported_grant_type" | "oauth_flow_disabled" | "invalid_scope" => (
             ClientRejected,
@@ -232,10 +231,19 @@ pub(crate) fn classify_unanswered(oauth: OAuthError, what: &str) -> Error {
             "Salesforce answered with an error sfauth does not know; its text is above",
         ),
     };
-    Error::new(kind, format!("Salesforce refused the {what}: {oauth}"))
+    let client_secret = matches!(
+        oauth.error.as_str(),
+        "invalid_client" | "invalid_client_credentials" | "invalid_basic_auth_header"
+    );
+    let e = Error::new(kind, format!("Salesforce refused the {what}: {oauth}"))
         .with_hint(hint)
         .with_retry(retry)
-        .with_oauth(oauth)
+        .with_oauth(oauth);
+    if client_secret {
+        e.with_remedy(Remedy::ClientSecret)
+    } else {
+        e
+    }
 }
 
 #[cfg(test)]

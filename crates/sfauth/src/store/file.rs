@@ -31,7 +31,7 @@ use tempfile::NamedTempFile;
 use zeroize::Zeroizing;
 
 use super::{StoreLock, TokenStore};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::token::Token;
 
 /// How long a process waits for another one's refresh before giving up.
@@ -543,10 +543,8 @@ impl TokenStore for FileStore {
                     ErrorKind::Usage,
                     format!("token file {} does not exist", self.path.display()),
                 )
-                .with_hint(
-                    "pass the path of a Salesforce token JSON file with --token-file \
-                     (or SFAUTH_TOKEN_FILE)",
-                ));
+                .with_hint("give the path of a Salesforce token JSON file")
+                .with_remedy(Remedy::TokenFile));
             }
             Err(ReadError::Unusable(what)) => {
                 return Err(Error::new(
@@ -745,6 +743,10 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Usage);
         assert!(e.to_string().contains("does not exist"));
-        assert!(e.hint().unwrap().contains("--token-file"));
+        assert_eq!(e.remedy(), Some(Remedy::TokenFile));
+        assert!(
+            !e.hint().unwrap().contains("--"),
+            "the library names no flag"
+        );
     }
 }
