@@ -4,9 +4,10 @@ use std::fmt;
 
 /// A secret value: an access token, a refresh token, a client secret.
 ///
-/// `Debug` and `Display` print `[redacted]`; reading the value takes an explicit
-/// [`expose`](Secret::expose) or [`expose_ref`](Secret::expose_ref), so every place that
-/// handles the raw secret is easy to find. Owned strings are wiped from memory on drop
+/// `Debug` prints `[redacted]`. There is no `Display`: a secret formatted with `{}` into a
+/// header or a URL would send `[redacted]` instead of failing to compile. Reading the value
+/// takes an explicit [`expose`](Secret::expose) or [`expose_ref`](Secret::expose_ref), so
+/// every place that handles the raw secret is easy to find. Owned strings are wiped from memory on drop
 /// (best effort: HTTP and JSON buffers may keep copies).
 ///
 /// ```
@@ -14,6 +15,12 @@ use std::fmt;
 /// let token = Secret::new(String::from("00Dxx!AQ.secret"));
 /// assert_eq!(format!("{token:?}"), "[redacted]");
 /// assert_eq!(token.expose_ref(), "00Dxx!AQ.secret");
+/// ```
+///
+/// ```compile_fail
+/// // No `Display`: this does not compile (it would send "Bearer [redacted]").
+/// let token = sfauth::Secret::from("00Dxx!AQ.secret");
+/// let header = format!("Bearer {token}");
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret<T: zeroize::Zeroize>(T);
@@ -67,20 +74,14 @@ impl<T: zeroize::Zeroize> fmt::Debug for Secret<T> {
     }
 }
 
-impl<T: zeroize::Zeroize> fmt::Display for Secret<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn debug_and_display_are_redacted() {
+    fn debug_is_redacted() {
         let s = Secret::from("5Aep861secret");
-        assert_eq!(format!("{s:?} {s}"), "[redacted] [redacted]");
+        assert_eq!(format!("{s:?}"), "[redacted]");
         assert_eq!(format!("{:?}", Some(&s)), "Some([redacted])");
     }
 }
