@@ -45,6 +45,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         ),
         RefreshAction::Adopted => println!("another process had just refreshed; adopted its token"),
+        // RefreshAction may grow: a newer sfauth's outcome still holds a valid token.
+        _ => println!("token ready at {}", outcome.token.instance_url()),
     }
     Ok(())
 }

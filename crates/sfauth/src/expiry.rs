@@ -69,6 +69,7 @@ pub(crate) fn unix_secs(secs: u64) -> Option<SystemTime> {
 }
 
 /// Where an expiry estimate came from.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExpirySource {
     /// The `exp` claim of a JWT access token.
@@ -91,6 +92,7 @@ impl ExpirySource {
 }
 
 /// When a token expires, and how sfauth knows.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expiry {
     /// The expiry time.

@@ -114,6 +114,7 @@ pub(crate) struct Answer {
 }
 
 /// An API answer, read in full.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct ApiResponse {
     /// The URL that was requested.

@@ -65,6 +65,7 @@ pub fn known_not_to_rotate(token: &Token) -> bool {
 const SAVE_RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(250)];
 
 /// What a refresh call did.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshAction {
     /// This call refreshed the token with Salesforce.
@@ -79,6 +80,7 @@ pub enum RefreshAction {
 }
 
 /// The token after a refresh call, and what the call did.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct RefreshOutcome {
     /// The stored token, now current.
@@ -101,6 +103,7 @@ pub struct RefreshOutcome {
 /// assert!(!format!("{renewal:?}").contains("hunter2"));
 /// assert!(matches!(Renewal::default(), Renewal::RefreshToken));
 /// ```
+#[non_exhaustive]
 #[derive(Clone, Debug, Default)]
 pub enum Renewal {
     /// The refresh-token grant with the stored refresh token (rotation-safe).

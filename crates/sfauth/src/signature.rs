@@ -53,6 +53,7 @@ pub fn verify_parts(
 }
 
 /// What a signature check found.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureCheck {
     /// The signature matched the client secret.

@@ -29,6 +29,8 @@ pub fn summary(outcome: &RefreshOutcome, token_file: &str) -> serde_json::Value 
             Some(signature_word(*signature)),
         ),
         RefreshAction::Adopted => ("adopted", None, None),
+        // An outcome a newer library adds.
+        _ => ("other", None, None),
     };
     serde_json::json!({
         "action": action,
@@ -47,6 +49,7 @@ fn signature_word(check: SignatureCheck) -> &'static str {
         SignatureCheck::Verified => "verified",
         SignatureCheck::NoSecret => "unchecked",
         SignatureCheck::Absent => "absent",
+        _ => "other",
     }
 }
 
@@ -68,6 +71,7 @@ pub fn sentence(outcome: &RefreshOutcome) -> String {
                 SignatureCheck::Verified => "signature verified",
                 SignatureCheck::NoSecret => "signature not checked (no client secret)",
                 SignatureCheck::Absent => "no signature in the response",
+                _ => "signature checked in a way this sfauth does not name",
             };
             format!(
                 "refreshed {who} at {}; {rotation}; {signature}",
@@ -78,5 +82,6 @@ pub fn sentence(outcome: &RefreshOutcome) -> String {
             "another sfauth refreshed {who} at {} just now; adopted its token",
             t.instance_url()
         ),
+        _ => format!("{who} at {} is ready", t.instance_url()),
     }
 }

@@ -29,6 +29,7 @@ pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
 /// A started device login: show the user `user_code` and `verification_uri`, then
 /// [`poll`].
+#[non_exhaustive]
 #[derive(Clone, Debug)]
 pub struct DeviceAuthorization {
     /// The code the poll sends; it is as good as a login while valid.

@@ -20,6 +20,7 @@ use crate::secret::Secret;
 /// assert!(answer.active);
 /// assert_eq!((answer.exp, answer.iat), (Some(1700007200), Some(1700000000)));
 /// ```
+#[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 pub struct Introspection {
     /// Whether the token is valid now. An inactive answer carries nothing else.

@@ -12,6 +12,7 @@ use crate::signature::{self, SignatureCheck};
 use crate::token::Token;
 
 /// A checked refresh answer.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Refreshed {
     /// The token response as Salesforce sent it (not merged with the stored token).

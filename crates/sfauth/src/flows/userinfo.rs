@@ -7,6 +7,7 @@ use crate::http::HttpClient;
 use crate::secret::Secret;
 
 /// The parts of `/services/oauth2/userinfo` sfauth uses. Unknown fields are ignored.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct UserInfo {
     /// The Salesforce username, e.g. `ada@acme.com`.
