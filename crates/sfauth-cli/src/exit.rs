@@ -54,9 +54,8 @@ pub fn code(kind: ErrorKind) -> u8 {
 
 /// Prints the `error:` line and, when there is one, the `hint:` line on stderr.
 pub fn say(message: &str, hint: Option<&str>) {
-    errln!("error: {message}");
-    if let Some(hint) = hint {
-        errln!("hint: {hint}");
+    for line in lines(message, &[], hint) {
+        errln!("{line}");
     }
 }
 

@@ -35,8 +35,13 @@ pub struct Target {
 
 /// Builds the session. Checks every flag before anything touches the network or the file.
 pub fn resolve(args: &TargetArgs) -> Result<Target> {
-    let (org, file) = match pick(args)? {
-        Picked::Org(alias) => (Some(load_org(alias.as_ref())?), None),
+    let (org, token_file) = match pick(args)? {
+        Picked::TokenFile(path) => (None, path),
+        Picked::Org(alias) => {
+            let org = load_org(alias.as_ref())?;
+            let path = org.1.token_file.clone();
+            (Some(org), path)
+        }
         Picked::OrgFromEnv(alias) => {
             let org = load_org(Some(&alias)).map_err(|e| {
                 let hint = e.hint().map(str::to_owned);
@@ -46,9 +51,9 @@ pub fn resolve(args: &TargetArgs) -> Result<Target> {
                     None => e,
                 }
             })?;
-            (Some(org), None)
+            let path = org.1.token_file.clone();
+            (Some(org), path)
         }
-        Picked::TokenFile(path) => (None, Some(path)),
     };
     if let Some((alias, org)) = &org
         && org.revoked
@@ -61,14 +66,13 @@ pub fn resolve(args: &TargetArgs) -> Result<Target> {
             "log in again to `{alias}` (e.g. sfauth login web --alias {alias}), or forget it with sfauth logout --org {alias} --local-only"
         )));
     }
-    let (token_file, stored_client_id, login_url, site) = match (&org, file) {
-        (Some((_, org)), _) => (
-            org.token_file.clone(),
+    let (stored_client_id, login_url, site) = match &org {
+        Some((_, org)) => (
             Some(org.client_id.clone()).filter(|id| !id.is_empty()),
             Some(org.login_url.clone()),
             Some(org.site.clone()),
         ),
-        (None, file) => (file.unwrap_or_default(), None, None, None),
+        None => (None, None, None),
     };
     let expiry = match &org {
         Some((_, org)) => org.expiry(args.max_age),

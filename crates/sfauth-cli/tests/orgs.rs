@@ -36,6 +36,12 @@ fn adopt(home: &Path, alias: &str, client_id: &str, path: &Path, default: bool) 
         .stderr(predicate::str::contains(format!("org `{alias}`")));
 }
 
+/// What a successful run printed on stdout, trimmed.
+fn printed(cmd: &mut Command) -> String {
+    let output = cmd.assert().success().get_output().stdout.clone();
+    String::from_utf8(output).unwrap().trim().to_owned()
+}
+
 fn home() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("sfauth-home");
@@ -67,17 +73,8 @@ fn first_org_becomes_the_default_and_needs_no_flag() {
     let file = TokenFile::issued_by(&org);
     let (_d, home) = home();
     adopt(&home, "dev", &org.config().client_id, &file.path, false);
-    let out = sfauth_in(&home)
-        .arg("token")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(
-        String::from_utf8(out).unwrap().trim(),
-        file.field("access_token")
-    );
+    let out = printed(sfauth_in(&home).arg("token"));
+    assert_eq!(out, file.field("access_token"));
 }
 
 #[test]
@@ -88,17 +85,8 @@ fn set_default_moves_the_default() {
     let (_d, home) = home();
     adopt(&home, "a", &org.config().client_id, &a.path, false);
     adopt(&home, "b", &org.config().client_id, &b.path, true);
-    let out = sfauth_in(&home)
-        .arg("token")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(
-        String::from_utf8(out).unwrap().trim(),
-        b.field("access_token")
-    );
+    let out = printed(sfauth_in(&home).arg("token"));
+    assert_eq!(out, b.field("access_token"));
 }
 
 #[test]
@@ -108,20 +96,14 @@ fn explicit_token_file_beats_the_default_org() {
     let other = TokenFile::new(&org.issue_token("bob@example.com"));
     let (_d, home) = home();
     adopt(&home, "dev", &org.config().client_id, &stored.path, true);
-    let out = sfauth_in(&home)
-        .arg("token")
-        .arg("--token-file")
-        .arg(&other.path)
-        .args(["--client-id", &org.config().client_id])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(
-        String::from_utf8(out).unwrap().trim(),
-        other.field("access_token")
+    let out = printed(
+        sfauth_in(&home)
+            .arg("token")
+            .arg("--token-file")
+            .arg(&other.path)
+            .args(["--client-id", &org.config().client_id]),
     );
+    assert_eq!(out, other.field("access_token"));
 }
 
 #[test]
@@ -146,22 +128,16 @@ fn a_token_file_flag_beats_an_exported_sfauth_org() {
     let (_d, home) = home();
     adopt(&home, "dev", &org.config().client_id, &stored.path, true);
 
-    let out = sfauth_in(&home)
-        .env("SFAUTH_ORG", "dev")
-        .arg("token")
-        .arg("--token-file")
-        .arg(&other.path)
-        .args(["--client-id", &org.config().client_id])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-
-    assert_eq!(
-        String::from_utf8(out).unwrap().trim(),
-        other.field("access_token")
+    let out = printed(
+        sfauth_in(&home)
+            .env("SFAUTH_ORG", "dev")
+            .arg("token")
+            .arg("--token-file")
+            .arg(&other.path)
+            .args(["--client-id", &org.config().client_id]),
     );
+
+    assert_eq!(out, other.field("access_token"));
 }
 
 #[test]
@@ -172,19 +148,13 @@ fn an_org_flag_beats_an_exported_sfauth_token_file() {
     let (_d, home) = home();
     adopt(&home, "dev", &org.config().client_id, &stored.path, false);
 
-    let out = sfauth_in(&home)
-        .env("SFAUTH_TOKEN_FILE", &other.path)
-        .args(["token", "--org", "dev"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-
-    assert_eq!(
-        String::from_utf8(out).unwrap().trim(),
-        stored.field("access_token")
+    let out = printed(
+        sfauth_in(&home)
+            .env("SFAUTH_TOKEN_FILE", &other.path)
+            .args(["token", "--org", "dev"]),
     );
+
+    assert_eq!(out, stored.field("access_token"));
 }
 
 #[test]
