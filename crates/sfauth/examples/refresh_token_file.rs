@@ -4,7 +4,7 @@
 //! With `SFAUTH_TOKEN_FILE` and `SFAUTH_CLIENT_ID` set (and optionally `SFAUTH_LOGIN_URL`,
 //! `SFAUTH_CLIENT_SECRET`), it refreshes that file against that org instead.
 
-use sfauth::{FileStore, LoginUrl, OAuthClient, RefreshAction, Secret, Session};
+use sfauth::{ClientSecret, ConnectedApp, FileStore, LoginUrl, RefreshAction, Session};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,9 +23,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     // The job itself: five lines.
-    let mut app = OAuthClient::new(client_id);
+    let mut app = ConnectedApp::new(client_id);
     if let Some(secret) = var("SFAUTH_CLIENT_SECRET") {
-        app = app.with_secret(Secret::from(secret));
+        app = app.with_secret(ClientSecret::from(secret));
     }
     let mut builder = Session::builder(FileStore::new(&path), app);
     if let Some(url) = var("SFAUTH_LOGIN_URL") {

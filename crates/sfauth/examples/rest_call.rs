@@ -5,7 +5,7 @@
 //! sessions are expired first so the refresh-and-retry shows. With `SFAUTH_TOKEN_FILE` and
 //! `SFAUTH_CLIENT_ID` set it calls that org's `/services/data/` instead.
 
-use sfauth::{Api, ApiRequest, FileStore, OAuthClient, Session};
+use sfauth::{Api, ApiRequest, ConnectedApp, FileStore, Session};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -32,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
 
-    let session = Session::builder(FileStore::new(&path), OAuthClient::new(client_id)).build();
+    let session = Session::builder(FileStore::new(&path), ConnectedApp::new(client_id)).build();
     let api = Api::new(session);
     let answer = api.send(&ApiRequest::get("/services/data/")).await?;
 

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sfauth::{FileStore, LoginUrl, OAuthClient, Secret, Session};
+use sfauth::{ClientSecret, ConnectedApp, FileStore, LoginUrl, Session};
 use sfauth_emulator::{Config, Emulator};
 
 /// Tasks when no count is given.
@@ -65,8 +65,8 @@ async fn run() -> Result<usize, Box<dyn std::error::Error>> {
     let path = dir.path().join("_salesforce.json");
     write_stale_token(&org, &path)?;
 
-    let client = OAuthClient::new(org.config().client_id.clone())
-        .with_secret(Secret::from(org.config().client_secret.as_str()));
+    let client = ConnectedApp::new(org.config().client_id.clone())
+        .with_secret(ClientSecret::from(org.config().client_secret.as_str()));
     let session = Session::builder(FileStore::new(&path), client)
         .login_url(LoginUrl::parse(&org.url())?)
         .build();

@@ -2,8 +2,8 @@
 //!
 //! Paths such as `/services/data/v62.0/limits` resolve against the token's `instance_url`.
 //! A 401 whose body says "Session expired or invalid" (errorCode `INVALID_SESSION_ID`) makes
-//! one refresh, through [`Session::invalidate`] so concurrent callers share it, and one
-//! retry. Other 401 bodies, such as "This session is not valid for use with the REST API",
+//! one refresh, through [`TokenSource::invalidate`] (for a [`Session`](crate::Session):
+//! shared by concurrent callers), and one retry. Other 401 bodies, such as "This session is not valid for use with the REST API",
 //! are not fixed by a refresh: they are returned as they are, so nothing can loop.
 
 use std::sync::OnceLock;
@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 use crate::endpoint::LoginUrl;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{ApiResponse, HttpClient, HttpConfig};
-use crate::session::Session;
+use crate::secret::AccessToken;
+use crate::source::TokenSource;
 
 /// An API request.
 #[derive(Debug, Clone, Default)]
@@ -37,17 +38,17 @@ impl ApiRequest {
     }
 }
 
-/// A REST client over a [`Session`].
+/// A REST client over a [`TokenSource`], usually a [`Session`](crate::Session).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> sfauth::Result<()> {
-/// use sfauth::{Api, ApiRequest, FileStore, OAuthClient, Session};
+/// use sfauth::{Api, ApiRequest, FileStore, ConnectedApp, Session};
 /// # let org = sfauth_emulator::spawn(Default::default()).await.unwrap();
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("t.json");
 /// # std::fs::write(&path, org.issue_token("ada@example.com").to_string()).unwrap();
 /// # let client_id = org.config().client_id.clone();
-/// let session = Session::builder(FileStore::new(&path), OAuthClient::new(client_id)).build();
+/// let session = Session::builder(FileStore::new(&path), ConnectedApp::new(client_id)).build();
 /// let api = Api::new(session);
 /// # org.expire_access_tokens();
 /// // The stored token has expired at the server: one refresh, one retry.
@@ -58,7 +59,7 @@ impl ApiRequest {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Api {
-    session: Session,
+    source: std::sync::Arc<dyn TokenSource>,
     /// One client for plain-http loopback targets, one for the rest: they differ in proxy
     /// and TLS set-up.
     http: std::sync::Arc<[OnceLock<HttpClient>; 2]>,
@@ -66,10 +67,10 @@ pub struct Api {
 }
 
 impl Api {
-    /// A client for the session's org.
-    pub fn new(session: Session) -> Self {
+    /// A client for the org `source` holds tokens for.
+    pub fn new(source: impl TokenSource + 'static) -> Self {
         Api {
-            session,
+            source: std::sync::Arc::new(source),
             http: Default::default(),
             config: HttpConfig::default(),
         }
@@ -81,9 +82,9 @@ impl Api {
         self
     }
 
-    /// The session.
-    pub fn session(&self) -> &Session {
-        &self.session
+    /// Where the tokens come from.
+    pub fn source(&self) -> &dyn TokenSource {
+        self.source.as_ref()
     }
 
     fn http(&self, url: &str) -> Result<&HttpClient> {
@@ -100,7 +101,7 @@ impl Api {
     /// once. Any HTTP status comes back as an [`ApiResponse`]; errors are for requests that
     /// got no answer, and for a refresh that failed.
     pub async fn send(&self, request: &ApiRequest) -> Result<ApiResponse> {
-        let token = self.session.token().await?;
+        let token = self.source.token().await?;
         let url = resolve(token.instance_url(), &request.target)?;
         let access = token.access_token();
         let first = self.send_with(request, &url, &access).await?;
@@ -108,7 +109,7 @@ impl Api {
             return Ok(first);
         }
         tracing::debug!("401 Session expired or invalid: refreshing once and retrying");
-        let renewed = self.session.invalidate(&access).await?;
+        let renewed = self.source.invalidate(&access).await?;
         let url = resolve(renewed.instance_url(), &request.target)?;
         let mut second = self
             .send_with(request, &url, &renewed.access_token())
@@ -121,7 +122,7 @@ impl Api {
         &self,
         request: &ApiRequest,
         url: &str,
-        access: &crate::Secret<String>,
+        access: &AccessToken,
     ) -> Result<ApiResponse> {
         self.http(url)?
             .send_bearer(
@@ -137,16 +138,7 @@ impl Api {
 
 /// Resolves `target` against `instance_url`: a path gets the instance's origin; an absolute
 /// URL is kept, and must be https unless it is loopback (the bearer token travels with it).
-///
-/// ```
-/// use sfauth::api::resolve;
-/// assert_eq!(resolve("https://acme.my.salesforce.com", "/services/data/").unwrap(),
-///            "https://acme.my.salesforce.com/services/data/");
-/// assert_eq!(resolve("https://acme.my.salesforce.com/", "services/data").unwrap(),
-///            "https://acme.my.salesforce.com/services/data");
-/// assert!(resolve("https://acme.my.salesforce.com", "http://evil.example/x").is_err());
-/// ```
-pub fn resolve(instance_url: &str, target: &str) -> Result<String> {
+pub(crate) fn resolve(instance_url: &str, target: &str) -> Result<String> {
     let target = target.trim();
     if target.contains("://") {
         LoginUrl::parse(origin(target)?.as_str()).map_err(|e| {
@@ -172,18 +164,37 @@ fn origin(url: &str) -> Result<String> {
 /// Whether an answer means the access token has expired and a refresh can fix it: 401 with
 /// "Session expired or invalid". The 401 "This session is not valid for use with the REST
 /// API" also carries `INVALID_SESSION_ID` but is about scope or policy, not expiry.
-///
-/// ```
-/// use sfauth::api::is_session_expired;
-/// let expired = br#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
-/// assert!(is_session_expired(401, expired));
-/// let policy = br#"[{"message":"This session is not valid for use with the REST API","errorCode":"INVALID_SESSION_ID"}]"#;
-/// assert!(!is_session_expired(401, policy));
-/// assert!(!is_session_expired(403, expired));
-/// ```
-pub fn is_session_expired(status: u16, body: &[u8]) -> bool {
+pub(crate) fn is_session_expired(status: u16, body: &[u8]) -> bool {
     status == 401
         && String::from_utf8_lossy(body)
             .to_ascii_lowercase()
             .contains("session expired or invalid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_resolves_against_the_instance_and_an_absolute_url_must_be_safe() {
+        assert_eq!(
+            resolve("https://acme.my.salesforce.com", "/services/data/").unwrap(),
+            "https://acme.my.salesforce.com/services/data/"
+        );
+        assert_eq!(
+            resolve("https://acme.my.salesforce.com/", "services/data").unwrap(),
+            "https://acme.my.salesforce.com/services/data"
+        );
+        assert!(resolve("https://acme.my.salesforce.com", "http://evil.example/x").is_err());
+    }
+
+    #[test]
+    fn only_session_expired_401s_are_fixed_by_a_refresh() {
+        let expired =
+            br#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
+        assert!(is_session_expired(401, expired));
+        let policy = br#"[{"message":"This session is not valid for use with the REST API","errorCode":"INVALID_SESSION_ID"}]"#;
+        assert!(!is_session_expired(401, policy));
+        assert!(!is_session_expired(403, expired));
+    }
 }

@@ -10,7 +10,7 @@ use std::fmt;
 
 use crate::endpoint::LoginUrl;
 use crate::error::{Error, ErrorKind, Result};
-use crate::secret::Secret;
+use crate::secret::{ClientSecret, RefreshToken, Secret};
 
 /// The client id of the Salesforce CLI's connected app, used by the short form.
 pub const SF_CLI_CLIENT_ID: &str = "PlatformCLI";
@@ -35,9 +35,9 @@ pub struct SfdxAuthUrl {
     /// The connected app's Consumer Key.
     pub client_id: String,
     /// The Consumer Secret; `None` when the URL holds an empty one.
-    pub client_secret: Option<Secret<String>>,
+    pub client_secret: Option<ClientSecret>,
     /// The refresh token.
-    pub refresh_token: Secret<String>,
+    pub refresh_token: RefreshToken,
     /// The instance (My Domain) the token refreshes at; `https://` unless given otherwise.
     pub instance_url: LoginUrl,
 }
@@ -116,8 +116,8 @@ impl SfdxAuthUrl {
         })?;
         Ok(SfdxAuthUrl {
             client_id: client_id.to_owned(),
-            client_secret: (!secret.is_empty()).then(|| Secret::from(secret)),
-            refresh_token: Secret::from(refresh_token),
+            client_secret: (!secret.is_empty()).then(|| ClientSecret::from(secret)),
+            refresh_token: RefreshToken::from(refresh_token),
             instance_url,
         })
     }

@@ -30,6 +30,11 @@ pub const SANDBOX: &str = "https://test.salesforce.com";
 pub struct LoginUrl(Url);
 
 impl LoginUrl {
+    /// Production and Developer Edition logins: `https://login.salesforce.com`.
+    pub const PRODUCTION: &'static str = PRODUCTION;
+    /// Sandbox logins: `https://test.salesforce.com`.
+    pub const SANDBOX: &'static str = SANDBOX;
+
     /// Parses and checks a login URL. A bare host (`acme.my.salesforce.com`) gets `https://`.
     pub fn parse(input: &str) -> Result<LoginUrl> {
         let input = input.trim();

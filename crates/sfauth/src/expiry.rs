@@ -44,12 +44,7 @@ const END_OF_YEAR_9999: u64 = 253_402_300_799;
 /// The latest time expiry arithmetic reaches: the end of year 9999. A sum past it stops
 /// there, so no time computed from a file or an answer can overflow or panic.
 ///
-/// ```
-/// use std::time::Duration;
-/// use sfauth::expiry::{far_future, saturating_add};
-/// assert_eq!(saturating_add(far_future(), Duration::MAX), far_future());
-/// ```
-pub fn far_future() -> SystemTime {
+pub(crate) fn far_future() -> SystemTime {
     // Representable on every platform Rust supports; were it not, the epoch makes every
     // saturated expiry stale, which refreshes rather than hands out a dead token.
     UNIX_EPOCH
@@ -58,7 +53,7 @@ pub fn far_future() -> SystemTime {
 }
 
 /// `time + duration`, at most [`far_future`]: never overflows.
-pub fn saturating_add(time: SystemTime, duration: Duration) -> SystemTime {
+pub(crate) fn saturating_add(time: SystemTime, duration: Duration) -> SystemTime {
     time.checked_add(duration)
         .map_or(far_future(), |t| t.min(far_future()))
 }
@@ -122,6 +117,12 @@ impl Default for ExpiryPolicy {
 }
 
 impl ExpiryPolicy {
+    /// Salesforce's default session timeout: two hours.
+    pub const DEFAULT_MAX_AGE: Duration = DEFAULT_MAX_AGE;
+
+    /// The token-file key where sfauth records the introspected expiry (Unix seconds).
+    pub const INTROSPECTED_EXP_KEY: &'static str = INTROSPECTED_EXP_KEY;
+
     /// Tokens older than `max_age` (the session timeout) less the safety margin are stale,
     /// unless the token says better when it expires. Any `max_age` works, up to
     /// [`Duration::MAX`] (sessions that never time out).
@@ -143,7 +144,7 @@ impl ExpiryPolicy {
     /// (no JWT, no introspected expiry, no `issued_at`).
     ///
     /// ```
-    /// use sfauth::{ExpiryPolicy, Token, expiry::ExpirySource};
+    /// use sfauth::{ExpiryPolicy, ExpirySource, Token};
     /// let token = Token::from_json(br#"{"access_token":"00D!x","instance_url":"https://x",
     ///     "issued_at":"1700000000000"}"#).unwrap();
     /// let expiry = ExpiryPolicy::default().expiry(&token).unwrap();

@@ -25,9 +25,11 @@ use crate::error::{Error, ErrorKind, Result, Retry};
 ///
 /// ```
 /// use std::time::Duration;
-/// let policy = sfauth::RetryPolicy { max_retries: 2, ..Default::default() };
+/// let policy = sfauth::RetryPolicy::default().with_max_retries(2);
+/// assert_eq!(policy.max_retries, 2);
 /// assert_eq!(policy.min_delay, Duration::from_millis(250));
 /// ```
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt.
@@ -55,6 +57,29 @@ impl Default for RetryPolicy {
 const LONGEST_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl RetryPolicy {
+    /// No retries at all: every failure is reported at once.
+    pub fn none() -> Self {
+        RetryPolicy::default().with_max_retries(0)
+    }
+
+    /// With this many retries after the first attempt.
+    pub fn with_max_retries(mut self, max_retries: usize) -> Self {
+        self.max_retries = max_retries;
+        self
+    }
+
+    /// With this first backoff delay.
+    pub fn with_min_delay(mut self, min_delay: Duration) -> Self {
+        self.min_delay = min_delay;
+        self
+    }
+
+    /// With this longest backoff delay (also the cap on a server's `Retry-After`).
+    pub fn with_max_delay(mut self, max_delay: Duration) -> Self {
+        self.max_delay = max_delay;
+        self
+    }
+
     pub(crate) fn backoff(&self) -> ExponentialBuilder {
         ExponentialBuilder::default()
             .with_min_delay(self.min_delay.min(LONGEST_DELAY))
@@ -67,9 +92,13 @@ impl RetryPolicy {
 /// HTTP settings.
 ///
 /// ```
+/// use std::time::Duration;
 /// let config = sfauth::HttpConfig::default();
 /// assert_eq!(config.timeout.as_secs(), 30);
+/// let config = config.with_timeout(Duration::from_secs(5)).with_retry(sfauth::RetryPolicy::none());
+/// assert_eq!(config.retry.max_retries, 0);
 /// ```
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpConfig {
     /// How long to wait for a TCP + TLS connection.
@@ -83,6 +112,38 @@ pub struct HttpConfig {
     /// The largest API answer read, after decompression; a larger one is a protocol error.
     /// OAuth endpoint answers have their own, much smaller cap, [`MAX_OAUTH_BODY`].
     pub max_api_body: usize,
+}
+
+impl HttpConfig {
+    /// With this limit on a whole request, answer included.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// With this limit on making a TCP + TLS connection.
+    pub fn with_connect_timeout(mut self, connect_timeout: Duration) -> Self {
+        self.connect_timeout = connect_timeout;
+        self
+    }
+
+    /// Also trusting the root certificates in this PEM file.
+    pub fn with_ca_file(mut self, ca_file: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(ca_file.into());
+        self
+    }
+
+    /// With this retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// With this cap on an API answer, after decompression.
+    pub fn with_max_api_body(mut self, max_api_body: usize) -> Self {
+        self.max_api_body = max_api_body;
+        self
+    }
 }
 
 impl Default for HttpConfig {
@@ -198,6 +259,31 @@ impl HttpClient {
         })
     }
 
+    /// A client over the caller's own `reqwest::Client` (its proxies, TLS roots, pools and
+    /// middleware-free settings), with `config`'s retry policy and API body cap. Its
+    /// timeouts and CA are the caller's: `config.timeout`, `connect_timeout` and `ca_file`
+    /// are not applied to it.
+    ///
+    /// Build it with `redirect(reqwest::redirect::Policy::none())`: sfauth never follows a
+    /// redirect with a token, and a client that follows them could carry the bearer token
+    /// to another origin.
+    ///
+    /// ```
+    /// let own = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()
+    ///     .unwrap();
+    /// let http = sfauth::HttpClient::from_reqwest(own, &sfauth::HttpConfig::default());
+    /// # let _ = http;
+    /// ```
+    pub fn from_reqwest(client: reqwest::Client, config: &HttpConfig) -> HttpClient {
+        HttpClient {
+            client,
+            retry: config.retry.clone(),
+            max_api_body: config.max_api_body,
+        }
+    }
+
     /// POSTs a form and reads the answer, retrying what is safe to retry. 5xx and 429 come
     /// back as errors; other statuses come back for the caller to read. `idempotent` allows
     /// replaying a request that may have reached the server (a lost answer, a 500, 502 or
@@ -230,7 +316,7 @@ impl HttpClient {
         url: &str,
         headers: &[(String, String)],
         body: Option<&[u8]>,
-        bearer: &crate::Secret<String>,
+        bearer: &crate::AccessToken,
     ) -> Result<ApiResponse> {
         let method =
             reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
@@ -394,16 +480,7 @@ fn header_text(response: &reqwest::Response, name: reqwest::header::HeaderName) 
 /// How long a `Retry-After` value asks to wait from `now`: delay-seconds or an HTTP-date
 /// (RFC 9110 §10.2.3). A date in the past is no wait; a number too large for a `u64` is the
 /// longest wait. `None` for a value that is neither.
-///
-/// ```
-/// # use std::time::{Duration, SystemTime};
-/// use sfauth::http::parse_retry_after;
-/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
-/// assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
-/// assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now), Some(Duration::from_secs(10)));
-/// assert_eq!(parse_retry_after("soon", now), None);
-/// ```
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(

@@ -18,13 +18,13 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> sfauth::Result<()> {
-//! use sfauth::{FileStore, OAuthClient, RefreshAction, Session};
+//! use sfauth::{FileStore, ConnectedApp, RefreshAction, Session};
 //! # let org = sfauth_emulator::spawn(Default::default()).await.unwrap();
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let path = dir.path().join("_salesforce.json");
 //! # std::fs::write(&path, org.issue_token("ada@example.com").to_string()).unwrap();
 //! # let client_id = org.config().client_id.clone();
-//! let session = Session::builder(FileStore::new(&path), OAuthClient::new(client_id)).build();
+//! let session = Session::builder(FileStore::new(&path), ConnectedApp::new(client_id)).build();
 //! let outcome = session.refresh().await?;
 //! if let RefreshAction::Refreshed { rotated, .. } = outcome.action {
 //!     // With rotation on, the new refresh token is already in the file.
@@ -35,14 +35,14 @@
 //!
 //! ## Log in
 //!
-//! Every login flow is a module of [`flows`] and ends in a [`Token`] to store. The web-server
+//! An [`AppClient`] is one connected app at one login endpoint; each login flow is one of
+//! its methods and ends in a [`Granted`] token (signature checked) to store. The web-server
 //! login with PKCE, with the browser coming back to a [`RedirectListener`] on localhost:
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> sfauth::Result<()> {
 //! use std::time::Duration;
-//! use sfauth::flows::code;
-//! use sfauth::{AuthorizeOptions, Endpoint, HttpClient, HttpConfig, LoginUrl, OAuthClient,
+//! use sfauth::{AppClient, AuthorizeOptions, ConnectedApp, Endpoint, HttpConfig, LoginUrl,
 //!              RedirectListener, SitePrefix};
 //! # let listener = RedirectListener::bind("http://127.0.0.1:0/OauthRedirect").await?;
 //! # let redirect_uri = format!("http://127.0.0.1:{}/OauthRedirect", listener.local_port());
@@ -51,10 +51,10 @@
 //! # let login_url = org.url();
 //! # let client_id = org.config().client_id.clone();
 //! let endpoint = Endpoint::new(LoginUrl::parse(&login_url)?, SitePrefix::default());
-//! let client = OAuthClient::new(client_id);
-//! let options = AuthorizeOptions { redirect_uri, ..AuthorizeOptions::default() };
+//! let client = AppClient::new(ConnectedApp::new(client_id), endpoint, &HttpConfig::default())?;
+//! let options = AuthorizeOptions::default().with_redirect_uri(redirect_uri);
 //! // let listener = RedirectListener::bind(&options.redirect_uri).await?;
-//! let login = code::begin(&endpoint, &client, &options)?;
+//! let login = client.authorize(&options)?;
 //! // Open login.authorize_url() in a browser; here a test client plays the browser.
 //! # let url = login.authorize_url().to_owned();
 //! # tokio::spawn(async move {
@@ -62,55 +62,84 @@
 //! #     browser.get(url).send().await.unwrap();
 //! # });
 //! let code = listener.wait(&login, Duration::from_secs(300)).await?;
-//! let http = HttpClient::new(&HttpConfig::default(), endpoint.login_url())?;
-//! let token = login.exchange(&http, &endpoint, &client, &code).await?;
-//! assert!(token.refresh_token().is_some());
+//! let granted = client.exchange_code(&login, &code).await?;
+//! assert!(granted.token.refresh_token().is_some());
 //! # Ok(()) }
 //! ```
 //!
-//! The others: [`flows::jwt`] (a signed assertion, for servers and CI),
-//! [`flows::client_credentials`], [`flows::password`], [`flows::device`] (for hosts without
-//! a browser), and [`SfdxAuthUrl`] (the Salesforce CLI's `force://` URL). Tokens from JWT,
-//! client-credentials and password logins have no refresh token: give the [`Session`] a
-//! [`Renewal`] so it logs in again the same way when the token is stale.
+//! The others: [`AppClient::jwt_bearer`] (a signed assertion, for servers and CI),
+//! [`AppClient::client_credentials`], [`AppClient::password`], [`AppClient::device_start`]
+//! (for hosts without a browser), and [`SfdxAuthUrl`] (the Salesforce CLI's `force://`
+//! URL). Tokens from JWT, client-credentials and password logins have no refresh token: give
+//! the [`Session`] a [`Renewal`] so it logs in again the same way when the token is stale.
 //!
-//! ## Modules
+//! ## Where things are
 //!
-//! [`token`] (every field, unknown keys kept in order), [`endpoint`] (login URL + site
-//! prefix), [`flows`] (one module per grant, plus revoke and introspect), [`auth_url`]
-//! (`force://` URLs), [`store`] (where tokens live, and the lock), [`signature`], [`http`]
-//! (timeouts, retries), [`session`] (expiry + single-flight + renewal).
+//! Every item is at the crate root. [`Token`] (every field, unknown keys kept in order);
+//! [`Endpoint`] (login URL + site prefix); [`AppClient`] (one method per grant, plus revoke,
+//! introspect and userinfo); [`SfdxAuthUrl`] (`force://` URLs); [`TokenStore`] and
+//! [`FileStore`] (where tokens live, and the lock); [`HttpClient`] (timeouts, retries);
+//! [`Session`] (expiry + single-flight + renewal) and the [`TokenSource`] trait it
+//! implements. [`files`] and [`in_flight`] serve front ends (the CLI's config and signal
+//! handling).
+//!
+//! ## Features
+//!
+//! `loopback` (on by default): [`RedirectListener`], the small web server on localhost that
+//! receives the browser after a web login (it brings in axum). Without it, a web login
+//! finishes with a pasted redirect URL ([`PendingLogin::code_from_redirect`]).
 
-pub mod api;
-pub mod auth_url;
-pub mod client;
-pub mod endpoint;
-pub mod error;
-pub mod expiry;
-pub mod flows;
-pub mod http;
+mod api;
+mod app;
+mod auth_url;
+mod client;
+mod endpoint;
+mod error;
+mod expiry;
+mod flows;
+mod http;
 pub mod in_flight;
-pub mod secret;
-pub mod session;
-pub mod signature;
-pub mod store;
-pub mod token;
+mod secret;
+mod session;
+mod signature;
+mod source;
+mod store;
+mod token;
 
 pub use api::{Api, ApiRequest};
+pub use app::{AppClient, Granted};
 pub use auth_url::SfdxAuthUrl;
-pub use client::OAuthClient;
+pub use client::ConnectedApp;
 pub use endpoint::{Endpoint, LoginUrl, SitePrefix};
 pub use error::{Error, ErrorKind, OAuthError, Remedy, Result};
-pub use expiry::ExpiryPolicy;
-pub use flows::code::{AuthorizeOptions, DEFAULT_REDIRECT_URI, PendingLogin};
+pub use expiry::{Expiry, ExpiryPolicy, ExpirySource};
+pub use flows::code::{AuthorizeOptions, PendingLogin};
 pub use flows::device::DeviceAuthorization;
 pub use flows::introspect::Introspection;
 pub use flows::jwt::JwtBearer;
+#[cfg(feature = "loopback")]
 pub use flows::loopback::RedirectListener;
 pub use flows::pkce::Pkce;
+pub use flows::userinfo::UserInfo;
 pub use http::{ApiResponse, HttpClient, HttpConfig, RetryPolicy};
-pub use secret::Secret;
+/// The HTTP client crate sfauth sends with, for [`HttpClient::from_reqwest`]: a
+/// `reqwest::Client` built from this path is the version sfauth expects.
+pub use reqwest;
+pub use secret::{
+    AccessToken, AuthorizationCode, ClientSecret, IssuedToken, PkceVerifier, RefreshToken, Secret,
+};
 pub use session::{RefreshAction, RefreshOutcome, Renewal, Session, SessionBuilder};
 pub use signature::SignatureCheck;
+pub use source::TokenSource;
 pub use store::{FileStore, StoreLock, TokenStore};
-pub use token::Token;
+pub use token::{InvalidToken, Token};
+
+/// Private files done right, for front ends that keep their own files beside the tokens
+/// (a config, a lock): atomic 0600 writes, 0700 directories, and the advisory lock the file
+/// store uses.
+pub mod files {
+    pub use crate::store::file::{
+        create_private_dir, lock_file, lock_file_with_notice, lock_path_for, resolve_target,
+        write_private_file,
+    };
+}

@@ -15,7 +15,7 @@
 //!   refresh. Before anything is sent, the store proves it can save
 //!   ([`TokenStore::prepare`]).
 //! - **A refresh token that may be spent is not sent again while rotation may be on.** After
-//!   each refresh the token records whether Salesforce rotated it ([`ROTATION_KEY`]). Unless
+//!   each refresh the token records whether Salesforce rotated it ([`Token::ROTATION_KEY`]). Unless
 //!   it is known not to rotate, an answer that leaves open whether the refresh was served (a
 //!   lost answer, a gateway error, "already being processed") makes the session re-read the
 //!   store and adopt what another process saved, or report; never resend.
@@ -25,39 +25,23 @@ use std::time::Duration;
 
 use backon::BackoffBuilder;
 
-use crate::client::OAuthClient;
+use crate::app::{AppClient, Granted};
+use crate::client::ConnectedApp;
 use crate::endpoint::{Endpoint, LoginUrl, SitePrefix};
 use crate::error::{Error, ErrorKind, Result, Retry};
 use crate::expiry::{ExpiryPolicy, INTROSPECTED_EXP_KEY};
-use crate::flows;
 use crate::flows::jwt::JwtBearer;
 use crate::http::{HttpClient, HttpConfig};
 use crate::in_flight::SendGuard;
-use crate::secret::Secret;
-use crate::signature::{self, SignatureCheck};
+use crate::secret::{AccessToken, RefreshToken, Secret};
+use crate::signature::SignatureCheck;
 use crate::store::{StoreLock, TokenStore};
 use crate::token::Token;
 
-/// The key, kept in the stored token, that records whether Salesforce rotated its refresh
-/// token on the last refresh: `"true"` or `"false"` (a JSON boolean is read too). Missing
-/// means unknown, treated as "may rotate". Like the recorded expiry, it is sfauth's own note
-/// in the token file; other readers ignore unknown keys.
-pub const ROTATION_KEY: &str = "sfauth_rotation";
+use crate::token::ROTATION_KEY;
 
-/// Whether `token` is known not to rotate its refresh token (recorded by an earlier
-/// refresh); only then may a refresh that may have reached Salesforce be sent again.
-///
-/// ```
-/// use sfauth::Token;
-/// let token = Token::from_json(br#"{"access_token":"a","instance_url":"https://x.my.salesforce.com","sfauth_rotation":"false"}"#).unwrap();
-/// assert!(sfauth::session::known_not_to_rotate(&token));
-/// ```
-pub fn known_not_to_rotate(token: &Token) -> bool {
-    match token.get(ROTATION_KEY) {
-        Some(serde_json::Value::Bool(on)) => !on,
-        Some(serde_json::Value::String(s)) => s == "false",
-        _ => false,
-    }
+fn known_not_to_rotate(token: &Token) -> bool {
+    token.known_not_to_rotate()
 }
 
 /// Pauses before retrying a failed save: short, since the refresh is already done and the
@@ -127,17 +111,61 @@ pub enum Renewal {
     None,
 }
 
+impl Renewal {
+    /// Renews `stored` once with `client`: the refresh grant with its refresh token, or the
+    /// login this renewal repeats. This only asks Salesforce; a [`Session`] also locks the
+    /// store, adopts another process's renewal and saves the answer before handing it out.
+    ///
+    /// A refresh that may have reached Salesforce is sent again only when `stored` is known
+    /// not to rotate ([`Token::known_not_to_rotate`]).
+    pub async fn renew(&self, client: &AppClient, stored: &Token) -> Result<Granted> {
+        match self {
+            Renewal::RefreshToken => {
+                let Some(refresh_token) = stored.refresh_token() else {
+                    return Err(no_refresh_token("the token"));
+                };
+                client
+                    .refresh_once(&refresh_token, known_not_to_rotate(stored))
+                    .await
+            }
+            Renewal::JwtBearer(jwt) => client.jwt_bearer(jwt).await,
+            Renewal::ClientCredentials => client.client_credentials().await,
+            Renewal::Password { username, password } => client.password(username, password).await,
+            Renewal::None => Err(not_renewable("the token")),
+        }
+    }
+}
+
+fn no_refresh_token(what: &str) -> Error {
+    Error::new(
+        ErrorKind::LoginRequired,
+        format!("{what} has no refresh_token, so it cannot be refreshed"),
+    )
+    .with_hint("log in again with a flow that grants the refresh_token scope")
+}
+
+fn not_renewable(what: &str) -> Error {
+    Error::new(
+        ErrorKind::LoginRequired,
+        format!("{what} holds only an access token, which sfauth cannot renew"),
+    )
+    .with_hint(
+        "log in again with a flow that can renew it: the web or device login (refresh token), JWT bearer, or client credentials",
+    )
+}
+
 /// Builds a [`Session`].
 #[derive(Debug)]
 pub struct SessionBuilder {
     store: Arc<dyn TokenStore>,
-    client: OAuthClient,
+    client: ConnectedApp,
     login_url: Option<LoginUrl>,
     site: SitePrefix,
     expiry: ExpiryPolicy,
     http: HttpConfig,
     renewal: Renewal,
     introspect: bool,
+    http_client: Option<HttpClient>,
 }
 
 impl SessionBuilder {
@@ -162,6 +190,13 @@ impl SessionBuilder {
     /// Timeouts, retries, extra CA.
     pub fn http(mut self, http: HttpConfig) -> Self {
         self.http = http;
+        self
+    }
+
+    /// Sends through `client` (the caller's own, see [`HttpClient::from_reqwest`]) instead
+    /// of building one from the [`http`](Self::http) settings on the first refresh.
+    pub fn http_client(mut self, client: HttpClient) -> Self {
+        self.http_client = Some(client);
         self
     }
 
@@ -190,7 +225,7 @@ impl SessionBuilder {
                 http_config: self.http,
                 renewal: self.renewal,
                 introspect: self.introspect,
-                http: OnceLock::new(),
+                http: self.http_client.map_or_else(OnceLock::new, OnceLock::from),
                 flight: Arc::new(tokio::sync::Mutex::new(())),
                 current: Mutex::new(None),
             }),
@@ -202,7 +237,7 @@ impl SessionBuilder {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> sfauth::Result<()> {
-/// use sfauth::{FileStore, OAuthClient, Session};
+/// use sfauth::{FileStore, ConnectedApp, Session};
 /// // An emulated org: a Salesforce-compatible token endpoint on 127.0.0.1.
 /// let org = sfauth_emulator::spawn(Default::default()).await.unwrap();
 /// let dir = tempfile::tempdir().unwrap();
@@ -211,7 +246,7 @@ impl SessionBuilder {
 ///
 /// let session = Session::builder(
 ///     FileStore::new(&path),
-///     OAuthClient::new(org.config().client_id.clone()),
+///     ConnectedApp::new(org.config().client_id.clone()),
 /// )
 /// .build();
 /// let outcome = session.refresh().await?;      // refresh now, and save
@@ -228,7 +263,7 @@ pub struct Session {
 #[derive(Debug)]
 struct Inner {
     store: Arc<dyn TokenStore>,
-    client: OAuthClient,
+    client: ConnectedApp,
     login_url: Option<LoginUrl>,
     site: SitePrefix,
     expiry: ExpiryPolicy,
@@ -246,7 +281,7 @@ struct Inner {
 
 impl Session {
     /// Starts building a session over `store` for the connected app `client`.
-    pub fn builder(store: impl TokenStore + 'static, client: OAuthClient) -> SessionBuilder {
+    pub fn builder(store: impl TokenStore + 'static, client: ConnectedApp) -> SessionBuilder {
         SessionBuilder {
             store: Arc::new(store),
             client,
@@ -256,6 +291,7 @@ impl Session {
             http: HttpConfig::default(),
             renewal: Renewal::default(),
             introspect: false,
+            http_client: None,
         }
     }
 
@@ -301,7 +337,7 @@ impl Session {
     }
 
     /// A fresh access token. See [`token`](Session::token); cancel-safe likewise.
-    pub async fn access_token(&self) -> Result<Secret<String>> {
+    pub async fn access_token(&self) -> Result<AccessToken> {
         Ok(self.token().await?.access_token())
     }
 
@@ -319,7 +355,7 @@ impl Session {
     /// token is still the current one, and returns the current token either way. A burst of
     /// 401s for one token makes one refresh; a 401 for a token already replaced makes none.
     /// Cancel-safe, as [`refresh`](Session::refresh) is.
-    pub async fn invalidate(&self, rejected: &Secret<String>) -> Result<Token> {
+    pub async fn invalidate(&self, rejected: &AccessToken) -> Result<Token> {
         let current = self.current().await?;
         if current.access_token() != *rejected {
             return Ok(current);
@@ -388,12 +424,21 @@ impl Session {
         self.refresh_locked(&lock, stored).await
     }
 
-    fn http(&self, endpoint: &Endpoint) -> Result<&HttpClient> {
-        if let Some(client) = self.inner.http.get() {
-            return Ok(client);
-        }
-        let client = HttpClient::new(&self.inner.http_config, endpoint.login_url())?;
-        Ok(self.inner.http.get_or_init(|| client))
+    /// The app client for `endpoint`, over the session's one HTTP client (built on first
+    /// use: the fresh path never pays for TLS set-up).
+    fn client_for(&self, endpoint: Endpoint) -> Result<AppClient> {
+        let http = match self.inner.http.get() {
+            Some(http) => http,
+            None => {
+                let http = HttpClient::new(&self.inner.http_config, endpoint.login_url())?;
+                self.inner.http.get_or_init(|| http)
+            }
+        };
+        Ok(AppClient::with_http(
+            self.inner.client.clone(),
+            endpoint,
+            http.clone(),
+        ))
     }
 
     /// How this session renews a stale token.
@@ -406,27 +451,9 @@ impl Session {
         let refresh_token = match &self.inner.renewal {
             Renewal::RefreshToken => match stored.refresh_token() {
                 Some(token) => Some(token),
-                None => {
-                    return Err(Error::new(
-                        ErrorKind::LoginRequired,
-                        format!(
-                            "{} has no refresh_token, so it cannot be refreshed",
-                            store.describe()
-                        ),
-                    )
-                    .with_hint("log in again with a flow that grants the refresh_token scope"));
-                }
+                None => return Err(no_refresh_token(&store.describe())),
             },
-            Renewal::None => return Err(Error::new(
-                ErrorKind::LoginRequired,
-                format!(
-                    "{} holds only an access token, which sfauth cannot renew",
-                    self.inner.store.describe()
-                ),
-            )
-            .with_hint(
-                "log in again with a flow that can renew it: the web or device login (refresh token), JWT bearer, or client credentials",
-            )),
+            Renewal::None => return Err(not_renewable(&store.describe())),
             _ => None,
         };
         // Before anything is sent: a renewal whose answer cannot be stored would lose it
@@ -452,7 +479,6 @@ impl Session {
         renewal: &Renewal,
         sending: SendGuard,
     ) -> Result<RefreshOutcome> {
-        let client = &self.inner.client;
         let endpoint = match (renewal, &self.inner.login_url) {
             (Renewal::ClientCredentials, None) => {
                 let login = LoginUrl::parse(stored.instance_url()).map_err(|e| {
@@ -466,22 +492,9 @@ impl Session {
             }
             _ => self.endpoint_for(&stored)?,
         };
-        let http = self.http(&endpoint)?;
-        let response = match renewal {
-            Renewal::JwtBearer(jwt) => flows::jwt::request(http, &endpoint, jwt).await?,
-            Renewal::ClientCredentials => {
-                flows::client_credentials::request(http, &endpoint, client).await?
-            }
-            Renewal::Password { username, password } => {
-                flows::password::request(http, &endpoint, client, username, password).await?
-            }
-            Renewal::RefreshToken | Renewal::None => {
-                return Err(Error::internal("log_in_again called for a refresh renewal"));
-            }
-        };
-        let signature = signature::check(&response, client.client_secret())?;
-        self.finish(lock, stored, &response, signature, sending, false)
-            .await
+        let client = self.client_for(endpoint)?;
+        let granted = renewal.renew(&client, &stored).await?;
+        self.finish(lock, stored, granted, sending, false).await
     }
 
     /// Merges a renewal answer into the stored token and saves it; then, when the session
@@ -492,14 +505,14 @@ impl Session {
         &self,
         lock: &StoreLock,
         stored: Token,
-        response: &Token,
-        signature: SignatureCheck,
+        granted: Granted,
         sending: SendGuard,
         record_rotation: bool,
     ) -> Result<RefreshOutcome> {
         let store = &self.inner.store;
+        let signature: SignatureCheck = granted.signature;
         let mut merged = stored;
-        let rotated = merged.merge_refresh(response);
+        let rotated = merged.merge_refresh(&granted.token);
         // The recorded expiry belonged to the old access token.
         merged.remove(INTROSPECTED_EXP_KEY);
         if record_rotation {
@@ -532,19 +545,10 @@ impl Session {
     /// The access token's `exp` from the introspection endpoint, or `None` (with a log line)
     /// when it cannot be had: the expiry then falls back to the session timeout.
     async fn introspected_exp(&self, token: &Token) -> Option<u64> {
-        let client = &self.inner.client;
-        client.client_secret()?;
+        self.inner.client.client_secret()?;
         let endpoint = self.endpoint_for(token).ok()?;
-        let http = self.http(&endpoint).ok()?;
-        match flows::introspect::introspect(
-            http,
-            &endpoint,
-            client,
-            &token.access_token(),
-            "access_token",
-        )
-        .await
-        {
+        let client = self.client_for(endpoint).ok()?;
+        match client.introspect(&token.access_token()).await {
             Ok(answer) if answer.active => answer.exp,
             Ok(_) => {
                 tracing::warn!("introspection says the new access token is not active");
@@ -587,33 +591,19 @@ impl Session {
         &self,
         lock: &StoreLock,
         stored: Token,
-        refresh_token: &Secret<String>,
+        refresh_token: &RefreshToken,
         sending: SendGuard,
     ) -> Result<RefreshOutcome> {
         let endpoint = self.endpoint_for(&stored)?;
-        let http = self.http(&endpoint)?;
+        let client = self.client_for(endpoint)?;
         // Only a token known not to rotate may be sent again after an answer that leaves
         // open whether it was served: with rotation, a second use of a spent refresh token
         // revokes the whole token family.
         let resend = known_not_to_rotate(&stored);
         let mut waits = self.inner.http_config.retry.backoff().build();
         loop {
-            let sent =
-                flows::refresh::send(http, &endpoint, &self.inner.client, refresh_token, resend)
-                    .await;
-            match sent {
-                Ok(refreshed) => {
-                    return self
-                        .finish(
-                            lock,
-                            stored,
-                            &refreshed.response,
-                            refreshed.signature,
-                            sending,
-                            true,
-                        )
-                        .await;
-                }
+            match client.refresh_once(refresh_token, resend).await {
+                Ok(granted) => return self.finish(lock, stored, granted, sending, true).await,
                 Err(e) if e.retry == Retry::InFlightElsewhere => {
                     // Another client holds this refresh token at Salesforce right now. If it
                     // shares this store it will save its result: wait, re-read, adopt.

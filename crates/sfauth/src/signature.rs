@@ -10,19 +10,12 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 use crate::token::Token;
 
 /// Computes the signature Salesforce would send for `id` and `issued_at`.
-///
-/// ```
-/// use sfauth::{Secret, signature};
-/// let sig = signature::sign("https://login.salesforce.com/id/00D/005", "1331142541514",
-///                           &Secret::from("secret"));
-/// assert!(signature::verify_parts("https://login.salesforce.com/id/00D/005", "1331142541514",
-///                                 &sig, &Secret::from("secret")));
-/// ```
-pub fn sign(id: &str, issued_at: &str, client_secret: &Secret<String>) -> String {
+#[cfg(test)]
+fn sign(id: &str, issued_at: &str, client_secret: &ClientSecret) -> String {
     mac(id, issued_at, client_secret)
         .map(|mac| STANDARD.encode(mac.finalize().into_bytes()))
         .unwrap_or_default()
@@ -30,7 +23,7 @@ pub fn sign(id: &str, issued_at: &str, client_secret: &Secret<String>) -> String
 
 /// The HMAC over `id` + `issued_at`. HMAC takes a key of any length, so this is `None` only
 /// if the `hmac` crate changed its contract: then nothing verifies, and nothing panics.
-fn mac(id: &str, issued_at: &str, client_secret: &Secret<String>) -> Option<Hmac<Sha256>> {
+fn mac(id: &str, issued_at: &str, client_secret: &ClientSecret) -> Option<Hmac<Sha256>> {
     let mut mac = Hmac::<Sha256>::new_from_slice(client_secret.expose().as_bytes()).ok()?;
     mac.update(id.as_bytes());
     mac.update(issued_at.as_bytes());
@@ -38,12 +31,7 @@ fn mac(id: &str, issued_at: &str, client_secret: &Secret<String>) -> Option<Hmac
 }
 
 /// Checks a signature in constant time. `false` for a signature that is not base64.
-pub fn verify_parts(
-    id: &str,
-    issued_at: &str,
-    signature: &str,
-    client_secret: &Secret<String>,
-) -> bool {
+fn verify_parts(id: &str, issued_at: &str, signature: &str, client_secret: &ClientSecret) -> bool {
     match STANDARD.decode(signature.trim()) {
         Ok(raw) => {
             mac(id, issued_at, client_secret).is_some_and(|mac| mac.verify_slice(&raw).is_ok())
@@ -67,7 +55,7 @@ pub enum SignatureCheck {
 /// Checks a token response's signature when the client secret is known.
 ///
 /// A signature that does not match is a protocol error: the response must not be stored.
-pub fn check(token: &Token, client_secret: Option<&Secret<String>>) -> Result<SignatureCheck> {
+pub(crate) fn check(token: &Token, client_secret: Option<&ClientSecret>) -> Result<SignatureCheck> {
     let Some(secret) = client_secret else {
         return Ok(SignatureCheck::NoSecret);
     };
@@ -105,16 +93,21 @@ mod tests {
         let sig = sign(
             "https://login.salesforce.com/id/00D/005",
             "1331142541514",
-            &Secret::from("secret"),
+            &ClientSecret::from("secret"),
         );
         assert_eq!(sig, "auY8jumMQX+PMrfUdl8ltsLb+pIlqSlVu2wk6gMwbsU=");
     }
 
     #[test]
     fn wrong_secret_fails() {
-        let sig = sign("id", "1", &Secret::from("a"));
-        assert!(!verify_parts("id", "1", &sig, &Secret::from("b")));
-        assert!(!verify_parts("id", "2", &sig, &Secret::from("a")));
-        assert!(!verify_parts("id", "1", "not base64!", &Secret::from("a")));
+        let sig = sign("id", "1", &ClientSecret::from("a"));
+        assert!(!verify_parts("id", "1", &sig, &ClientSecret::from("b")));
+        assert!(!verify_parts("id", "2", &sig, &ClientSecret::from("a")));
+        assert!(!verify_parts(
+            "id",
+            "1",
+            "not base64!",
+            &ClientSecret::from("a")
+        ));
     }
 }

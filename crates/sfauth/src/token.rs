@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
-use crate::secret::Secret;
+use crate::secret::{AccessToken, RefreshToken, Secret};
 
 /// Keys whose values are secrets: never shown by `Debug`.
 const PUBLIC_KEYS: &[&str] = &[
@@ -55,7 +55,32 @@ pub struct Token {
     fields: Map<String, Value>,
 }
 
+/// See [`Token::ROTATION_KEY`].
+pub(crate) const ROTATION_KEY: &str = "sfauth_rotation";
+
 impl Token {
+    /// The key, kept in the stored token, that records whether Salesforce rotated its
+    /// refresh token on the last refresh: `"true"` or `"false"` (a JSON boolean is read
+    /// too). Missing means unknown, treated as "may rotate". Like the recorded expiry, it is
+    /// sfauth's own note in the token file; other readers ignore unknown keys.
+    pub const ROTATION_KEY: &'static str = ROTATION_KEY;
+
+    /// Whether this token is known not to rotate its refresh token (recorded by an earlier
+    /// refresh); only then may a refresh that may have reached Salesforce be sent again.
+    ///
+    /// ```
+    /// use sfauth::Token;
+    /// let token = Token::from_json(br#"{"access_token":"a","instance_url":"https://x.my.salesforce.com","sfauth_rotation":"false"}"#).unwrap();
+    /// assert!(token.known_not_to_rotate());
+    /// ```
+    pub fn known_not_to_rotate(&self) -> bool {
+        match self.get(ROTATION_KEY) {
+            Some(Value::Bool(on)) => !on,
+            Some(Value::String(s)) => s == "false",
+            _ => false,
+        }
+    }
+
     /// Parses a token from JSON bytes: a token file or a token response.
     pub fn from_json(bytes: &[u8]) -> Result<Token, InvalidToken> {
         let value: Value = serde_json::from_slice(bytes)
@@ -125,15 +150,15 @@ impl Token {
     }
 
     /// The access token (the session ID), for the `Authorization: Bearer` header.
-    pub fn access_token(&self) -> Secret<String> {
-        Secret::from(self.str_field("access_token").unwrap_or_default())
+    pub fn access_token(&self) -> AccessToken {
+        AccessToken::from(self.str_field("access_token").unwrap_or_default())
     }
 
     /// The refresh token, when the token has one (JWT and client-credentials tokens don't).
-    pub fn refresh_token(&self) -> Option<Secret<String>> {
+    pub fn refresh_token(&self) -> Option<RefreshToken> {
         self.str_field("refresh_token")
             .filter(|s| !s.is_empty())
-            .map(Secret::from)
+            .map(RefreshToken::from)
     }
 
     /// The OpenID Connect `id_token`, when the `openid` scope was granted.
@@ -195,6 +220,18 @@ impl Token {
     /// The `signature`: base64 HMAC-SHA256 of `id` + `issued_at` keyed by the client secret.
     pub fn signature(&self) -> Option<&str> {
         self.str_field("signature")
+    }
+
+    /// Checks the `signature` (base64 HMAC-SHA256 of `id` + `issued_at`, keyed with the
+    /// client secret). Without the secret nothing can be checked
+    /// ([`SignatureCheck::NoSecret`](crate::SignatureCheck::NoSecret)); a signature that does
+    /// not match is a [`Protocol`](crate::ErrorKind::Protocol) error. Every grant of
+    /// [`AppClient`](crate::AppClient) already does this.
+    pub fn verify_signature(
+        &self,
+        client_secret: Option<&crate::ClientSecret>,
+    ) -> crate::Result<crate::SignatureCheck> {
+        crate::signature::check(self, client_secret)
     }
 
     /// The granted scopes, space-separated.

@@ -1,21 +1,21 @@
 //! The web-server (authorization code) login, with PKCE and `state`.
 //!
-//! 1. [`begin`] builds the authorize URL: `response_type=code`, the client id, the redirect
+//! 1. [`AppClient::authorize`] builds the authorize URL: `response_type=code`, the client id, the redirect
 //!    URI, a PKCE `S256` challenge and a random `state`.
 //! 2. The user logs in and approves in a browser; Salesforce redirects the browser to the
 //!    redirect URI with `code` and `state` (or `error`).
 //! 3. [`PendingLogin::code_from_redirect`] checks `state` and takes the code; the redirect
-//!    reaches sfauth through a [`RedirectListener`](crate::flows::loopback::RedirectListener)
-//!    on localhost, or as a URL the user pastes.
-//! 4. [`PendingLogin::exchange`] trades the code and the PKCE verifier for a token, with a
+//!    reaches sfauth through a [`RedirectListener`](crate::RedirectListener) on localhost,
+//!    or as a URL the user pastes.
+//! 4. [`AppClient::exchange_code`] trades the code and the PKCE verifier for a token, with a
 //!    refresh token when the scopes include `refresh_token`.
 //!
 //! ```
-//! use sfauth::flows::code::{self, AuthorizeOptions};
-//! use sfauth::{Endpoint, LoginUrl, OAuthClient, SitePrefix};
+//! use sfauth::{AppClient, AuthorizeOptions, ConnectedApp, Endpoint, LoginUrl, SitePrefix};
 //! # fn main() -> sfauth::Result<()> {
 //! let endpoint = Endpoint::new(LoginUrl::parse("https://login.salesforce.com")?, SitePrefix::default());
-//! let login = code::begin(&endpoint, &OAuthClient::new("3MVG9example"), &AuthorizeOptions::default())?;
+//! let client = AppClient::new(ConnectedApp::new("3MVG9example"), endpoint, &Default::default())?;
+//! let login = client.authorize(&AuthorizeOptions::default())?;
 //! assert!(login.authorize_url().starts_with(
 //!     "https://login.salesforce.com/services/oauth2/authorize?response_type=code&client_id=3MVG9example"));
 //! // The browser comes back with a code and the state it was given; a forged state fails.
@@ -28,17 +28,15 @@ use std::fmt;
 use subtle::ConstantTimeEq;
 use url::Url;
 
-use crate::client::OAuthClient;
+use crate::app::{AppClient, Credentials, Granted, TokenRequest};
+use crate::client::ConnectedApp;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, OAuthError, Result};
 use crate::flows::pkce::{self, Pkce};
-use crate::http::HttpClient;
-use crate::secret::Secret;
-use crate::signature;
-use crate::token::Token;
+use crate::secret::{AuthorizationCode, Secret};
 
-/// The callback URL the Salesforce CLI registers, so connected apps made for `sf` work.
-pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:1717/OauthRedirect";
+/// The callback URL the Salesforce CLI registers.
+const DEFAULT_REDIRECT_URI: &str = "http://localhost:1717/OauthRedirect";
 
 /// What to ask the authorize endpoint for.
 ///
@@ -46,7 +44,10 @@ pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:1717/OauthRedirect";
 /// let options = sfauth::AuthorizeOptions::default();
 /// assert_eq!(options.redirect_uri, "http://localhost:1717/OauthRedirect");
 /// assert_eq!(options.scopes, ["api", "refresh_token"]);
+/// let options = options.with_scopes(["api", "refresh_token", "openid"]).with_prompt("login");
+/// assert_eq!(options.prompt.as_deref(), Some("login"));
 /// ```
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthorizeOptions {
     /// The callback URL, exactly as registered in the connected app (Salesforce compares
@@ -59,6 +60,35 @@ pub struct AuthorizeOptions {
     pub prompt: Option<String>,
     /// `login_hint`: the username to pre-fill on the login page.
     pub login_hint: Option<String>,
+}
+
+impl AuthorizeOptions {
+    /// The callback URL the Salesforce CLI registers, so connected apps made for `sf` work.
+    pub const DEFAULT_REDIRECT_URI: &'static str = DEFAULT_REDIRECT_URI;
+
+    /// With this callback URL, exactly as registered in the connected app.
+    pub fn with_redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
+        self.redirect_uri = redirect_uri.into();
+        self
+    }
+
+    /// With these scopes instead of `api refresh_token`.
+    pub fn with_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With a `prompt` (`login`, `consent`, `select_account`, or a space-separated mix).
+    pub fn with_prompt(mut self, prompt: impl Into<String>) -> Self {
+        self.prompt = Some(prompt.into());
+        self
+    }
+
+    /// With a `login_hint`: the username to pre-fill on the login page.
+    pub fn with_login_hint(mut self, login_hint: impl Into<String>) -> Self {
+        self.login_hint = Some(login_hint.into());
+        self
+    }
 }
 
 impl Default for AuthorizeOptions {
@@ -91,14 +121,53 @@ impl fmt::Debug for PendingLogin {
     }
 }
 
-/// Starts a web-server login: checks the redirect URI and builds the authorize URL with a
-/// fresh PKCE verifier and `state`.
-///
-/// The redirect URI must be absolute, without a fragment, and `http://` only for a loopback
-/// host: the code travels in it.
-pub fn begin(
+impl AppClient {
+    /// Starts a web-server login: checks the redirect URI and builds the authorize URL with
+    /// a fresh PKCE verifier and `state`. Nothing is sent.
+    ///
+    /// The redirect URI must be absolute, without a fragment, and `http://` only for a
+    /// loopback host: the code travels in it.
+    pub fn authorize(&self, options: &AuthorizeOptions) -> Result<PendingLogin> {
+        begin(self.endpoint(), self.app(), options)
+    }
+
+    /// Exchanges the authorization code for a token: `grant_type=authorization_code` with
+    /// the code, client id, redirect URI, PKCE verifier, and the client secret if configured.
+    /// The response's signature is checked when the secret is known.
+    ///
+    /// Never replayed once it may have reached Salesforce: a code works once.
+    pub async fn exchange_code(
+        &self,
+        login: &PendingLogin,
+        code: &AuthorizationCode,
+    ) -> Result<Granted> {
+        self.token_request(TokenRequest {
+            what: "code exchange",
+            form: vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.expose()),
+                ("redirect_uri", login.redirect_uri.as_str()),
+                ("code_verifier", login.pkce.verifier().expose()),
+                ("format", "json"),
+            ],
+            credentials: Credentials::IfConfigured,
+            idempotent: false,
+            reclassify: refused,
+        })
+        .await
+    }
+}
+
+fn refused(e: Error) -> Error {
+    e.with_hint(
+        "the authorization code expired, was already used, or does not match this login's \
+         PKCE verifier or redirect URI; start the login again",
+    )
+}
+
+pub(crate) fn begin(
     endpoint: &Endpoint,
-    client: &OAuthClient,
+    client: &ConnectedApp,
     options: &AuthorizeOptions,
 ) -> Result<PendingLogin> {
     if client.client_id().trim().is_empty() {
@@ -191,7 +260,7 @@ impl PendingLogin {
     /// [`ErrorKind::Protocol`] error. `error=access_denied` (the user clicked Deny, or the
     /// org refused) is [`ErrorKind::DeniedByPolicy`]; any other `error=` is classified like
     /// a token endpoint error.
-    pub fn code_from_redirect(&self, redirected: &str) -> Result<Secret<String>> {
+    pub fn code_from_redirect(&self, redirected: &str) -> Result<AuthorizationCode> {
         let query = query_of(redirected);
         let mut code = None;
         let mut state = None;
@@ -199,7 +268,7 @@ impl PendingLogin {
         let mut description = None;
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match key.as_ref() {
-                "code" => code = Some(Secret::new(value.into_owned())),
+                "code" => code = Some(AuthorizationCode::new(value.into_owned())),
                 "state" => state = Some(Secret::new(value.into_owned())),
                 "error" => error = Some(value.into_owned()),
                 "error_description" => description = Some(value.into_owned()),
@@ -247,41 +316,6 @@ impl PendingLogin {
         )
         .with_hint("start the login again and finish it in the browser window it opens"))
     }
-
-    /// Exchanges the authorization code for a token: `grant_type=authorization_code` with
-    /// the code, client id, redirect URI, PKCE verifier, and the client secret if configured.
-    /// The response's signature is checked when the secret is known.
-    ///
-    /// Never replayed once it may have reached Salesforce: a code works once.
-    pub async fn exchange(
-        &self,
-        http: &HttpClient,
-        endpoint: &Endpoint,
-        client: &OAuthClient,
-        code: &Secret<String>,
-    ) -> Result<Token> {
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code.expose()),
-            ("redirect_uri", self.redirect_uri.as_str()),
-            ("code_verifier", self.pkce.verifier().expose()),
-            ("format", "json"),
-        ];
-        form.extend(client.form_credentials());
-        let answer = http.post_form(&endpoint.token_url(), &form, false).await?;
-        let token = super::read_token_answer(&answer, "code exchange").map_err(|e| {
-            if super::is_generic_invalid_grant(&e) {
-                e.with_hint(
-                    "the authorization code expired, was already used, or does not match this \
-                     login's PKCE verifier or redirect URI; start the login again",
-                )
-            } else {
-                e
-            }
-        })?;
-        signature::check(&token, client.client_secret())?;
-        Ok(token)
-    }
 }
 
 /// The query part of a redirected URL, a path with a query, or a bare query; without any
@@ -327,7 +361,7 @@ mod tests {
     fn pending() -> PendingLogin {
         begin(
             &endpoint(),
-            &OAuthClient::new("3MVG9client"),
+            &ConnectedApp::new("3MVG9client"),
             &AuthorizeOptions::default(),
         )
         .unwrap()
@@ -389,7 +423,7 @@ mod tests {
     fn prompt_and_login_hint_are_passed_when_given() {
         let login = begin(
             &endpoint(),
-            &OAuthClient::new("c"),
+            &ConnectedApp::new("c"),
             &AuthorizeOptions {
                 prompt: Some("login consent".into()),
                 login_hint: Some("ada@example.com".into()),
@@ -415,7 +449,7 @@ mod tests {
     fn redirect_uri_over_plain_http_to_a_remote_host_is_refused() {
         let e = begin(
             &endpoint(),
-            &OAuthClient::new("c"),
+            &ConnectedApp::new("c"),
             &AuthorizeOptions {
                 redirect_uri: "http://example.com/callback".into(),
                 ..AuthorizeOptions::default()
@@ -434,7 +468,7 @@ mod tests {
                 ..AuthorizeOptions::default()
             };
             assert!(
-                begin(&endpoint(), &OAuthClient::new("c"), &options).is_ok(),
+                begin(&endpoint(), &ConnectedApp::new("c"), &options).is_ok(),
                 "{ok}"
             );
         }

@@ -12,13 +12,9 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::client::OAuthClient;
-use crate::endpoint::Endpoint;
+use crate::app::{AppClient, Credentials, Granted, TokenRequest, as_is};
 use crate::error::{Error, ErrorKind, OAuthError, Result};
-use crate::http::HttpClient;
 use crate::secret::Secret;
-use crate::signature;
-use crate::token::Token;
 
 /// The wait between polls when the server names none (RFC 8628 §3.2).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -28,7 +24,7 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
 /// A started device login: show the user `user_code` and `verification_uri`, then
-/// [`poll`].
+/// [`AppClient::device_poll`].
 #[non_exhaustive]
 #[derive(Clone, Debug)]
 pub struct DeviceAuthorization {
@@ -42,32 +38,93 @@ pub struct DeviceAuthorization {
     pub interval: Duration,
 }
 
-/// Starts a device login: `response_type=device_code` with the client id and `scopes`
-/// (space-joined; none sends no `scope`).
-pub async fn start(
-    http: &HttpClient,
-    endpoint: &Endpoint,
-    client: &OAuthClient,
-    scopes: &[String],
-) -> Result<DeviceAuthorization> {
-    let scope = scopes
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut form = vec![
-        ("response_type", "device_code"),
-        ("client_id", client.client_id()),
-        ("format", "json"),
-    ];
-    if !scope.is_empty() {
-        form.push(("scope", scope.as_str()));
+impl AppClient {
+    /// Starts a device login: `response_type=device_code` with the client id and `scopes`
+    /// (space-joined; none sends no `scope`). Show the user the answer's `user_code` and
+    /// `verification_uri`, then [`device_poll`](Self::device_poll).
+    pub async fn device_start(&self, scopes: &[String]) -> Result<DeviceAuthorization> {
+        let scope = scopes
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut form = vec![
+            ("response_type", "device_code"),
+            ("client_id", self.app().client_id()),
+            ("format", "json"),
+        ];
+        if !scope.is_empty() {
+            form.push(("scope", scope.as_str()));
+        }
+        // Asking again only makes another code: safe to replay.
+        let answer = self.post(&self.endpoint().token_url(), &form, true).await?;
+        let body = super::ok_body(&answer, "device login start")?;
+        parse_start(body)
     }
-    // Asking again only makes another code: safe to replay.
-    let answer = http.post_form(&endpoint.token_url(), &form, true).await?;
-    let body = super::ok_body(&answer, "device login start")?;
-    parse_start(body)
+
+    /// Polls `grant_type=device&code=<device_code>` every `interval` until the user
+    /// approves (the token, signature checked when the client secret is known), denies
+    /// ([`ErrorKind::DeniedByPolicy`]), or `timeout` passes ([`ErrorKind::LoginRequired`]).
+    /// On `slow_down` the interval grows by [`SLOW_DOWN_STEP`].
+    pub async fn device_poll(
+        &self,
+        device: &DeviceAuthorization,
+        timeout: Duration,
+    ) -> Result<Granted> {
+        // `None`: a timeout too long to represent, that is, no deadline.
+        let deadline = Instant::now().checked_add(timeout);
+        let mut interval = first_interval(device);
+        loop {
+            // A wait too long to represent would never end: it is past any deadline.
+            let next_poll = Instant::now().checked_add(interval);
+            if next_poll.is_none_or(|at| deadline.is_some_and(|deadline| at > deadline)) {
+                return Err(Error::new(
+                    ErrorKind::LoginRequired,
+                    format!(
+                        "the device login was not approved within {} s",
+                        timeout.as_secs()
+                    ),
+                )
+                .with_hint(format!(
+                    "start the login again, open {} and enter the code it shows before the time runs out",
+                    device.verification_uri
+                )));
+            }
+            tokio::time::sleep(interval).await;
+            let polled = self
+                .token_request(TokenRequest {
+                    what: "device login",
+                    form: vec![
+                        ("grant_type", "device"),
+                        ("code", device.device_code.expose()),
+                        ("format", "json"),
+                    ],
+                    credentials: Credentials::IfConfigured,
+                    // Before approval a replayed poll is harmless; after it, a lost answer
+                    // cannot be recovered either way.
+                    idempotent: true,
+                    reclassify: as_is,
+                })
+                .await;
+            let e = match polled {
+                Ok(granted) => return Ok(granted),
+                Err(e) => e,
+            };
+            let (Some(oauth), Some(status)) = (e.oauth().cloned(), e.status()) else {
+                return Err(e);
+            };
+            match next_interval(interval, &oauth.error) {
+                Some(next) => {
+                    if next != interval {
+                        tracing::debug!(?next, "device login poll: slowing down");
+                    }
+                    interval = next;
+                }
+                None => return Err(poll_error(oauth, status)),
+            }
+        }
+    }
 }
 
 fn parse_start(body: &[u8]) -> Result<DeviceAuthorization> {
@@ -127,64 +184,6 @@ fn next_interval(interval: Duration, code: &str) -> Option<Duration> {
     }
 }
 
-/// Polls `grant_type=device&client_id&code=<device_code>` every `interval` until the user
-/// approves (the token, signature checked when the client secret is known), denies
-/// ([`ErrorKind::DeniedByPolicy`]), or `timeout` passes ([`ErrorKind::LoginRequired`]).
-/// On `slow_down` the interval grows by [`SLOW_DOWN_STEP`].
-pub async fn poll(
-    http: &HttpClient,
-    endpoint: &Endpoint,
-    client: &OAuthClient,
-    device: &DeviceAuthorization,
-    timeout: Duration,
-) -> Result<Token> {
-    // `None`: a timeout too long to represent, that is, no deadline.
-    let deadline = Instant::now().checked_add(timeout);
-    let mut interval = first_interval(device);
-    let mut form = vec![
-        ("grant_type", "device"),
-        ("code", device.device_code.expose()),
-        ("format", "json"),
-    ];
-    form.extend(client.form_credentials());
-    loop {
-        // A wait too long to represent would never end: it is past any deadline.
-        let next_poll = Instant::now().checked_add(interval);
-        if next_poll.is_none_or(|at| deadline.is_some_and(|deadline| at > deadline)) {
-            return Err(Error::new(
-                ErrorKind::LoginRequired,
-                format!(
-                    "the device login was not approved within {} s",
-                    timeout.as_secs()
-                ),
-            )
-            .with_hint(format!(
-                "start the login again, open {} and enter the code it shows before the time runs out",
-                device.verification_uri
-            )));
-        }
-        tokio::time::sleep(interval).await;
-        // Before approval a replayed poll is harmless; after it, a lost answer cannot be
-        // recovered either way.
-        let answer = http.post_form(&endpoint.token_url(), &form, true).await?;
-        if answer.status != 200
-            && let Some(oauth) = super::parse_oauth_error(&answer.body)
-        {
-            if let Some(next) = next_interval(interval, &oauth.error) {
-                if next != interval {
-                    tracing::debug!(?next, "device login poll: slowing down");
-                }
-                interval = next;
-                continue;
-            }
-            return Err(poll_error(oauth, answer.status));
-        }
-        let token = super::read_token_answer(&answer, "device login")?;
-        signature::check(&token, client.client_secret())?;
-        return Ok(token);
-    }
-}
-
 fn poll_error(oauth: OAuthError, status: u16) -> Error {
     match oauth.error.as_str() {
         "access_denied" => Error::new(
@@ -215,6 +214,13 @@ fn poll_error(oauth: OAuthError, status: u16) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A client for a port nothing listens on: these tests must not send anything.
+    fn client() -> AppClient {
+        let login = crate::endpoint::LoginUrl::parse("http://127.0.0.1:9").unwrap();
+        let endpoint = crate::Endpoint::new(login, Default::default());
+        AppClient::new(crate::ConnectedApp::new("c"), endpoint, &Default::default()).unwrap()
+    }
 
     fn device(interval: Duration) -> DeviceAuthorization {
         DeviceAuthorization {
@@ -322,35 +328,19 @@ mod tests {
 
     #[tokio::test]
     async fn an_endless_interval_with_an_endless_timeout_gives_up_without_a_panic() {
-        let login = crate::endpoint::LoginUrl::parse("http://127.0.0.1:9").unwrap();
-        let http = HttpClient::new(&Default::default(), &login).unwrap();
-        let endpoint = Endpoint::new(login, Default::default());
-        let e = poll(
-            &http,
-            &endpoint,
-            &OAuthClient::new("c"),
-            &device(Duration::MAX),
-            Duration::MAX,
-        )
-        .await
-        .unwrap_err();
+        let e = client()
+            .device_poll(&device(Duration::MAX), Duration::MAX)
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::LoginRequired);
     }
 
     #[tokio::test]
     async fn a_timeout_shorter_than_the_interval_gives_up_without_polling() {
-        let login = crate::endpoint::LoginUrl::parse("http://127.0.0.1:9").unwrap();
-        let http = HttpClient::new(&Default::default(), &login).unwrap();
-        let endpoint = Endpoint::new(login, Default::default());
-        let e = poll(
-            &http,
-            &endpoint,
-            &OAuthClient::new("c"),
-            &device(Duration::from_secs(5)),
-            Duration::from_secs(2),
-        )
-        .await
-        .unwrap_err();
+        let e = client()
+            .device_poll(&device(Duration::from_secs(5)), Duration::from_secs(2))
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::LoginRequired);
         assert!(e.to_string().contains("not approved within 2 s"), "{e}");
     }

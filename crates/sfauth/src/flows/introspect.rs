@@ -6,11 +6,9 @@
 
 use serde::{Deserialize, Deserializer};
 
-use crate::client::OAuthClient;
-use crate::endpoint::Endpoint;
+use crate::app::AppClient;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::HttpClient;
-use crate::secret::Secret;
+use crate::secret::IssuedToken;
 
 /// What Salesforce says about a token.
 ///
@@ -63,36 +61,30 @@ fn seconds<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, 
     })
 }
 
-/// Introspects `token`. `hint` is the `token_type_hint`: `access_token` or
-/// `refresh_token`. The client secret is sent when configured (Salesforce authenticates
-/// the caller). Safe to repeat, so lost answers are retried.
-pub async fn introspect(
-    http: &HttpClient,
-    endpoint: &Endpoint,
-    client: &OAuthClient,
-    token: &Secret<String>,
-    hint: &str,
-) -> Result<Introspection> {
-    if !matches!(hint, "access_token" | "refresh_token") {
-        return Err(Error::new(
-            ErrorKind::Usage,
-            format!("token type hint `{hint}` is neither access_token nor refresh_token"),
-        ));
+impl AppClient {
+    /// Introspects `token`, an access or a refresh token (its kind is the
+    /// `token_type_hint`). The client secret is sent when configured (Salesforce
+    /// authenticates the caller). Safe to repeat, so lost answers are retried.
+    pub async fn introspect<'a>(&self, token: impl Into<IssuedToken<'a>>) -> Result<Introspection> {
+        let token = token.into();
+        let mut form = vec![
+            ("token", token.expose()),
+            ("token_type_hint", token.type_hint()),
+        ];
+        form.extend(self.app().form_credentials());
+        let answer = self
+            .post(&self.endpoint().introspect_url(), &form, true)
+            .await?;
+        let body = super::ok_body(&answer, "introspection")?;
+        serde_json::from_slice(body).map_err(|e| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("the introspection answer is not what RFC 7662 describes: {e}"),
+            )
+            .with_hint("check that the login URL points at Salesforce (or the emulator)")
+            .with_status(answer.status)
+        })
     }
-    let mut form = vec![("token", token.expose()), ("token_type_hint", hint)];
-    form.extend(client.form_credentials());
-    let answer = http
-        .post_form(&endpoint.introspect_url(), &form, true)
-        .await?;
-    let body = super::ok_body(&answer, "introspection")?;
-    serde_json::from_slice(body).map_err(|e| {
-        Error::new(
-            ErrorKind::Protocol,
-            format!("the introspection answer is not what RFC 7662 describes: {e}"),
-        )
-        .with_hint("check that the login URL points at Salesforce (or the emulator)")
-        .with_status(answer.status)
-    })
 }
 
 #[cfg(test)]
@@ -117,22 +109,5 @@ mod tests {
         assert_eq!(i.exp, Some(1_700_007_200));
         assert_eq!(i.username.as_deref(), Some("ada@example.com"));
         assert_eq!(i.token_type.as_deref(), Some("access_token"));
-    }
-
-    #[tokio::test]
-    async fn an_unknown_hint_is_refused_before_any_request() {
-        let login = crate::endpoint::LoginUrl::parse("http://127.0.0.1:9").unwrap();
-        let http = HttpClient::new(&Default::default(), &login).unwrap();
-        let endpoint = Endpoint::new(login, Default::default());
-        let e = introspect(
-            &http,
-            &endpoint,
-            &OAuthClient::new("c"),
-            &Secret::from("t"),
-            "id_token",
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Usage);
     }
 }

@@ -12,11 +12,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::endpoint::{self, Endpoint, LoginUrl};
+use crate::app::{AppClient, Credentials, Granted, TokenRequest};
+use crate::endpoint::{self, LoginUrl};
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::HttpClient;
 use crate::secret::Secret;
-use crate::token::Token;
 
 /// The grant type of RFC 7523.
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -61,6 +60,12 @@ struct Claims<'a> {
 }
 
 impl JwtBearer {
+    /// The grant type of RFC 7523.
+    pub const GRANT_TYPE: &'static str = GRANT_TYPE;
+
+    /// How long an assertion is valid: Salesforce wants `exp` within 3 minutes.
+    pub const ASSERTION_LIFETIME: Duration = ASSERTION_LIFETIME;
+
     /// The usual `aud` for logins at `login`: `https://test.salesforce.com` for sandboxes
     /// (test.salesforce.com and `*.sandbox.my.salesforce.com`),
     /// `https://login.salesforce.com` for other Salesforce hosts, and the login URL itself
@@ -197,41 +202,50 @@ fn key_error(message: &str) -> Error {
     )
 }
 
-/// Logs in with a signed assertion. Safe to send again after a lost answer (the assertion
-/// only proves who signed it), so ambiguous failures are retried like 5xx answers.
-///
-/// An `invalid_grant` other than a policy refusal means the assertion was refused (wrong
-/// key for the app's certificate, unknown user, wrong audience): [`ErrorKind::ClientRejected`].
-pub async fn request(http: &HttpClient, endpoint: &Endpoint, jwt: &JwtBearer) -> Result<Token> {
-    let assertion = jwt.assertion()?;
-    let form = [
-        ("grant_type", GRANT_TYPE),
-        ("assertion", assertion.expose()),
-        ("format", "json"),
-    ];
-    let answer = http.post_form(&endpoint.token_url(), &form, true).await?;
-    super::read_token_answer(&answer, "JWT bearer login").map_err(|e| {
-        let expired = e
-            .oauth()
-            .and_then(|o| o.description.as_deref())
-            .is_some_and(|d| d.to_ascii_lowercase().contains("expired"));
-        if super::is_generic_invalid_grant(&e) && expired {
-            // sfauth signs every assertion for three minutes from now: an "expired" refusal
-            // means the clocks disagree.
-            e.with_kind(ErrorKind::ClientRejected).with_hint(
-                "Salesforce found the assertion expired although it was signed just now: \
-                 check this machine's clock (sync it with NTP)",
-            )
-        } else if super::is_generic_invalid_grant(&e) {
-            e.with_kind(ErrorKind::ClientRejected).with_hint(
-                "check that the private key matches the certificate uploaded to the connected \
-                 app, that the username exists in this org, and the audience (sandboxes use \
-                 https://test.salesforce.com)",
-            )
-        } else {
-            e
-        }
-    })
+impl AppClient {
+    /// Logs in with a signed assertion. Safe to send again after a lost answer (the
+    /// assertion only proves who signed it), so ambiguous failures are retried like 5xx
+    /// answers. No client secret is sent.
+    ///
+    /// An `invalid_grant` other than a policy refusal means the assertion was refused (wrong
+    /// key for the app's certificate, unknown user, wrong audience):
+    /// [`ErrorKind::ClientRejected`].
+    pub async fn jwt_bearer(&self, jwt: &JwtBearer) -> Result<Granted> {
+        let assertion = jwt.assertion()?;
+        self.token_request(TokenRequest {
+            what: "JWT bearer login",
+            form: vec![
+                ("grant_type", GRANT_TYPE),
+                ("assertion", assertion.expose()),
+                ("format", "json"),
+            ],
+            credentials: Credentials::None,
+            idempotent: true,
+            reclassify: refused,
+        })
+        .await
+    }
+}
+
+fn refused(e: Error) -> Error {
+    let expired = e
+        .oauth()
+        .and_then(|o| o.description.as_deref())
+        .is_some_and(|d| d.to_ascii_lowercase().contains("expired"));
+    if expired {
+        // sfauth signs every assertion for three minutes from now: an "expired" refusal
+        // means the clocks disagree.
+        e.with_kind(ErrorKind::ClientRejected).with_hint(
+            "Salesforce found the assertion expired although it was signed just now: \
+             check this machine's clock (sync it with NTP)",
+        )
+    } else {
+        e.with_kind(ErrorKind::ClientRejected).with_hint(
+            "check that the private key matches the certificate uploaded to the connected \
+             app, that the username exists in this org, and the audience (sandboxes use \
+             https://test.salesforce.com)",
+        )
+    }
 }
 
 #[cfg(test)]

@@ -9,20 +9,19 @@
 //! ```no_run
 //! # async fn run() -> sfauth::Result<()> {
 //! use std::time::Duration;
-//! use sfauth::flows::{code, loopback::RedirectListener};
-//! use sfauth::{AuthorizeOptions, Endpoint, HttpClient, HttpConfig, LoginUrl, OAuthClient, SitePrefix};
+//! use sfauth::{AppClient, AuthorizeOptions, ConnectedApp, Endpoint, HttpConfig, LoginUrl,
+//!              RedirectListener, SitePrefix};
 //!
 //! let endpoint = Endpoint::new(LoginUrl::parse("https://login.salesforce.com")?, SitePrefix::default());
-//! let client = OAuthClient::new("3MVG9example");
+//! let client = AppClient::new(ConnectedApp::new("3MVG9example"), endpoint, &HttpConfig::default())?;
 //! let options = AuthorizeOptions::default();
 //! // Bind first, so the browser cannot arrive before anyone listens.
 //! let listener = RedirectListener::bind(&options.redirect_uri).await?;
-//! let login = code::begin(&endpoint, &client, &options)?;
+//! let login = client.authorize(&options)?;
 //! eprintln!("open {}", login.authorize_url());
 //! let code = listener.wait(&login, Duration::from_secs(300)).await?;
-//! let http = HttpClient::new(&HttpConfig::default(), endpoint.login_url())?;
-//! let token = login.exchange(&http, &endpoint, &client, &code).await?;
-//! # let _ = token; Ok(()) }
+//! let granted = client.exchange_code(&login, &code).await?;
+//! # let _ = granted; Ok(()) }
 //! ```
 
 use std::fmt;
@@ -43,7 +42,7 @@ use url::Url;
 
 use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::flows::code::PendingLogin;
-use crate::secret::Secret;
+use crate::secret::{AuthorizationCode, Secret};
 
 /// How long the browser's page may take to be delivered once the login is decided.
 const DELIVERY_GRACE: Duration = Duration::from_secs(2);
@@ -139,7 +138,11 @@ impl RedirectListener {
     ///
     /// Other paths (a browser's `/favicon.ico`) get a 404 and do not end the wait. With no
     /// redirect within `timeout`, the error is [`ErrorKind::LoginRequired`].
-    pub async fn wait(self, pending: &PendingLogin, timeout: Duration) -> Result<Secret<String>> {
+    pub async fn wait(
+        self,
+        pending: &PendingLogin,
+        timeout: Duration,
+    ) -> Result<AuthorizationCode> {
         let (arrivals, mut arrived) = mpsc::channel(1);
         let door = Door {
             path: Arc::from(self.path.as_str()),
@@ -270,7 +273,7 @@ impl Page {
     }
 }
 
-fn page_for(result: &Result<Secret<String>>) -> Page {
+fn page_for(result: &Result<AuthorizationCode>) -> Page {
     match result {
         Ok(_) => Page::new(
             StatusCode::OK,
@@ -335,7 +338,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::OAuthClient;
+    use crate::client::ConnectedApp;
     use crate::endpoint::{Endpoint, LoginUrl, SitePrefix};
     use crate::flows::code::{self, AuthorizeOptions};
 
@@ -345,7 +348,7 @@ mod tests {
                 LoginUrl::parse("https://login.salesforce.com").unwrap(),
                 SitePrefix::default(),
             ),
-            &OAuthClient::new("c"),
+            &ConnectedApp::new("c"),
             &AuthorizeOptions {
                 redirect_uri: redirect_uri.into(),
                 ..AuthorizeOptions::default()

@@ -1,22 +1,24 @@
-//! One module per grant or endpoint. Every grant POSTs a form to the token endpoint and
-//! reads the same kind of answer, so the answer is read and classified here, once.
+//! One module per grant or endpoint, each an `impl AppClient` block with the grant's own
+//! rules; the answer every grant reads is read and classified here, once.
 //!
-//! | Module | What it does |
+//! | Module | [`AppClient`](crate::AppClient) methods |
 //! |---|---|
-//! | [`refresh`] | the refresh-token grant |
-//! | [`code`] (+ [`pkce`], [`loopback`]) | web-server login: authorize URL, redirect, code exchange |
-//! | [`jwt`] | the JWT bearer grant (a signed assertion, no user interaction) |
-//! | [`client_credentials`] | the client-credentials grant (a "run as" integration user) |
-//! | [`password`] | the username-password grant (blocked by default in new orgs) |
-//! | [`device`] | Salesforce's device flow (a code typed on another device) |
-//! | [`revoke`] | revoke an access or refresh token |
-//! | [`introspect`] | ask Salesforce whether a token is active, and until when |
+//! | `refresh` | `refresh`: the refresh-token grant |
+//! | `code` (+ `pkce`, `loopback`) | `authorize`, `exchange_code`: web-server login |
+//! | `jwt` | `jwt_bearer`: a signed assertion, no user interaction |
+//! | `client_credentials` | `client_credentials`: a "run as" integration user |
+//! | `password` | `password`: the username-password grant (blocked by default in new orgs) |
+//! | `device` | `device_start`, `device_poll`: a code typed on another device |
+//! | `revoke` | `revoke`: an access or refresh token |
+//! | `introspect` | `introspect`: whether a token is active, and until when |
+//! | `userinfo` | `userinfo`: who a token belongs to |
 
 pub mod client_credentials;
 pub mod code;
 pub mod device;
 pub mod introspect;
 pub mod jwt;
+#[cfg(feature = "loopback")]
 pub mod loopback;
 pub mod password;
 pub mod pkce;

@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use crate::secret::Secret;
+use crate::secret::{PkceVerifier, Secret};
 
 /// A PKCE verifier and its `S256` challenge.
 ///
@@ -24,7 +24,7 @@ use crate::secret::Secret;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Pkce {
-    verifier: Secret<String>,
+    verifier: PkceVerifier,
     challenge: String,
 }
 
@@ -38,11 +38,11 @@ impl Pkce {
     ///
     /// If the operating system has no randomness to give, which leaves no safe way on.
     pub fn new() -> Pkce {
-        Pkce::from_verifier(random_token())
+        Pkce::from_verifier(PkceVerifier::new(random_token().expose()))
     }
 
     /// A PKCE pair for a known verifier (tests, and the RFC's example).
-    pub(crate) fn from_verifier(verifier: Secret<String>) -> Pkce {
+    pub(crate) fn from_verifier(verifier: PkceVerifier) -> Pkce {
         let digest = Sha256::digest(verifier.expose().as_bytes());
         Pkce {
             challenge: URL_SAFE_NO_PAD.encode(digest),
@@ -51,7 +51,7 @@ impl Pkce {
     }
 
     /// The `code_verifier`, sent with the code exchange only.
-    pub fn verifier(&self) -> &Secret<String> {
+    pub fn verifier(&self) -> &PkceVerifier {
         &self.verifier
     }
 
@@ -82,7 +82,9 @@ mod tests {
     #[test]
     fn challenge_matches_rfc_7636_appendix_b() {
         // The verifier of RFC 7636 appendix B: base64url of the 32 octets listed there.
-        let pkce = Pkce::from_verifier(Secret::from("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
+        let pkce = Pkce::from_verifier(PkceVerifier::from(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        ));
         assert_eq!(
             pkce.challenge(),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"

@@ -2,9 +2,9 @@
 
 use serde::Deserialize;
 
+use crate::app::AppClient;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::HttpClient;
-use crate::secret::Secret;
+use crate::secret::AccessToken;
 
 /// The parts of `/services/oauth2/userinfo` sfauth uses. Unknown fields are ignored.
 #[non_exhaustive]
@@ -20,33 +20,37 @@ pub struct UserInfo {
     pub email: Option<String>,
 }
 
-/// GETs `{instance_url}/services/oauth2/userinfo` with the access token.
-pub async fn userinfo(
-    http: &HttpClient,
-    instance_url: &str,
-    access_token: &Secret<String>,
-) -> Result<UserInfo> {
-    let url = format!(
-        "{}/services/oauth2/userinfo",
-        instance_url.trim_end_matches('/')
-    );
-    let answer = http
-        .send_bearer("GET", &url, &[], None, access_token)
-        .await?;
-    if answer.status != 200 {
-        return Err(Error::new(
-            ErrorKind::Protocol,
-            format!(
-                "UserInfo answered HTTP {}{}",
-                answer.status,
-                crate::http::summary(&answer.body)
-            ),
-        ));
+impl AppClient {
+    /// GETs `{instance_url}/services/oauth2/userinfo` with the access token: who it belongs
+    /// to. The instance URL is the token's own (its `instance_url`), not the login host.
+    pub async fn userinfo(
+        &self,
+        instance_url: &str,
+        access_token: &AccessToken,
+    ) -> Result<UserInfo> {
+        let url = format!(
+            "{}/services/oauth2/userinfo",
+            instance_url.trim_end_matches('/')
+        );
+        let answer = self
+            .http()
+            .send_bearer("GET", &url, &[], None, access_token)
+            .await?;
+        if answer.status != 200 {
+            return Err(Error::new(
+                ErrorKind::Protocol,
+                format!(
+                    "UserInfo answered HTTP {}{}",
+                    answer.status,
+                    crate::http::summary(&answer.body)
+                ),
+            ));
+        }
+        serde_json::from_slice(&answer.body).map_err(|e| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("UserInfo answered something that is not JSON ({e})"),
+            )
+        })
     }
-    serde_json::from_slice(&answer.body).map_err(|e| {
-        Error::new(
-            ErrorKind::Protocol,
-            format!("UserInfo answered something that is not JSON ({e})"),
-        )
-    })
 }

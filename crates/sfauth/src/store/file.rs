@@ -136,7 +136,7 @@ impl FileStore {
 ///
 /// ```
 /// use std::path::Path;
-/// assert_eq!(sfauth::store::file::lock_path_for(Path::new("/t/a.json")), Path::new("/t/a.json.lock"));
+/// assert_eq!(sfauth::files::lock_path_for(Path::new("/t/a.json")), Path::new("/t/a.json.lock"));
 /// ```
 pub fn lock_path_for(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -153,7 +153,7 @@ pub fn lock_path_for(path: &Path) -> PathBuf {
 /// let real = dir.path().join("real.json");
 /// let link = dir.path().join("link.json");
 /// std::os::unix::fs::symlink("real.json", &link).unwrap();
-/// assert_eq!(sfauth::store::file::resolve_target(&link), real);
+/// assert_eq!(sfauth::files::resolve_target(&link), real);
 /// ```
 pub fn resolve_target(path: &Path) -> PathBuf {
     let mut current = path.to_path_buf();
@@ -268,7 +268,7 @@ fn sync_dir(target: &Path) -> Result<()> {
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("private/config.toml");
-/// sfauth::store::file::write_private_file(&path, b"x = 1\n").unwrap();
+/// sfauth::files::write_private_file(&path, b"x = 1\n").unwrap();
 /// assert_eq!(std::fs::read(&path).unwrap(), b"x = 1\n");
 /// ```
 pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -16,16 +16,15 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Map, Value};
 
-use sfauth::expiry::ExpirySource;
-use sfauth::flows::code::{self, AuthorizeOptions, PendingLogin};
-use sfauth::flows::refresh;
+use sfauth::ExpirySource;
 use sfauth::{
-    Endpoint, ErrorKind, ExpiryPolicy, HttpClient, HttpConfig, JwtBearer, LoginUrl, OAuthClient,
-    OAuthError, RetryPolicy, Secret, SfdxAuthUrl, SitePrefix, Token,
+    AppClient, AuthorizeOptions, ClientSecret, ConnectedApp, Endpoint, ErrorKind, ExpiryPolicy,
+    HttpConfig, JwtBearer, LoginUrl, OAuthError, PendingLogin, RefreshToken, RetryPolicy, Secret,
+    SfdxAuthUrl, SitePrefix, Token,
 };
 
-const KEY: &str = include_str!("fixtures/jwt_unit_key.pem");
-const PUBLIC: &str = include_str!("fixtures/jwt_unit_key.pub.pem");
+const KEY: &str = include_str!("../fixtures/jwt_unit_key.pem");
+const PUBLIC: &str = include_str!("../fixtures/jwt_unit_key.pub.pem");
 
 fn cases(n: u32) -> Config {
     // Found failures are pinned as named tests below rather than in a regressions file.
@@ -198,7 +197,7 @@ fn check_parsed_token(token: &Token) -> Result<(), TestCaseError> {
         token.scope(),
     );
     let _ = (token.refresh_token(), token.id_token(), token.signature());
-    let _ = sfauth::signature::check(token, Some(&Secret::from("client-secret")));
+    let _ = token.verify_signature(Some(&ClientSecret::from("client-secret")));
     let _ = Endpoint::for_token(token, SitePrefix::default());
     let _ = format!("{token:?}");
     Ok(())
@@ -288,8 +287,7 @@ fn rewriting_a_token_file_keeps_every_float_exactly() {
 struct Answerer {
     runtime: tokio::runtime::Runtime,
     answer: Arc<Mutex<(u16, &'static str, Vec<u8>)>>,
-    endpoint: Endpoint,
-    http: HttpClient,
+    client: AppClient,
 }
 
 impl Answerer {
@@ -317,19 +315,13 @@ impl Answerer {
         // The server task lives on this runtime and ends when the runtime is dropped.
         runtime.spawn(async move { axum::serve(listener, app).await });
         let login = LoginUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap();
-        let config = HttpConfig {
-            retry: RetryPolicy {
-                max_retries: 0,
-                ..RetryPolicy::default()
-            },
-            ..HttpConfig::default()
-        };
-        let http = HttpClient::new(&config, &login).unwrap();
+        let config = HttpConfig::default().with_retry(RetryPolicy::none());
+        let endpoint = Endpoint::new(login, SitePrefix::default());
+        let client = AppClient::new(ConnectedApp::new("3MVG9client"), endpoint, &config).unwrap();
         Answerer {
             runtime,
             answer,
-            endpoint: Endpoint::new(login, SitePrefix::default()),
-            http,
+            client,
         }
     }
 
@@ -341,15 +333,9 @@ impl Answerer {
         body: Vec<u8>,
     ) -> Option<sfauth::Error> {
         *self.answer.lock().unwrap() = (status, content_type, body);
-        let client = OAuthClient::new("3MVG9client");
-        let refresh_token = Secret::from(REFRESH_TOKEN);
+        let refresh_token = RefreshToken::from(REFRESH_TOKEN);
         self.runtime
-            .block_on(refresh::refresh(
-                &self.http,
-                &self.endpoint,
-                &client,
-                &refresh_token,
-            ))
+            .block_on(self.client.refresh(&refresh_token))
             .err()
     }
 }
@@ -542,11 +528,13 @@ fn pending_login() -> PendingLogin {
         LoginUrl::parse("https://login.salesforce.com").unwrap(),
         SitePrefix::default(),
     );
-    code::begin(
-        &endpoint,
-        &OAuthClient::new("3MVG9client"),
-        &AuthorizeOptions::default(),
+    AppClient::new(
+        ConnectedApp::new("3MVG9client"),
+        endpoint,
+        &HttpConfig::default(),
     )
+    .unwrap()
+    .authorize(&AuthorizeOptions::default())
     .unwrap()
 }
 
@@ -726,7 +714,7 @@ proptest! {
             .map_err(|e| TestCaseError::fail(format!("{e}")))?;
         prop_assert_eq!(&url.client_id, &parts.client_id);
         prop_assert_eq!(
-            url.client_secret.as_ref().map(Secret::expose),
+            url.client_secret.as_ref().map(ClientSecret::expose),
             (!parts.secret.is_empty()).then_some(parts.secret.as_str())
         );
         prop_assert_eq!(url.refresh_token.expose(), parts.refresh_token.as_str());

@@ -2,11 +2,8 @@
 //! only when the answer proves the request was not processed (503, 429), or when the request
 //! is safe to repeat; an oversized answer is refused.
 
-mod common;
-
-use common::Org;
-use sfauth::flows::{client_credentials, refresh};
-use sfauth::{ErrorKind, OAuthClient, Secret};
+use crate::support::Org;
+use sfauth::{ClientSecret, ConnectedApp, ErrorKind};
 use sfauth_emulator::{Config, Fault};
 
 fn status_fault(status: u16) -> Fault {
@@ -22,14 +19,7 @@ async fn refresh_answered_502_is_sent_exactly_once() {
     let org = Org::start(Config::default()).await;
     org.emulator.inject(status_fault(502));
     let rt = org.stored().refresh_token().unwrap();
-    let e = refresh::refresh(
-        &common::http(&org.emulator),
-        &common::endpoint(&org.emulator),
-        &org.client(),
-        &rt,
-    )
-    .await
-    .unwrap_err();
+    let e = org.app_client().refresh(&rt).await.unwrap_err();
     assert_eq!(org.emulator.stats().token_requests, 1, "a 502 was replayed");
     assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert_eq!(e.status(), Some(502));
@@ -72,14 +62,7 @@ async fn refresh_answered_503_is_retried_and_succeeds() {
     let org = Org::start(Config::default()).await;
     org.emulator.inject(status_fault(503));
     let rt = org.stored().refresh_token().unwrap();
-    refresh::refresh(
-        &common::http(&org.emulator),
-        &common::endpoint(&org.emulator),
-        &org.client(),
-        &rt,
-    )
-    .await
-    .unwrap();
+    org.app_client().refresh(&rt).await.unwrap();
     assert_eq!(org.emulator.stats().token_requests, 2);
 }
 
@@ -92,15 +75,12 @@ async fn repeatable_grant_answered_502_is_retried_and_succeeds() {
     .await
     .unwrap();
     emulator.inject(status_fault(502));
-    let client = OAuthClient::new(emulator.config().client_id.clone())
-        .with_secret(Secret::from(emulator.config().client_secret.as_str()));
-    client_credentials::request(
-        &common::http(&emulator),
-        &common::endpoint(&emulator),
-        &client,
-    )
-    .await
-    .unwrap();
+    let client = ConnectedApp::new(emulator.config().client_id.clone())
+        .with_secret(ClientSecret::from(emulator.config().client_secret.as_str()));
+    crate::support::app_client(&emulator, client)
+        .client_credentials()
+        .await
+        .unwrap();
     assert_eq!(emulator.stats().token_requests, 2);
     assert_eq!(emulator.stats().client_credentials_grants, 1);
 }

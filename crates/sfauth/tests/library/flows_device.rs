@@ -1,16 +1,16 @@
 //! Salesforce's device flow against the emulator: start, poll through `slow_down` and
 //! `authorization_pending`, and the ways it ends.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use sfauth::flows::device;
-use sfauth::{ErrorKind, OAuthClient};
+use sfauth::{AppClient, ConnectedApp, ErrorKind};
 use sfauth_emulator::{Config, Consent, Emulator};
 
-fn client(emulator: &Emulator) -> OAuthClient {
-    OAuthClient::new(emulator.config().client_id.clone())
+fn client(emulator: &Emulator) -> AppClient {
+    crate::support::app_client(
+        emulator,
+        ConnectedApp::new(emulator.config().client_id.clone()),
+    )
 }
 
 fn scopes() -> Vec<String> {
@@ -26,24 +26,18 @@ async fn device_login_slows_down_when_told_and_ends_with_a_refresh_token() {
     })
     .await
     .unwrap();
-    let (http, endpoint) = (common::http(&emulator), common::endpoint(&emulator));
-    let started = device::start(&http, &endpoint, &client(&emulator), &scopes())
-        .await
-        .unwrap();
+    let client = client(&emulator);
+    let started = client.device_start(&scopes()).await.unwrap();
     assert_eq!(started.interval, Duration::from_secs(1));
     assert!(!started.user_code.is_empty());
     assert!(started.verification_uri.starts_with(&emulator.url()));
 
     let begun = Instant::now();
-    let token = device::poll(
-        &http,
-        &endpoint,
-        &client(&emulator),
-        &started,
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap();
+    let token = client
+        .device_poll(&started, Duration::from_secs(30))
+        .await
+        .unwrap()
+        .token;
     // 1 s before the first poll (answered slow_down), then 1 + 5 s before the second.
     assert!(
         begun.elapsed() >= Duration::from_secs(7),
@@ -63,19 +57,12 @@ async fn device_login_denied_by_the_user_is_denied_by_policy() {
     })
     .await
     .unwrap();
-    let (http, endpoint) = (common::http(&emulator), common::endpoint(&emulator));
-    let started = device::start(&http, &endpoint, &client(&emulator), &scopes())
+    let client = client(&emulator);
+    let started = client.device_start(&scopes()).await.unwrap();
+    let e = client
+        .device_poll(&started, Duration::from_secs(30))
         .await
-        .unwrap();
-    let e = device::poll(
-        &http,
-        &endpoint,
-        &client(&emulator),
-        &started,
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap_err();
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DeniedByPolicy);
 }
 
@@ -87,19 +74,12 @@ async fn device_login_not_approved_in_time_is_login_required() {
     })
     .await
     .unwrap();
-    let (http, endpoint) = (common::http(&emulator), common::endpoint(&emulator));
-    let started = device::start(&http, &endpoint, &client(&emulator), &scopes())
+    let client = client(&emulator);
+    let started = client.device_start(&scopes()).await.unwrap();
+    let e = client
+        .device_poll(&started, Duration::from_millis(2500))
         .await
-        .unwrap();
-    let e = device::poll(
-        &http,
-        &endpoint,
-        &client(&emulator),
-        &started,
-        Duration::from_millis(2500),
-    )
-    .await
-    .unwrap_err();
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LoginRequired);
     assert!(e.to_string().contains("not approved within"), "{e}");
     assert_eq!(emulator.stats().device_polls, 2);
@@ -108,19 +88,12 @@ async fn device_login_not_approved_in_time_is_login_required() {
 #[tokio::test]
 async fn an_unknown_device_code_is_login_required() {
     let emulator = sfauth_emulator::spawn(Config::default()).await.unwrap();
-    let (http, endpoint) = (common::http(&emulator), common::endpoint(&emulator));
-    let mut started = device::start(&http, &endpoint, &client(&emulator), &scopes())
-        .await
-        .unwrap();
+    let client = client(&emulator);
+    let mut started = client.device_start(&scopes()).await.unwrap();
     started.device_code = sfauth::Secret::from("not-a-device-code");
-    let e = device::poll(
-        &http,
-        &endpoint,
-        &client(&emulator),
-        &started,
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap_err();
+    let e = client
+        .device_poll(&started, Duration::from_secs(30))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LoginRequired);
 }

@@ -1,11 +1,9 @@
 //! Every failure has its class, and leaves the stored token byte-for-byte as it was.
 
-mod common;
-
 use std::time::Duration;
 
-use common::Org;
-use sfauth::{ErrorKind, OAuthClient, Secret};
+use crate::support::Org;
+use sfauth::{ConnectedApp, ErrorKind};
 use sfauth_emulator::{Config, Fault};
 
 fn oauth_fault(error: &str, description: &str) -> Fault {
@@ -25,7 +23,7 @@ fn status_fault(status: u16, content_type: &str, body: &str) -> Fault {
 }
 
 /// Refreshes with `client` and returns the error, checking the file did not change.
-async fn failed_refresh(org: &Org, client: OAuthClient) -> sfauth::Error {
+async fn failed_refresh(org: &Org, client: ConnectedApp) -> sfauth::Error {
     let before = org.bytes();
     let error = org.session(client).refresh().await.unwrap_err();
     assert_eq!(
@@ -39,7 +37,7 @@ async fn failed_refresh(org: &Org, client: OAuthClient) -> sfauth::Error {
 #[tokio::test]
 async fn wrong_client_id_is_client_rejected() {
     let org = Org::start(Config::default()).await;
-    let e = failed_refresh(&org, OAuthClient::new("not-the-app")).await;
+    let e = failed_refresh(&org, ConnectedApp::new("not-the-app")).await;
     assert_eq!(e.kind(), ErrorKind::ClientRejected);
     assert_eq!(e.oauth().unwrap().error, "invalid_client_id");
 }
@@ -47,7 +45,12 @@ async fn wrong_client_id_is_client_rejected() {
 #[tokio::test]
 async fn wrong_client_secret_is_client_rejected() {
     let org = Org::start(Config::default()).await;
-    let e = failed_refresh(&org, org.client().with_secret(Secret::from("wrong"))).await;
+    let e = failed_refresh(
+        &org,
+        org.client()
+            .with_secret(sfauth::ClientSecret::from("wrong")),
+    )
+    .await;
     assert_eq!(e.kind(), ErrorKind::ClientRejected);
     assert!(
         !format!("{e:?} {e}").contains("wrong"),
@@ -119,7 +122,7 @@ async fn unreachable_server_is_unavailable_after_retries() {
     let before = org.bytes();
     let session = sfauth::Session::builder(sfauth::FileStore::new(&org.path), org.client())
         .login_url(sfauth::LoginUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap())
-        .http(common::fast_http())
+        .http(crate::support::fast_http())
         .build();
     let e = session.refresh().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
@@ -191,10 +194,7 @@ async fn timeout_after_sending_is_not_replayed() {
     let org = Org::start(Config::default()).await;
     org.emulator.inject(Fault::Delay(Duration::from_secs(3)));
     let session = sfauth::Session::builder(sfauth::FileStore::new(&org.path), org.client())
-        .http(sfauth::HttpConfig {
-            timeout: Duration::from_millis(300),
-            ..common::fast_http()
-        })
+        .http(crate::support::fast_http().with_timeout(Duration::from_millis(300)))
         .build();
     let before = org.bytes();
     let e = session.refresh().await.unwrap_err();

@@ -1,14 +1,12 @@
 //! Certificate failures against a TLS server on 127.0.0.1 with certificates made in the
 //! test: each is named, not retried, and not taken for a connection failure.
 
-mod common;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
-use sfauth::{ErrorKind, FileStore, HttpConfig, LoginUrl, OAuthClient, Session};
+use sfauth::{ConnectedApp, ErrorKind, FileStore, LoginUrl, Session};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -157,11 +155,11 @@ async fn refresh(server: &Server, ca_pem: Option<&str>) -> sfauth::Result<sfauth
         std::fs::write(&ca, pem).unwrap();
         ca
     });
-    let session = Session::builder(FileStore::new(&path), OAuthClient::new("3MVG9.app"))
+    let session = Session::builder(FileStore::new(&path), ConnectedApp::new("3MVG9.app"))
         .login_url(LoginUrl::parse(&server.url).unwrap())
-        .http(HttpConfig {
-            ca_file,
-            ..common::fast_http()
+        .http(match ca_file {
+            Some(ca_file) => crate::support::fast_http().with_ca_file(ca_file),
+            None => crate::support::fast_http(),
         })
         .build();
     session.refresh().await.map(|outcome| outcome.token)

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use sfauth::{FileStore, LoginUrl, OAuthClient, Session};
+use sfauth::{ConnectedApp, FileStore, LoginUrl, Session};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Serves one request with `body` gzipped in two chunks; returns the raw request text.
@@ -68,7 +68,7 @@ async fn gzipped_chunked_answer_is_decoded_and_the_form_is_salesforces() {
         format!(r#"{{"access_token":"old","refresh_token":"5Aep.rt","instance_url":"{url}"}}"#),
     )
     .unwrap();
-    let session = Session::builder(FileStore::new(&path), OAuthClient::new("3MVG9.app"))
+    let session = Session::builder(FileStore::new(&path), ConnectedApp::new("3MVG9.app"))
         .login_url(LoginUrl::parse(&url).unwrap())
         .build();
     let outcome = session.refresh().await.unwrap();

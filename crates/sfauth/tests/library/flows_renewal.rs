@@ -1,20 +1,18 @@
 //! Sessions over tokens without a refresh token: renewed by their own grant, once, however
 //! many callers ask.
 
-mod common;
-
 use std::collections::HashSet;
 
-use sfauth::flows::{client_credentials, jwt};
 use sfauth::{
-    ErrorKind, FileStore, JwtBearer, LoginUrl, OAuthClient, RefreshAction, Renewal, Secret, Session,
+    ClientSecret, ConnectedApp, ErrorKind, FileStore, JwtBearer, LoginUrl, RefreshAction, Renewal,
+    Secret, Session,
 };
 use sfauth_emulator::Config;
 
 #[tokio::test]
 async fn stale_jwt_token_is_renewed_by_one_new_assertion_for_all_callers() {
     let emulator = sfauth_emulator::spawn(Config {
-        jwt_certificate_pem: Some(common::jwt_certificate()),
+        jwt_certificate_pem: Some(crate::support::jwt_certificate()),
         ..Config::default()
     })
     .await
@@ -23,25 +21,24 @@ async fn stale_jwt_token_is_renewed_by_one_new_assertion_for_all_callers() {
         client_id: emulator.config().client_id.clone(),
         username: "ci@example.com".into(),
         audience: JwtBearer::audience_for(&LoginUrl::parse(&emulator.url()).unwrap()),
-        key_pem: common::jwt_key(),
+        key_pem: crate::support::jwt_key(),
     };
-    let first = jwt::request(
-        &common::http(&emulator),
-        &common::endpoint(&emulator),
-        &bearer,
-    )
-    .await
-    .unwrap();
-    let (_dir, path) = common::token_file(&first);
-    common::make_stale(&path);
+    let app = ConnectedApp::new(emulator.config().client_id.clone());
+    let first = crate::support::app_client(&emulator, app)
+        .jwt_bearer(&bearer)
+        .await
+        .unwrap()
+        .token;
+    let (_dir, path) = crate::support::token_file(&first);
+    crate::support::make_stale(&path);
 
     let session = Session::builder(
         FileStore::new(&path),
-        OAuthClient::new(emulator.config().client_id.clone()),
+        ConnectedApp::new(emulator.config().client_id.clone()),
     )
     .login_url(LoginUrl::parse(&emulator.url()).unwrap())
     .renewal(Renewal::JwtBearer(bearer))
-    .http(common::fast_http())
+    .http(crate::support::fast_http())
     .build();
     let callers = (0..8).map(|_| {
         let session = session.clone();
@@ -68,22 +65,20 @@ async fn stale_client_credentials_token_is_re_requested_at_its_instance() {
     })
     .await
     .unwrap();
-    let client = OAuthClient::new(emulator.config().client_id.clone())
-        .with_secret(Secret::from(emulator.config().client_secret.as_str()));
-    let first = client_credentials::request(
-        &common::http(&emulator),
-        &common::endpoint(&emulator),
-        &client,
-    )
-    .await
-    .unwrap();
-    let (_dir, path) = common::token_file(&first);
-    common::make_stale(&path);
+    let client = ConnectedApp::new(emulator.config().client_id.clone())
+        .with_secret(ClientSecret::from(emulator.config().client_secret.as_str()));
+    let first = crate::support::app_client(&emulator, client.clone())
+        .client_credentials()
+        .await
+        .unwrap()
+        .token;
+    let (_dir, path) = crate::support::token_file(&first);
+    crate::support::make_stale(&path);
 
     // No login URL: the renewal goes to the token's instance_url (the My Domain).
     let session = Session::builder(FileStore::new(&path), client)
         .renewal(Renewal::ClientCredentials)
-        .http(common::fast_http())
+        .http(crate::support::fast_http())
         .build();
     let outcome = session.refresh().await.unwrap();
     assert!(matches!(
@@ -105,14 +100,14 @@ async fn stale_password_token_logs_in_again() {
     })
     .await
     .unwrap();
-    let client = OAuthClient::new(emulator.config().client_id.clone())
-        .with_secret(Secret::from(emulator.config().client_secret.as_str()));
-    let org = common::Org::start(Config::default()).await;
+    let client = ConnectedApp::new(emulator.config().client_id.clone())
+        .with_secret(ClientSecret::from(emulator.config().client_secret.as_str()));
+    let org = crate::support::Org::start(Config::default()).await;
     // Any token without a refresh token will do as the stale one.
     let mut stale = org.stored();
     stale.set("refresh_token", "");
-    let (_dir, path) = common::token_file(&stale);
-    common::make_stale(&path);
+    let (_dir, path) = crate::support::token_file(&stale);
+    crate::support::make_stale(&path);
 
     let session = Session::builder(FileStore::new(&path), client)
         .login_url(LoginUrl::parse(&emulator.url()).unwrap())
@@ -120,7 +115,7 @@ async fn stale_password_token_logs_in_again() {
             username: "ada@example.com".into(),
             password: Secret::from("pw"),
         })
-        .http(common::fast_http())
+        .http(crate::support::fast_http())
         .build();
     session.access_token().await.unwrap();
     assert_eq!(emulator.stats().password_grants, 1);
@@ -128,7 +123,7 @@ async fn stale_password_token_logs_in_again() {
 
 #[tokio::test]
 async fn a_stale_adopted_access_token_cannot_be_renewed() {
-    let org = common::Org::start(Config::default()).await;
+    let org = crate::support::Org::start(Config::default()).await;
     org.make_stale();
     let before = org.bytes();
     let session = Session::builder(FileStore::new(&org.path), org.client())

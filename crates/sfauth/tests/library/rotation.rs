@@ -1,10 +1,7 @@
 //! A refresh token that may have been spent is never sent again while rotation may be on.
 
-mod common;
-
-use common::Org;
+use crate::support::Org;
 use sfauth::ErrorKind;
-use sfauth::session::ROTATION_KEY;
 use sfauth_emulator::{Config, Fault};
 
 fn already_being_processed() -> Fault {
@@ -27,7 +24,7 @@ async fn a_refresh_records_that_the_token_rotates() {
     let org = Org::start(Config::default()).await;
     org.session(org.client()).refresh().await.unwrap();
     assert_eq!(
-        org.stored().get(ROTATION_KEY),
+        org.stored().get(sfauth::Token::ROTATION_KEY),
         Some(&serde_json::json!("true"))
     );
 }
@@ -37,7 +34,7 @@ async fn a_refresh_records_that_the_token_does_not_rotate() {
     let org = Org::start(non_rotating()).await;
     org.session(org.client()).refresh().await.unwrap();
     assert_eq!(
-        org.stored().get(ROTATION_KEY),
+        org.stored().get(sfauth::Token::ROTATION_KEY),
         Some(&serde_json::json!("false"))
     );
 }
@@ -120,23 +117,23 @@ async fn already_being_processed_adopts_what_another_client_saves_meanwhile() {
     theirs.set("access_token", "00Dxx!AQ.saved.by.another.client");
     // Waits long enough for the other client's save to land within them.
     let session = sfauth::Session::builder(sfauth::FileStore::new(&org.path), org.client())
-        .http(sfauth::HttpConfig {
-            retry: sfauth::RetryPolicy {
-                max_retries: 5,
-                min_delay: std::time::Duration::from_millis(200),
-                max_delay: std::time::Duration::from_secs(1),
-            },
-            ..common::fast_http()
-        })
+        .http(
+            crate::support::fast_http().with_retry(
+                sfauth::RetryPolicy::default()
+                    .with_max_retries(5)
+                    .with_min_delay(std::time::Duration::from_millis(200))
+                    .with_max_delay(std::time::Duration::from_secs(1)),
+            ),
+        )
         .build();
 
     let refresh = tokio::spawn(async move { session.refresh().await });
-    let refused = common::eventually(std::time::Duration::from_secs(10), || {
+    let refused = crate::support::eventually(std::time::Duration::from_secs(10), || {
         org.emulator.stats().token_requests > 0
     })
     .await;
     assert!(refused, "the refresh never reached the emulator");
-    sfauth::store::file::write_private_file(&org.path, theirs.to_json_pretty().as_bytes()).unwrap();
+    sfauth::files::write_private_file(&org.path, theirs.to_json_pretty().as_bytes()).unwrap();
     let outcome = refresh.await.unwrap().unwrap();
 
     assert_eq!(outcome.action, sfauth::RefreshAction::Adopted);

@@ -1,10 +1,8 @@
 //! One refresh in flight per token, whatever the number of callers (invariant 3).
 
-mod common;
-
 use std::time::Duration;
 
-use common::Org;
+use crate::support::Org;
 use sfauth::RefreshAction;
 use sfauth_emulator::Config;
 

@@ -1,15 +1,16 @@
 //! The grants that need no browser, against the emulator: JWT bearer, client credentials,
 //! username-password.
 
-mod common;
-
-use sfauth::flows::{client_credentials, jwt, password};
-use sfauth::{ErrorKind, JwtBearer, LoginUrl, OAuthClient, Secret, SignatureCheck, signature};
+use sfauth::{
+    AppClient, ClientSecret, ConnectedApp, ErrorKind, JwtBearer, LoginUrl, Secret, SignatureCheck,
+};
 use sfauth_emulator::{Config, Emulator};
+
+use crate::support::app_client;
 
 async fn jwt_org() -> Emulator {
     sfauth_emulator::spawn(Config {
-        jwt_certificate_pem: Some(common::jwt_certificate()),
+        jwt_certificate_pem: Some(crate::support::jwt_certificate()),
         ..Config::default()
     })
     .await
@@ -25,21 +26,27 @@ fn bearer(emulator: &Emulator, key_pem: Secret<String>) -> JwtBearer {
     }
 }
 
-fn client_with_secret(emulator: &Emulator) -> OAuthClient {
-    OAuthClient::new(emulator.config().client_id.clone())
-        .with_secret(Secret::from(emulator.config().client_secret.as_str()))
+fn client_with_secret(emulator: &Emulator) -> AppClient {
+    let app = ConnectedApp::new(emulator.config().client_id.clone())
+        .with_secret(ClientSecret::from(emulator.config().client_secret.as_str()));
+    app_client(emulator, app)
+}
+
+fn client(emulator: &Emulator) -> AppClient {
+    app_client(
+        emulator,
+        ConnectedApp::new(emulator.config().client_id.clone()),
+    )
 }
 
 #[tokio::test]
 async fn jwt_bearer_signed_with_the_fixture_key_gets_a_token_without_refresh_token() {
     let emulator = jwt_org().await;
-    let token = jwt::request(
-        &common::http(&emulator),
-        &common::endpoint(&emulator),
-        &bearer(&emulator, common::jwt_key()),
-    )
-    .await
-    .unwrap();
+    let token = client(&emulator)
+        .jwt_bearer(&bearer(&emulator, crate::support::jwt_key()))
+        .await
+        .unwrap()
+        .token;
     assert!(token.refresh_token().is_none());
     assert!(token.signature().is_none());
     assert!(token.id().unwrap().ends_with(token.user_id().unwrap()));
@@ -49,23 +56,18 @@ async fn jwt_bearer_signed_with_the_fixture_key_gets_a_token_without_refresh_tok
 #[tokio::test]
 async fn jwt_bearer_with_production_audience_is_accepted() {
     let emulator = jwt_org().await;
-    let mut jwt = bearer(&emulator, common::jwt_key());
+    let mut jwt = bearer(&emulator, crate::support::jwt_key());
     jwt.audience = "https://login.salesforce.com".into();
-    jwt::request(&common::http(&emulator), &common::endpoint(&emulator), &jwt)
-        .await
-        .unwrap();
+    client(&emulator).jwt_bearer(&jwt).await.unwrap();
 }
 
 #[tokio::test]
 async fn jwt_bearer_signed_with_the_wrong_key_is_client_rejected() {
     let emulator = jwt_org().await;
-    let e = jwt::request(
-        &common::http(&emulator),
-        &common::endpoint(&emulator),
-        &bearer(&emulator, common::jwt_other_key()),
-    )
-    .await
-    .unwrap_err();
+    let e = client(&emulator)
+        .jwt_bearer(&bearer(&emulator, crate::support::jwt_other_key()))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ClientRejected);
     assert_eq!(e.oauth().unwrap().error, "invalid_grant");
     assert!(e.hint().unwrap().contains("certificate"), "{e:?}");
@@ -75,11 +77,9 @@ async fn jwt_bearer_signed_with_the_wrong_key_is_client_rejected() {
 #[tokio::test]
 async fn jwt_bearer_with_a_wrong_audience_says_so() {
     let emulator = jwt_org().await;
-    let mut jwt = bearer(&emulator, common::jwt_key());
+    let mut jwt = bearer(&emulator, crate::support::jwt_key());
     jwt.audience = "https://example.com".into();
-    let e = jwt::request(&common::http(&emulator), &common::endpoint(&emulator), &jwt)
-        .await
-        .unwrap_err();
+    let e = client(&emulator).jwt_bearer(&jwt).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ClientRejected);
     assert!(e.to_string().contains("audience"), "{e}");
 }
@@ -87,13 +87,10 @@ async fn jwt_bearer_with_a_wrong_audience_says_so() {
 #[tokio::test]
 async fn jwt_bearer_with_a_bad_pem_fails_before_any_request() {
     let emulator = jwt_org().await;
-    let e = jwt::request(
-        &common::http(&emulator),
-        &common::endpoint(&emulator),
-        &bearer(&emulator, Secret::from("not a key")),
-    )
-    .await
-    .unwrap_err();
+    let e = client(&emulator)
+        .jwt_bearer(&bearer(&emulator, Secret::from("not a key")))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Usage);
     assert_eq!(emulator.stats().token_requests, 0);
 }
@@ -106,32 +103,22 @@ async fn client_credentials_gets_a_signed_token_for_the_run_as_user() {
     })
     .await
     .unwrap();
-    let client = client_with_secret(&emulator);
-    let token = client_credentials::request(
-        &common::http(&emulator),
-        &common::endpoint(&emulator),
-        &client,
-    )
-    .await
-    .unwrap();
-    assert!(token.refresh_token().is_none());
-    assert_eq!(
-        signature::check(&token, client.client_secret()).unwrap(),
-        SignatureCheck::Verified
-    );
+    let granted = client_with_secret(&emulator)
+        .client_credentials()
+        .await
+        .unwrap();
+    assert!(granted.token.refresh_token().is_none());
+    assert_eq!(granted.signature, SignatureCheck::Verified);
     assert_eq!(emulator.stats().client_credentials_grants, 1);
 }
 
 #[tokio::test]
 async fn client_credentials_without_a_run_as_user_is_client_rejected() {
     let emulator = sfauth_emulator::spawn(Config::default()).await.unwrap();
-    let e = client_credentials::request(
-        &common::http(&emulator),
-        &common::endpoint(&emulator),
-        &client_with_secret(&emulator),
-    )
-    .await
-    .unwrap_err();
+    let e = client_with_secret(&emulator)
+        .client_credentials()
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ClientRejected);
     assert!(e.hint().unwrap().contains("Run As"), "{e:?}");
 }
@@ -144,15 +131,10 @@ async fn client_credentials_with_a_wrong_secret_is_client_rejected() {
     })
     .await
     .unwrap();
-    let client = OAuthClient::new(emulator.config().client_id.clone())
-        .with_secret(Secret::from("wrong-secret"));
-    let e = client_credentials::request(
-        &common::http(&emulator),
-        &common::endpoint(&emulator),
-        &client,
-    )
-    .await
-    .unwrap_err();
+    let app = ConnectedApp::new(emulator.config().client_id.clone())
+        .with_secret(ClientSecret::from("wrong-secret"));
+    let client = app_client(&emulator, app);
+    let e = client.client_credentials().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ClientRejected);
     assert!(!e.to_string().contains("wrong-secret"));
 }
@@ -170,15 +152,11 @@ async fn password_org(enabled: bool) -> Emulator {
 #[tokio::test]
 async fn password_login_with_password_and_security_token_gets_a_token() {
     let emulator = password_org(true).await;
-    let token = password::request(
-        &common::http(&emulator),
-        &common::endpoint(&emulator),
-        &client_with_secret(&emulator),
-        "ada@example.com",
-        &Secret::from("pa55wordTOKEN"),
-    )
-    .await
-    .unwrap();
+    let token = client_with_secret(&emulator)
+        .password("ada@example.com", &Secret::from("pa55wordTOKEN"))
+        .await
+        .unwrap()
+        .token;
     assert!(token.refresh_token().is_none());
     assert_eq!(emulator.stats().password_grants, 1);
 }
@@ -186,15 +164,10 @@ async fn password_login_with_password_and_security_token_gets_a_token() {
 #[tokio::test]
 async fn password_login_with_a_wrong_password_is_login_required_without_echoing_it() {
     let emulator = password_org(true).await;
-    let e = password::request(
-        &common::http(&emulator),
-        &common::endpoint(&emulator),
-        &client_with_secret(&emulator),
-        "ada@example.com",
-        &Secret::from("guessed-wrong"),
-    )
-    .await
-    .unwrap_err();
+    let e = client_with_secret(&emulator)
+        .password("ada@example.com", &Secret::from("guessed-wrong"))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LoginRequired);
     assert!(e.hint().unwrap().contains("security token"), "{e:?}");
     assert!(!format!("{e} {e:?}").contains("guessed-wrong"));
@@ -203,15 +176,10 @@ async fn password_login_with_a_wrong_password_is_login_required_without_echoing_
 #[tokio::test]
 async fn password_login_in_an_org_that_blocks_the_flow_is_refused() {
     let emulator = password_org(false).await;
-    let e = password::request(
-        &common::http(&emulator),
-        &common::endpoint(&emulator),
-        &client_with_secret(&emulator),
-        "ada@example.com",
-        &Secret::from("pa55wordTOKEN"),
-    )
-    .await
-    .unwrap_err();
+    let e = client_with_secret(&emulator)
+        .password("ada@example.com", &Secret::from("pa55wordTOKEN"))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LoginRequired);
     assert!(e.hint().unwrap().contains("blocked"), "{e:?}");
 }
@@ -226,13 +194,10 @@ async fn jwt_bearer_refused_as_expired_points_at_the_clock() {
         error: "invalid_grant".into(),
         description: "expired JWT".into(),
     });
-    let e = jwt::request(
-        &common::http(&emulator),
-        &common::endpoint(&emulator),
-        &bearer(&emulator, common::jwt_key()),
-    )
-    .await
-    .unwrap_err();
+    let e = client(&emulator)
+        .jwt_bearer(&bearer(&emulator, crate::support::jwt_key()))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ClientRejected);
     assert!(e.hint().unwrap().contains("clock"), "{e:?}");
 }

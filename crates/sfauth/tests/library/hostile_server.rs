@@ -2,12 +2,10 @@
 //! oversized body, a redirect to another origin. sfauth stops reading at its caps, saves
 //! nothing, and never sends the token across origins.
 
-mod common;
-
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sfauth::{Api, ApiRequest, ErrorKind, FileStore, HttpConfig, LoginUrl, OAuthClient, Session};
+use sfauth::{Api, ApiRequest, ConnectedApp, ErrorKind, FileStore, HttpConfig, LoginUrl, Session};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -73,9 +71,9 @@ fn stale_token_at(url: &str) -> (tempfile::TempDir, std::path::PathBuf, Vec<u8>)
 }
 
 fn session_at(url: &str, path: &std::path::Path) -> Session {
-    Session::builder(FileStore::new(path), OAuthClient::new("3MVG9.app"))
+    Session::builder(FileStore::new(path), ConnectedApp::new("3MVG9.app"))
         .login_url(LoginUrl::parse(url).unwrap())
-        .http(common::fast_http())
+        .http(crate::support::fast_http())
         .build()
 }
 
@@ -137,7 +135,7 @@ fn api_at(url: &str, http: HttpConfig) -> (tempfile::TempDir, Api) {
         ),
     )
     .unwrap();
-    let session = Session::builder(FileStore::new(&path), OAuthClient::new("3MVG9.app"))
+    let session = Session::builder(FileStore::new(&path), ConnectedApp::new("3MVG9.app"))
         .http(http.clone())
         .build();
     (dir, Api::new(session).with_http(http))
@@ -154,10 +152,7 @@ async fn api_answer_over_max_api_body_is_a_protocol_error() {
     let server = tokio::spawn(serve_once(listener, head, body));
     let (_dir, api) = api_at(
         &url,
-        HttpConfig {
-            max_api_body: 64 * 1024,
-            ..common::fast_http()
-        },
+        crate::support::fast_http().with_max_api_body(64 * 1024),
     );
     let e = api
         .send(&ApiRequest::get("/services/data/"))
@@ -177,7 +172,7 @@ async fn api_answer_under_max_api_body_is_read_whole() {
         body.len()
     );
     let server = tokio::spawn(serve_once(listener, head, body));
-    let (_dir, api) = api_at(&url, common::fast_http());
+    let (_dir, api) = api_at(&url, crate::support::fast_http());
     let answer = api.send(&ApiRequest::get("/services/data/")).await.unwrap();
     assert_eq!(answer.body.len(), 200 * 1024);
     server.await.unwrap();
@@ -191,7 +186,7 @@ async fn redirect_to_another_origin_is_not_followed_with_the_token() {
         "HTTP/1.1 302 Found\r\nLocation: {elsewhere_url}/steal\r\nContent-Length: 0\r\n\r\n"
     );
     let server = tokio::spawn(serve_once(listener, head, Vec::new()));
-    let (_dir, api) = api_at(&url, common::fast_http());
+    let (_dir, api) = api_at(&url, crate::support::fast_http());
     let answer = api.send(&ApiRequest::get("/services/data/")).await.unwrap();
     assert_eq!(answer.status, 302);
     let first = server.await.unwrap().to_ascii_lowercase();

@@ -1,10 +1,8 @@
 //! A refresh that was sent runs to its save, whatever happens to the caller's future.
 
-mod common;
-
 use std::time::Duration;
 
-use common::Org;
+use crate::support::Org;
 use sfauth::RefreshAction;
 use sfauth_emulator::Config;
 
@@ -24,7 +22,7 @@ async fn a_refresh_dropped_by_a_caller_timeout_still_saves_the_rotated_token() {
     let gave_up = tokio::time::timeout(Duration::from_millis(50), session.refresh()).await;
     assert!(gave_up.is_err(), "the refresh answered within 50 ms");
 
-    let rotated = common::eventually(Duration::from_secs(10), || {
+    let rotated = crate::support::eventually(Duration::from_secs(10), || {
         org.stored().refresh_token().is_some_and(|r| r != before)
     })
     .await;
@@ -50,7 +48,7 @@ async fn an_aborted_task_does_not_stop_its_refresh() {
         async move { session.refresh().await }
     });
     // Abort once the refresh has reached the server.
-    let reached = common::eventually(Duration::from_secs(10), || {
+    let reached = crate::support::eventually(Duration::from_secs(10), || {
         org.emulator.stats().token_requests > 0
     })
     .await;
@@ -58,7 +56,7 @@ async fn an_aborted_task_does_not_stop_its_refresh() {
     task.abort();
     assert!(task.await.unwrap_err().is_cancelled());
 
-    let rotated = common::eventually(Duration::from_secs(10), || {
+    let rotated = crate::support::eventually(Duration::from_secs(10), || {
         org.stored().refresh_token().is_some_and(|r| r != before)
     })
     .await;

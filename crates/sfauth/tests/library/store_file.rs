@@ -1,11 +1,9 @@
 //! The token file: crash leftovers, symlinks, and what counts as a token file.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::Org;
+use crate::support::Org;
 use sfauth::{ErrorKind, FileStore, Token, TokenStore};
 use sfauth_emulator::{Config, Fault};
 
@@ -82,7 +80,7 @@ async fn lock_deletes_stale_leftovers_and_keeps_the_stored_token() {
 
     assert_eq!(org.bytes(), before);
     assert_eq!(
-        common::names_in(dir),
+        crate::support::names_in(dir),
         ["_salesforce.json", "_salesforce.json.lock"]
     );
 }
@@ -120,7 +118,7 @@ async fn a_failed_refresh_leaves_no_temp_file() {
     });
     org.session(org.client()).refresh().await.unwrap_err();
     assert_eq!(
-        common::names_in(org.dir()),
+        crate::support::names_in(org.dir()),
         ["_salesforce.json", "_salesforce.json.lock"]
     );
 }
@@ -130,7 +128,7 @@ async fn a_refresh_leaves_no_temp_file() {
     let org = Org::start(Config::default()).await;
     org.session(org.client()).refresh().await.unwrap();
     assert_eq!(
-        common::names_in(org.dir()),
+        crate::support::names_in(org.dir()),
         ["_salesforce.json", "_salesforce.json.lock"]
     );
 }
@@ -158,7 +156,7 @@ async fn a_refresh_through_a_symlink_writes_the_target_and_keeps_the_link() {
     );
     assert_ne!(org.stored().refresh_token().unwrap(), before);
     assert!(org.dir().join("_salesforce.json.lock").exists());
-    assert_eq!(common::names_in(links.path()), ["token.json"]);
+    assert_eq!(crate::support::names_in(links.path()), ["token.json"]);
 }
 
 #[tokio::test]

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sfauth::{FileStore, HttpConfig, OAuthClient, RetryPolicy, Secret, Session, Token};
+use sfauth::{
+    ClientSecret, ConnectedApp, FileStore, HttpConfig, RetryPolicy, Secret, Session, Token,
+};
 use sfauth_emulator::{Config, Emulator};
 
 /// An emulated org with one user's token on disk.
@@ -41,16 +43,17 @@ impl Org {
         Token::from_json(&self.bytes()).unwrap()
     }
 
-    pub fn client(&self) -> OAuthClient {
-        OAuthClient::new(self.emulator.config().client_id.clone())
+    pub fn client(&self) -> ConnectedApp {
+        ConnectedApp::new(self.emulator.config().client_id.clone())
     }
 
-    pub fn client_with_secret(&self) -> OAuthClient {
-        self.client()
-            .with_secret(Secret::from(self.emulator.config().client_secret.as_str()))
+    pub fn client_with_secret(&self) -> ConnectedApp {
+        self.client().with_secret(ClientSecret::from(
+            self.emulator.config().client_secret.as_str(),
+        ))
     }
 
-    pub fn session(&self, client: OAuthClient) -> Session {
+    pub fn session(&self, client: ConnectedApp) -> Session {
         Session::builder(FileStore::new(&self.path), client)
             .http(fast_http())
             .build()
@@ -70,15 +73,14 @@ impl Org {
 
 /// Retries with short delays, so failure tests stay quick.
 pub fn fast_http() -> HttpConfig {
-    HttpConfig {
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
-            max_retries: 3,
-            min_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-        },
-        ..HttpConfig::default()
-    }
+    HttpConfig::default()
+        .with_timeout(Duration::from_secs(5))
+        .with_retry(
+            RetryPolicy::default()
+                .with_max_retries(3)
+                .with_min_delay(Duration::from_millis(10))
+                .with_max_delay(Duration::from_millis(50)),
+        )
 }
 
 /// The emulator's OAuth endpoint (no site prefix).
@@ -92,6 +94,23 @@ pub fn endpoint(emulator: &Emulator) -> sfauth::Endpoint {
 /// An HTTP client for the emulator, with quick retries.
 pub fn http(emulator: &Emulator) -> sfauth::HttpClient {
     sfauth::HttpClient::new(&fast_http(), endpoint(emulator).login_url()).unwrap()
+}
+
+/// `app` talking to the emulator, with quick retries.
+pub fn app_client(emulator: &Emulator, app: ConnectedApp) -> sfauth::AppClient {
+    sfauth::AppClient::with_http(app, endpoint(emulator), http(emulator))
+}
+
+impl Org {
+    /// The emulated app without its secret, talking to the emulator.
+    pub fn app_client(&self) -> sfauth::AppClient {
+        app_client(&self.emulator, self.client())
+    }
+
+    /// The emulated app with its secret, talking to the emulator.
+    pub fn app_client_with_secret(&self) -> sfauth::AppClient {
+        app_client(&self.emulator, self.client_with_secret())
+    }
 }
 
 /// The emulator's test key pair (the private key signs assertions; the certificate is what
@@ -141,7 +160,7 @@ impl Org {
     /// a refresh (`"true"` / `"false"`).
     pub fn mark_rotation(&self, rotates: bool) {
         let mut token = self.stored();
-        token.set(sfauth::session::ROTATION_KEY, rotates.to_string());
+        token.set(sfauth::Token::ROTATION_KEY, rotates.to_string());
         std::fs::write(&self.path, token.to_json_pretty().as_bytes()).unwrap();
     }
 

@@ -1,10 +1,8 @@
 //! `Session::invalidate`: refresh after a 401, once per rejected token.
 
-mod common;
-
 use std::time::Duration;
 
-use common::Org;
+use crate::support::Org;
 use sfauth_emulator::Config;
 
 #[tokio::test]
@@ -53,11 +51,12 @@ async fn a_burst_of_401s_for_one_token_makes_one_refresh() {
 
 #[tokio::test]
 async fn introspected_expiry_is_recorded_once_per_refresh() {
-    use sfauth::expiry::{ExpirySource, INTROSPECTED_EXP_KEY};
+    use sfauth::ExpirySource;
+    const INTROSPECTED_EXP_KEY: &str = sfauth::ExpiryPolicy::INTROSPECTED_EXP_KEY;
     let org = Org::start(Config::default()).await;
     let session =
         sfauth::Session::builder(sfauth::FileStore::new(&org.path), org.client_with_secret())
-            .http(common::fast_http())
+            .http(crate::support::fast_http())
             .introspect_expiry(true)
             .build();
     session.refresh().await.unwrap();
@@ -85,7 +84,7 @@ async fn without_the_secret_introspection_is_skipped() {
     assert_eq!(org.emulator.stats().introspections, 0);
     assert!(
         org.stored()
-            .get(sfauth::expiry::INTROSPECTED_EXP_KEY)
+            .get(sfauth::ExpiryPolicy::INTROSPECTED_EXP_KEY)
             .is_none()
     );
 }

@@ -1,8 +1,6 @@
 //! REST calls through [`Api`]: bearer, path resolution, refresh-once on an expired session.
 
-mod common;
-
-use common::Org;
+use crate::support::Org;
 use sfauth::{Api, ApiRequest};
 use sfauth_emulator::Config;
 

@@ -1,20 +1,14 @@
 //! Revocation and introspection against the emulator.
 
-mod common;
-
-use common::Org;
-use sfauth::flows::{introspect, revoke};
-use sfauth::{ErrorKind, Secret};
+use crate::support::Org;
+use sfauth::{ErrorKind, RefreshToken};
 use sfauth_emulator::Config;
 
 #[tokio::test]
 async fn revoked_refresh_token_makes_the_next_refresh_login_required() {
     let org = Org::start(Config::default()).await;
-    let (http, endpoint) = (common::http(&org.emulator), common::endpoint(&org.emulator));
     let refresh_token = org.stored().refresh_token().unwrap();
-    revoke::revoke(&http, &endpoint, &refresh_token)
-        .await
-        .unwrap();
+    org.app_client().revoke(&refresh_token).await.unwrap();
     assert_eq!(org.emulator.stats().revocations, 1);
 
     let before = org.bytes();
@@ -26,8 +20,9 @@ async fn revoked_refresh_token_makes_the_next_refresh_login_required() {
 #[tokio::test]
 async fn revoking_an_invalid_token_says_it_was_already_invalid() {
     let org = Org::start(Config::default()).await;
-    let (http, endpoint) = (common::http(&org.emulator), common::endpoint(&org.emulator));
-    let e = revoke::revoke(&http, &endpoint, &Secret::from("5Aep.unknown"))
+    let e = org
+        .app_client()
+        .revoke(&RefreshToken::from("5Aep.unknown"))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LoginRequired);
@@ -39,13 +34,10 @@ async fn revoking_an_invalid_token_says_it_was_already_invalid() {
 #[tokio::test]
 async fn introspection_reports_a_live_token_then_a_revoked_one() {
     let org = Org::start(Config::default()).await;
-    let (http, endpoint) = (common::http(&org.emulator), common::endpoint(&org.emulator));
-    let client = org.client_with_secret();
+    let client = org.app_client_with_secret();
     let access = org.stored().access_token();
 
-    let live = introspect::introspect(&http, &endpoint, &client, &access, "access_token")
-        .await
-        .unwrap();
+    let live = client.introspect(&access).await.unwrap();
     assert!(live.active);
     assert_eq!(live.username.as_deref(), Some("ada@example.com"));
     assert_eq!(live.token_type.as_deref(), Some("access_token"));
@@ -56,25 +48,32 @@ async fn introspection_reports_a_live_token_then_a_revoked_one() {
         Some(org.emulator.config().client_id.as_str())
     );
 
-    revoke::revoke(&http, &endpoint, &access).await.unwrap();
-    let dead = introspect::introspect(&http, &endpoint, &client, &access, "access_token")
-        .await
-        .unwrap();
+    client.revoke(&access).await.unwrap();
+    let dead = client.introspect(&access).await.unwrap();
     assert!(!dead.active);
     assert_eq!(dead.exp, None);
 }
 
 #[tokio::test]
+async fn introspection_of_a_refresh_token_sends_its_hint() {
+    let org = Org::start(Config::default()).await;
+    let refresh_token = org.stored().refresh_token().unwrap();
+    let answer = org
+        .app_client_with_secret()
+        .introspect(&refresh_token)
+        .await
+        .unwrap();
+    assert!(answer.active);
+    assert_eq!(answer.token_type.as_deref(), Some("refresh_token"));
+}
+
+#[tokio::test]
 async fn introspection_without_the_client_secret_is_client_rejected() {
     let org = Org::start(Config::default()).await;
-    let e = introspect::introspect(
-        &common::http(&org.emulator),
-        &common::endpoint(&org.emulator),
-        &org.client(),
-        &org.stored().access_token(),
-        "access_token",
-    )
-    .await
-    .unwrap_err();
+    let e = org
+        .app_client()
+        .introspect(&org.stored().access_token())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ClientRejected);
 }

@@ -1,13 +1,17 @@
 //! The web-server login against the emulator: authorize URL, redirect, PKCE code exchange,
 //! and the loopback listener with a reqwest client playing the browser.
 
-mod common;
-
 use std::time::Duration;
 
-use sfauth::flows::code;
-use sfauth::{AuthorizeOptions, ErrorKind, OAuthClient, RedirectListener, Session};
+use sfauth::{AppClient, AuthorizeOptions, ConnectedApp, ErrorKind, RedirectListener, Session};
 use sfauth_emulator::{Config, Consent};
+
+fn client(emulator: &sfauth_emulator::Emulator) -> AppClient {
+    crate::support::app_client(
+        emulator,
+        ConnectedApp::new(emulator.config().client_id.clone()),
+    )
+}
 
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -27,29 +31,25 @@ async fn follow_authorize(url: &str) -> String {
 #[tokio::test]
 async fn code_flow_end_to_end_yields_a_token_with_a_refresh_token() {
     let emulator = sfauth_emulator::spawn(Config::default()).await.unwrap();
-    let endpoint = common::endpoint(&emulator);
-    let client = OAuthClient::new(emulator.config().client_id.clone());
-    let login = code::begin(&endpoint, &client, &AuthorizeOptions::default()).unwrap();
+    let client = client(&emulator);
+    let login = client.authorize(&AuthorizeOptions::default()).unwrap();
 
     let location = follow_authorize(login.authorize_url()).await;
     assert!(
-        location.starts_with(sfauth::DEFAULT_REDIRECT_URI),
+        location.starts_with(AuthorizeOptions::DEFAULT_REDIRECT_URI),
         "{location}"
     );
     let code = login.code_from_redirect(&location).unwrap();
-    let token = login
-        .exchange(&common::http(&emulator), &endpoint, &client, &code)
-        .await
-        .unwrap();
+    let token = client.exchange_code(&login, &code).await.unwrap().token;
 
     assert!(token.refresh_token().is_some());
     assert_eq!(token.instance_url(), emulator.url());
     assert_eq!(emulator.stats().codes_exchanged, 1);
 
     // The refresh token it brought works with the refresh grant.
-    let (_dir, path) = common::token_file(&token);
-    let session = Session::builder(sfauth::FileStore::new(&path), client)
-        .http(common::fast_http())
+    let (_dir, path) = crate::support::token_file(&token);
+    let session = Session::builder(sfauth::FileStore::new(&path), client.app().clone())
+        .http(crate::support::fast_http())
         .build();
     session.refresh().await.unwrap();
     assert_eq!(emulator.stats().refreshes_served, 1);
@@ -58,39 +58,28 @@ async fn code_flow_end_to_end_yields_a_token_with_a_refresh_token() {
 #[tokio::test]
 async fn code_exchange_with_secret_checks_the_signature() {
     let emulator = sfauth_emulator::spawn(Config::default()).await.unwrap();
-    let endpoint = common::endpoint(&emulator);
-    let client = OAuthClient::new(emulator.config().client_id.clone()).with_secret(
-        sfauth::Secret::from(emulator.config().client_secret.as_str()),
+    let app = ConnectedApp::new(emulator.config().client_id.clone()).with_secret(
+        sfauth::ClientSecret::from(emulator.config().client_secret.as_str()),
     );
-    let login = code::begin(&endpoint, &client, &AuthorizeOptions::default()).unwrap();
+    let client = crate::support::app_client(&emulator, app);
+    let login = client.authorize(&AuthorizeOptions::default()).unwrap();
     let code = login
         .code_from_redirect(&follow_authorize(login.authorize_url()).await)
         .unwrap();
-    let token = login
-        .exchange(&common::http(&emulator), &endpoint, &client, &code)
-        .await
-        .unwrap();
+    let token = client.exchange_code(&login, &code).await.unwrap().token;
     assert!(token.signature().is_some());
 }
 
 #[tokio::test]
 async fn a_code_works_once() {
     let emulator = sfauth_emulator::spawn(Config::default()).await.unwrap();
-    let endpoint = common::endpoint(&emulator);
-    let client = OAuthClient::new(emulator.config().client_id.clone());
-    let http = common::http(&emulator);
-    let login = code::begin(&endpoint, &client, &AuthorizeOptions::default()).unwrap();
+    let client = client(&emulator);
+    let login = client.authorize(&AuthorizeOptions::default()).unwrap();
     let code = login
         .code_from_redirect(&follow_authorize(login.authorize_url()).await)
         .unwrap();
-    login
-        .exchange(&http, &endpoint, &client, &code)
-        .await
-        .unwrap();
-    let e = login
-        .exchange(&http, &endpoint, &client, &code)
-        .await
-        .unwrap_err();
+    client.exchange_code(&login, &code).await.unwrap();
+    let e = client.exchange_code(&login, &code).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LoginRequired);
     assert!(e.hint().unwrap().contains("start the login again"), "{e:?}");
     assert!(!e.to_string().contains(code.expose()));
@@ -99,17 +88,13 @@ async fn a_code_works_once() {
 #[tokio::test]
 async fn a_code_exchanged_with_another_logins_verifier_is_refused() {
     let emulator = sfauth_emulator::spawn(Config::default()).await.unwrap();
-    let endpoint = common::endpoint(&emulator);
-    let client = OAuthClient::new(emulator.config().client_id.clone());
-    let login = code::begin(&endpoint, &client, &AuthorizeOptions::default()).unwrap();
-    let other = code::begin(&endpoint, &client, &AuthorizeOptions::default()).unwrap();
+    let client = client(&emulator);
+    let login = client.authorize(&AuthorizeOptions::default()).unwrap();
+    let other = client.authorize(&AuthorizeOptions::default()).unwrap();
     let code = login
         .code_from_redirect(&follow_authorize(login.authorize_url()).await)
         .unwrap();
-    let e = other
-        .exchange(&common::http(&emulator), &endpoint, &client, &code)
-        .await
-        .unwrap_err();
+    let e = client.exchange_code(&other, &code).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LoginRequired);
     assert!(e.to_string().contains("code verifier"), "{e}");
     assert_eq!(emulator.stats().codes_exchanged, 0);
@@ -123,9 +108,8 @@ async fn a_denied_consent_is_denied_by_policy() {
     })
     .await
     .unwrap();
-    let endpoint = common::endpoint(&emulator);
-    let client = OAuthClient::new(emulator.config().client_id.clone());
-    let login = code::begin(&endpoint, &client, &AuthorizeOptions::default()).unwrap();
+    let client = client(&emulator);
+    let login = client.authorize(&AuthorizeOptions::default()).unwrap();
     let e = login
         .code_from_redirect(&follow_authorize(login.authorize_url()).await)
         .unwrap_err();
@@ -144,17 +128,10 @@ async fn loopback_listener_end_to_end() {
     })
     .await
     .unwrap();
-    let endpoint = common::endpoint(&emulator);
-    let client = OAuthClient::new(emulator.config().client_id.clone());
-    let login = code::begin(
-        &endpoint,
-        &client,
-        &AuthorizeOptions {
-            redirect_uri,
-            ..AuthorizeOptions::default()
-        },
-    )
-    .unwrap();
+    let client = client(&emulator);
+    let login = client
+        .authorize(&AuthorizeOptions::default().with_redirect_uri(redirect_uri))
+        .unwrap();
 
     // The "browser": open the authorize URL, follow its redirect to the listener.
     let authorize_url = login.authorize_url().to_owned();
@@ -171,9 +148,6 @@ async fn loopback_listener_end_to_end() {
     assert_eq!(status, 200);
     assert!(page.contains("Login received"), "{page}");
 
-    let token = login
-        .exchange(&common::http(&emulator), &endpoint, &client, &code)
-        .await
-        .unwrap();
+    let token = client.exchange_code(&login, &code).await.unwrap().token;
     assert!(token.refresh_token().is_some());
 }

@@ -1,8 +1,6 @@
 //! The refresh job against the emulator: rotation, merge, signature, the file on disk.
 
-mod common;
-
-use common::Org;
+use crate::support::Org;
 use sfauth::{RefreshAction, SignatureCheck};
 use sfauth_emulator::Config;
 
@@ -74,7 +72,7 @@ async fn unknown_keys_keep_their_place_and_order() {
     std::fs::write(&org.path, serde_json::to_vec_pretty(&reordered).unwrap()).unwrap();
     let mut keys_before: Vec<String> = reordered.keys().cloned().collect();
     // sfauth's own note of whether the token rotates goes at the end.
-    keys_before.push(sfauth::session::ROTATION_KEY.into());
+    keys_before.push(sfauth::Token::ROTATION_KEY.into());
 
     org.session(org.client()).refresh().await.unwrap();
 
@@ -145,7 +143,7 @@ async fn site_prefix_is_part_of_the_token_url() {
     .await;
     let session = sfauth::Session::builder(sfauth::FileStore::new(&org.path), org.client())
         .site(sfauth::SitePrefix::parse("customers").unwrap())
-        .http(common::fast_http())
+        .http(crate::support::fast_http())
         .build();
     session.refresh().await.unwrap();
     assert_eq!(org.emulator.stats().refreshes_served, 1);

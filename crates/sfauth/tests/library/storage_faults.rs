@@ -1,13 +1,11 @@
 //! Before a refresh is sent, sfauth knows it can save the answer; a store that cannot be
 //! written is a storage error, with nothing sent and nothing changed.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::{Org, Tmpfs};
 use async_trait::async_trait;
-use common::{Org, Tmpfs};
 use sfauth::{Error, ErrorKind, FileStore, StoreLock, Token, TokenStore};
 use sfauth_emulator::Config;
 
@@ -19,7 +17,7 @@ fn token_in(org: &Org, dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn no_temp_file_in(dir: &std::path::Path) -> bool {
-    !common::names_in(dir)
+    !crate::support::names_in(dir)
         .iter()
         .any(|n| n.starts_with(".sfauth-"))
 }
@@ -150,7 +148,7 @@ async fn a_failed_save_without_rotation_says_the_stored_token_is_still_usable() 
 #[tokio::test]
 async fn a_full_disk_fails_before_a_jwt_renewal_is_sent() {
     let emulator = sfauth_emulator::spawn(Config {
-        jwt_certificate_pem: Some(common::jwt_certificate()),
+        jwt_certificate_pem: Some(crate::support::jwt_certificate()),
         ..Config::default()
     })
     .await
@@ -160,15 +158,14 @@ async fn a_full_disk_fails_before_a_jwt_renewal_is_sent() {
         client_id: emulator.config().client_id.clone(),
         username: "ci@example.com".into(),
         audience: sfauth::JwtBearer::audience_for(&login),
-        key_pem: common::jwt_key(),
+        key_pem: crate::support::jwt_key(),
     };
-    let first = sfauth::flows::jwt::request(
-        &common::http(&emulator),
-        &common::endpoint(&emulator),
-        &bearer,
-    )
-    .await
-    .unwrap();
+    let app = sfauth::ConnectedApp::new(emulator.config().client_id.clone());
+    let first = crate::support::app_client(&emulator, app)
+        .jwt_bearer(&bearer)
+        .await
+        .unwrap()
+        .token;
     let disk = Tmpfs::mount(64);
     let path = disk.path().join("jwt.json");
     std::fs::write(&path, first.to_json_pretty().as_bytes()).unwrap();
@@ -176,11 +173,11 @@ async fn a_full_disk_fails_before_a_jwt_renewal_is_sent() {
     disk.fill();
     let session = sfauth::Session::builder(
         FileStore::new(&path),
-        sfauth::OAuthClient::new(emulator.config().client_id.clone()),
+        sfauth::ConnectedApp::new(emulator.config().client_id.clone()),
     )
     .login_url(login)
     .renewal(sfauth::Renewal::JwtBearer(bearer))
-    .http(common::fast_http())
+    .http(crate::support::fast_http())
     .build();
 
     let e = session.refresh().await.unwrap_err();
