@@ -628,6 +628,26 @@ impl TokenStore for FileStore {
         .map_err(blocking_failed)?
     }
 
+    /// Removes the token file (through a symlink: its target, and the link with it), then
+    /// fsyncs the directory so the removal survives a crash. A missing file is already
+    /// deleted.
+    async fn delete(&self, lock: &StoreLock) -> Result<()> {
+        let _ = lock;
+        let (path, target) = (self.path.clone(), self.target());
+        tokio::task::spawn_blocking(move || {
+            for file in [&target, &path] {
+                match fs::remove_file(file) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_error(file, "delete token file", &e)),
+                }
+            }
+            sync_dir(&target)
+        })
+        .await
+        .map_err(blocking_failed)?
+    }
+
     fn describe(&self) -> String {
         format!("token file {}", self.path.display())
     }

@@ -16,14 +16,30 @@ pub use file::FileStore;
 
 /// Proof that the store's exclusive lock is held; the lock is released on drop.
 ///
-/// The lock also carries what [`TokenStore::prepare`] set aside for the coming save (a
-/// reserved temp file, a lease extension): it lives exactly as long as the lock, so a
-/// refresh that fails or is abandoned releases it with the lock.
+/// The lock carries the store's own guard (a locked file, a database transaction, a lease
+/// with its owner value), which [`save`](TokenStore::save) can reach again with
+/// [`guard`](Self::guard) to check it still holds; the version of the token it read under
+/// the lock, so that a save can refuse to overwrite a newer one (a compare-and-set); and
+/// what [`TokenStore::prepare`] set aside for the coming save (a reserved temp file, a lease
+/// extension). All of it lives exactly as long as the lock, so a refresh that fails or is
+/// abandoned releases it with the lock.
+///
+/// ```
+/// use sfauth::StoreLock;
+/// // A store whose lock is a lease, and whose token row is at version 41.
+/// struct Lease { owner: u128 }
+/// let lock = StoreLock::new(Lease { owner: 7 }).with_version(41);
+/// assert_eq!(lock.guard::<Lease>().map(|l| l.owner), Some(7));
+/// assert_eq!(lock.version(), Some(41));
+/// lock.set_version(42); // after a save wrote version 42
+/// assert_eq!(lock.version(), Some(42));
+/// ```
 pub struct StoreLock {
     // Declared first so it drops first: the reservation is cleaned up while the lock is
     // still held, and no other process ever sees a leftover that is being removed.
     reservation: Mutex<Option<Box<dyn Any + Send>>>,
-    _guard: Box<dyn Any + Send + Sync>,
+    version: Mutex<Option<u64>>,
+    guard: Box<dyn Any + Send + Sync>,
 }
 
 impl StoreLock {
@@ -31,8 +47,32 @@ impl StoreLock {
     pub fn new(guard: impl Any + Send + Sync) -> Self {
         StoreLock {
             reservation: Mutex::new(None),
-            _guard: Box::new(guard),
+            version: Mutex::new(None),
+            guard: Box::new(guard),
         }
+    }
+
+    /// With the version of the stored token as read under this lock.
+    pub fn with_version(self, version: u64) -> Self {
+        self.set_version(version);
+        self
+    }
+
+    /// The store's own guard, if it is a `T`: for a save that checks its lease or
+    /// transaction is still the one it took.
+    pub fn guard<T: Any>(&self) -> Option<&T> {
+        self.guard.downcast_ref::<T>()
+    }
+
+    /// The version of the stored token this lock last read or wrote, if the store keeps
+    /// versions.
+    pub fn version(&self) -> Option<u64> {
+        *lock_ignoring_poison(&self.version)
+    }
+
+    /// Records the version a save under this lock wrote, so the next save checks against it.
+    pub fn set_version(&self, version: u64) {
+        *lock_ignoring_poison(&self.version) = Some(version);
     }
 
     /// Keeps `reservation` (what a store's `prepare` set aside) until the next
@@ -60,11 +100,15 @@ impl StoreLock {
     }
 
     fn slot(&self) -> std::sync::MutexGuard<'_, Option<Box<dyn Any + Send>>> {
-        // A panic while the slot was held cannot leave it half-written: take the value.
-        self.reservation
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock_ignoring_poison(&self.reservation)
     }
+}
+
+/// A panic while one of the lock's slots was held cannot leave it half-written: take the
+/// value.
+fn lock_ignoring_poison<T>(slot: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl fmt::Debug for StoreLock {
@@ -102,7 +146,23 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     }
 
     /// Writes the token durably and atomically. The caller holds `lock`.
+    ///
+    /// A store whose lock can run out (a lease) checks it still holds; a store that keeps
+    /// versions writes only over the version in `lock` and records the new one there
+    /// ([`StoreLock::set_version`]). Either check failing is
+    /// [`ErrorKind::Storage`](crate::ErrorKind::Storage), and nothing is written: a holder
+    /// that lost its lock must never overwrite a newer token.
     async fn save(&self, lock: &StoreLock, token: &Token) -> Result<()>;
+
+    /// Removes the token from the store, under `lock`. A store that cannot delete says so
+    /// with a [`Usage`](crate::ErrorKind::Usage) error; that is the default.
+    async fn delete(&self, lock: &StoreLock) -> Result<()> {
+        let _ = lock;
+        Err(crate::Error::new(
+            crate::ErrorKind::Usage,
+            format!("{} cannot delete its token", self.describe()),
+        ))
+    }
 
     /// Where the token lives, for messages (no secret).
     fn describe(&self) -> String;
@@ -118,6 +178,16 @@ mod tests {
         fn drop(&mut self) {
             self.0.store(true, std::sync::atomic::Ordering::SeqCst);
         }
+    }
+
+    #[test]
+    fn a_lock_without_a_version_has_none_until_a_save_records_one() {
+        let lock = StoreLock::new(());
+        assert_eq!(lock.version(), None);
+        assert!(lock.guard::<()>().is_some());
+        assert!(lock.guard::<u8>().is_none());
+        lock.set_version(3);
+        assert_eq!(lock.version(), Some(3));
     }
 
     #[test]

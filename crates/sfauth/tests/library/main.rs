@@ -35,6 +35,8 @@ mod server_errors;
 mod single_flight;
 // Before a refresh is sent, sfauth knows it can save the answer; a store that cannot be
 mod storage_faults;
+// The contract every TokenStore keeps (the file store runs it).
+mod store_contract;
 // The token file: crash leftovers, symlinks, and what counts as a token file.
 mod store_file;
 // Certificate failures against a TLS server on 127.0.0.1 with certificates made in the

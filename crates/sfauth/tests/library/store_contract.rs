@@ -1,0 +1,139 @@
+//! The contract every `TokenStore` keeps, as one suite a store runs by naming a factory:
+//! what was saved loads back, the lock is exclusive, a reader never sees half a save, and a
+//! deleted token is gone.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sfauth::{FileStore, Token, TokenStore};
+
+/// Makes fresh, empty stores of the kind under test.
+trait StoreUnderTest {
+    type Store: TokenStore + 'static;
+    fn fresh(&self) -> Self::Store;
+}
+
+fn token(access: &str) -> Token {
+    Token::from_json(
+        format!(
+            r#"{{"access_token":"{access}","refresh_token":"5Aep.{access}","instance_url":"https://acme.my.salesforce.com","issued_at":"1700000000000"}}"#
+        )
+        .as_bytes(),
+    )
+    .unwrap()
+}
+
+async fn saved_token_loads_back_with_every_field(kind: &impl StoreUnderTest) {
+    let store = kind.fresh();
+    let lock = store.lock().await.unwrap();
+    store.prepare(&lock).await.unwrap();
+    let mut written = token("first");
+    written.set("x_custom", "kept");
+    store.save(&lock, &written).await.unwrap();
+    drop(lock);
+    assert_eq!(store.load().await.unwrap(), written);
+}
+
+async fn a_second_lock_waits_for_the_first(kind: &impl StoreUnderTest) {
+    let store = Arc::new(kind.fresh());
+    let first = store.lock().await.unwrap();
+    let waiter = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.lock().await.map(drop) })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiter.is_finished(), "the second lock did not wait");
+    drop(first);
+    tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .expect("the second lock is granted once the first is released")
+        .unwrap()
+        .unwrap();
+}
+
+async fn readers_see_the_old_token_or_the_new_one_never_a_mix(kind: &impl StoreUnderTest) {
+    let store = Arc::new(kind.fresh());
+    let lock = store.lock().await.unwrap();
+    store.save(&lock, &token("old")).await.unwrap();
+    let reader = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for _ in 0..200 {
+                seen.push(
+                    store
+                        .load()
+                        .await
+                        .unwrap()
+                        .access_token()
+                        .expose()
+                        .to_owned(),
+                );
+                tokio::task::yield_now().await;
+            }
+            seen
+        })
+    };
+    for round in 0..20 {
+        let access = if round % 2 == 0 { "new" } else { "old" };
+        store.save(&lock, &token(access)).await.unwrap();
+    }
+    for access in reader.await.unwrap() {
+        assert!(access == "old" || access == "new", "read {access:?}");
+    }
+}
+
+async fn a_deleted_token_is_gone(kind: &impl StoreUnderTest) {
+    let store = kind.fresh();
+    let lock = store.lock().await.unwrap();
+    store.save(&lock, &token("doomed")).await.unwrap();
+    store.delete(&lock).await.unwrap();
+    drop(lock);
+    let e = store.load().await.unwrap_err();
+    assert!(!e.to_string().contains("doomed"), "{e}");
+}
+
+/// Runs the whole contract against one kind of store.
+async fn contract(kind: &impl StoreUnderTest) {
+    saved_token_loads_back_with_every_field(kind).await;
+    a_second_lock_waits_for_the_first(kind).await;
+    readers_see_the_old_token_or_the_new_one_never_a_mix(kind).await;
+    a_deleted_token_is_gone(kind).await;
+}
+
+struct Files(tempfile::TempDir);
+
+impl StoreUnderTest for Files {
+    type Store = FileStore;
+
+    fn fresh(&self) -> FileStore {
+        let name = format!("token-{}.json", next_number());
+        FileStore::new(self.0.path().join(name)).with_lock_timeout(Duration::from_secs(10))
+    }
+}
+
+/// A number no other store in this run was given.
+fn next_number() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::SeqCst)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_file_store_keeps_the_store_contract() {
+    contract(&Files(tempfile::tempdir().unwrap())).await;
+}
+
+#[tokio::test]
+async fn deleting_a_token_file_that_is_a_symlink_removes_the_link_and_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.json");
+    let link = dir.path().join("link.json");
+    std::fs::write(&real, token("linked").to_json_pretty().as_bytes()).unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let store = FileStore::new(&link);
+    let lock = store.lock().await.unwrap();
+    store.delete(&lock).await.unwrap();
+    assert!(!real.exists());
+    assert!(std::fs::symlink_metadata(&link).is_err());
+}
