@@ -5,14 +5,12 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use sfauth::flows::refresh;
-use sfauth::{Endpoint, HttpClient, HttpConfig, LoginUrl, OAuthClient, RetryPolicy, Secret, SitePrefix};
+use sfauth::{AppClient, ConnectedApp, Endpoint, HttpConfig, LoginUrl, RefreshToken, RetryPolicy, SitePrefix};
 
 struct Harness {
     runtime: tokio::runtime::Runtime,
     body: Arc<Mutex<Vec<u8>>>,
-    endpoint: Endpoint,
-    http: HttpClient,
+    client: AppClient,
 }
 
 fn harness() -> &'static Harness {
@@ -29,25 +27,18 @@ fn harness() -> &'static Harness {
         });
         runtime.spawn(async move { axum::serve(listener, app).await });
         let login = LoginUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap();
-        let config = HttpConfig {
-            retry: RetryPolicy { max_retries: 0, ..RetryPolicy::default() },
-            ..HttpConfig::default()
-        };
-        let http = HttpClient::new(&config, &login).unwrap();
-        Harness { runtime, body, endpoint: Endpoint::new(login, SitePrefix::default()), http }
+        let config = HttpConfig::default().with_retry(RetryPolicy::none());
+        let endpoint = Endpoint::new(login, SitePrefix::default());
+        let client = AppClient::new(ConnectedApp::new("3MVG9client"), endpoint, &config).unwrap();
+        Harness { runtime, body, client }
     })
 }
 
 fuzz_target!(|data: &[u8]| {
     let h = harness();
     *h.body.lock().unwrap() = data.to_vec();
-    let refresh_token = Secret::from("5Aep861.fuzz-refresh-token");
-    let result = h.runtime.block_on(refresh::refresh(
-        &h.http,
-        &h.endpoint,
-        &OAuthClient::new("3MVG9client"),
-        &refresh_token,
-    ));
+    let refresh_token = RefreshToken::from("5Aep861.fuzz-refresh-token");
+    let result = h.runtime.block_on(h.client.refresh(&refresh_token));
     let e = result.expect_err("a 400 is never a token");
     assert!(!format!("{e} {e:?}").contains("fuzz-refresh-token"));
 });

@@ -4,8 +4,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use sfauth::flows::code::{self, AuthorizeOptions, PendingLogin};
-use sfauth::{Endpoint, LoginUrl, OAuthClient, SitePrefix};
+use sfauth::{AppClient, AuthorizeOptions, ConnectedApp, Endpoint, HttpConfig, LoginUrl, PendingLogin, SitePrefix};
 
 fn login() -> &'static PendingLogin {
     static LOGIN: OnceLock<PendingLogin> = OnceLock::new();
@@ -14,7 +13,9 @@ fn login() -> &'static PendingLogin {
             LoginUrl::parse("https://login.salesforce.com").unwrap(),
             SitePrefix::default(),
         );
-        code::begin(&endpoint, &OAuthClient::new("3MVG9client"), &AuthorizeOptions::default())
+        AppClient::new(ConnectedApp::new("3MVG9client"), endpoint, &HttpConfig::default())
+            .unwrap()
+            .authorize(&AuthorizeOptions::default())
             .unwrap()
     })
 }

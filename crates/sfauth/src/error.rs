@@ -95,6 +95,62 @@ pub enum Remedy {
     PasteRedirect,
 }
 
+/// Where a failure came from, as oauth2-rs splits its errors: whether Salesforce answered,
+/// the answer could not be had or read, or the problem is on this side. The [`ErrorKind`]
+/// says what it means for the user; the origin says where to look.
+///
+/// ```
+/// use sfauth::{LoginUrl, Origin};
+/// let e = LoginUrl::parse("http://login.salesforce.com").unwrap_err();
+/// assert_eq!(e.origin(), Origin::Input);
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// Salesforce (or whatever the login URL reaches) answered, with an error: an OAuth
+    /// error body, a 4xx or a 5xx. [`Error::status`] and [`Error::oauth`] say what.
+    Server,
+    /// No usable answer came: the connection, TLS, a timeout, a body cut short.
+    Transport,
+    /// An answer came but is not what the protocol describes (an HTML page, a token
+    /// without `instance_url`, a signature that does not match).
+    Parse,
+    /// The token store could not be read, locked or written.
+    Storage,
+    /// What the caller gave: a flag, a setting, a key, the content of a token file.
+    Input,
+    /// A bug in sfauth.
+    Internal,
+}
+
+impl Origin {
+    /// The origin an error of `kind` has unless it says otherwise.
+    fn of(kind: ErrorKind) -> Origin {
+        match kind {
+            ErrorKind::Usage => Origin::Input,
+            ErrorKind::Storage => Origin::Storage,
+            ErrorKind::Protocol => Origin::Parse,
+            ErrorKind::Unavailable => Origin::Transport,
+            ErrorKind::LoginRequired | ErrorKind::ClientRejected | ErrorKind::DeniedByPolicy => {
+                Origin::Server
+            }
+            ErrorKind::Internal => Origin::Internal,
+        }
+    }
+
+    /// A short stable name, as used in `--json` output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Server => "server",
+            Origin::Transport => "transport",
+            Origin::Parse => "parse",
+            Origin::Storage => "storage",
+            Origin::Input => "input",
+            Origin::Internal => "internal",
+        }
+    }
+}
+
 /// How a failed request may be retried. Internal: drives the retry policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Retry {
@@ -124,6 +180,7 @@ pub(crate) enum Retry {
 #[error("{message}")]
 pub struct Error {
     kind: ErrorKind,
+    origin: Origin,
     message: String,
     hint: Option<String>,
     remedy: Option<Remedy>,
@@ -142,6 +199,7 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
+            origin: Origin::of(kind),
             message: message.into(),
             hint: None,
             remedy: None,
@@ -173,11 +231,24 @@ impl Error {
 
     pub(crate) fn with_oauth(mut self, oauth: OAuthError) -> Self {
         self.oauth = Some(oauth);
+        self.origin = Origin::Server;
         self
     }
 
+    /// Records the HTTP status of the answer: the server answered, unless the answer
+    /// could not be read.
     pub(crate) fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
+        if self.origin != Origin::Parse {
+            self.origin = Origin::Server;
+        }
+        self
+    }
+
+    /// Says where the failure came from when its kind alone does not (a lock that timed
+    /// out is the store's, a stored token without a refresh token is the input's).
+    pub(crate) fn with_origin(mut self, origin: Origin) -> Self {
+        self.origin = origin;
         self
     }
 
@@ -204,6 +275,11 @@ impl Error {
     /// The class of the failure.
     pub fn kind(&self) -> ErrorKind {
         self.kind
+    }
+
+    /// Where it came from.
+    pub fn origin(&self) -> Origin {
+        self.origin
     }
 
     /// What the user can do about it, when sfauth knows.

@@ -111,7 +111,7 @@ pub use app::{AppClient, Granted};
 pub use auth_url::SfdxAuthUrl;
 pub use client::ConnectedApp;
 pub use endpoint::{Endpoint, LoginUrl, SitePrefix};
-pub use error::{Error, ErrorKind, OAuthError, Remedy, Result};
+pub use error::{Error, ErrorKind, OAuthError, Origin, Remedy, Result};
 pub use expiry::{Expiry, ExpiryPolicy, ExpirySource};
 pub use flows::code::{AuthorizeOptions, PendingLogin};
 pub use flows::device::DeviceAuthorization;

@@ -28,7 +28,7 @@ use backon::BackoffBuilder;
 use crate::app::{AppClient, Granted};
 use crate::client::ConnectedApp;
 use crate::endpoint::{Endpoint, LoginUrl, SitePrefix};
-use crate::error::{Error, ErrorKind, Result, Retry};
+use crate::error::{Error, ErrorKind, Origin, Result, Retry};
 use crate::expiry::{ExpiryPolicy, INTROSPECTED_EXP_KEY};
 use crate::flows::jwt::JwtBearer;
 use crate::http::{HttpClient, HttpConfig};
@@ -142,6 +142,7 @@ fn no_refresh_token(what: &str) -> Error {
         format!("{what} has no refresh_token, so it cannot be refreshed"),
     )
     .with_hint("log in again with a flow that grants the refresh_token scope")
+    .with_origin(Origin::Input)
 }
 
 fn not_renewable(what: &str) -> Error {
@@ -152,6 +153,7 @@ fn not_renewable(what: &str) -> Error {
     .with_hint(
         "log in again with a flow that can renew it: the web or device login (refresh token), JWT bearer, or client credentials",
     )
+    .with_origin(Origin::Input)
 }
 
 /// Builds a [`Session`].

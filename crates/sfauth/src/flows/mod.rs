@@ -73,7 +73,8 @@ pub(crate) fn error_answer(answer: &Answer, what: &str) -> Error {
             ),
         )
         .with_hint("check the login URL and site prefix: the request may not have reached Salesforce's OAuth endpoint")
-        .with_status(answer.status),
+        .with_status(answer.status)
+        .with_origin(crate::error::Origin::Server),
     }
 }
 
@@ -333,6 +334,20 @@ mod tests {
         assert!(answer_for("unknown_error").is_ambiguous());
         assert!(!answer_for("service_unavailable").is_ambiguous());
         assert_eq!(answer_for("server_error").kind(), ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn an_oauth_error_comes_from_the_server_and_an_html_page_is_a_parse_failure() {
+        let body =
+            r#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#;
+        let e = read_token_answer(&answer(400, "application/json", body), "refresh").unwrap_err();
+        assert_eq!(e.origin(), crate::Origin::Server);
+        let e = read_token_answer(&answer(200, "text/html", "<html>login</html>"), "refresh")
+            .unwrap_err();
+        assert_eq!(e.origin(), crate::Origin::Parse);
+        let e =
+            read_token_answer(&answer(404, "text/plain", "no such path"), "refresh").unwrap_err();
+        assert_eq!(e.origin(), crate::Origin::Server);
     }
 
     #[test]

@@ -520,7 +520,8 @@ pub async fn lock_file_with_notice(
                     timeout.as_secs_f64()
                 ),
             )
-            .with_hint("another sfauth is refreshing this token and seems stuck; find it with `fuser` or `lsof` on the lock file"));
+            .with_hint("another sfauth is refreshing this token and seems stuck; find it with `fuser` or `lsof` on the lock file")
+            .with_origin(crate::error::Origin::Storage));
         }
         tokio::time::sleep(pause.min(timeout.saturating_sub(started.elapsed()))).await;
         pause = (pause * 2).min(Duration::from_millis(25));
