@@ -321,7 +321,9 @@ impl Emulator {
         &self.shared.config
     }
 
-    /// A snapshot of the counters.
+    /// A snapshot of the counters. To check how often the emulator was hit, name the
+    /// counters that matter to [`assert_hits!`]:
+    /// `assert_hits!(emulator, token_requests: 1, refreshes_served: 0)`.
     pub fn stats(&self) -> Stats {
         self.shared.lock().stats
     }
