@@ -13,6 +13,8 @@ use axum::extract::{Form, FromRequest, Query, Request};
 use axum::http::Method;
 
 /// A request's form or query parameters; extracting them never fails.
+///
+/// It has no `Debug`: the parameters may hold a client secret or a token.
 pub(crate) struct Params(HashMap<String, String>);
 
 impl Params {

@@ -1,8 +1,9 @@
 //! The token endpoint's grants: refresh token, web-server (authorization code + PKCE),
 //! JWT bearer, client credentials, username-password, and the device flow.
 //!
-//! Each grant authenticates the client through [`client_auth`], answers success with
-//! [`token_response`] and refusal with a [`Denial`]. Each login starts a new token family;
+//! Each grant checks the client through [`client_auth`] (the JWT bearer grant by the
+//! assertion's `iss`), answers success with [`token_response`] and refusal with a
+//! [`Denial`]. Each login starts a new token family;
 //! refresh tokens (web-server and device flows only) then work with [`refresh`]. Which
 //! grant a request asks for is decided by [`crate::token_endpoint`], not here.
 
