@@ -6,43 +6,32 @@
 //! (there is nowhere safe to redirect to); everything else is reported on the redirect,
 //! in the query, as Salesforce does for the web-server flow.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
+use crate::client_auth;
 use crate::config::Consent;
 use crate::credentials;
+use crate::form::Params;
 use crate::reply;
-use crate::state::{AuthCode, DEFAULT_SCOPE, Shared};
-use crate::token_endpoint::constant_time_eq;
-
-/// Who logs in when the request has no `login_hint`.
-pub(crate) const DEFAULT_USER: &str = "ada@example.com";
+use crate::state::{AuthCode, DEFAULT_SCOPE, DEFAULT_USER, Shared};
 
 /// The authorize endpoint.
-pub(crate) async fn authorize(
-    State(shared): State<Arc<Shared>>,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Response {
-    let params = query.map(|Query(params)| params).unwrap_or_default();
+pub(crate) async fn authorize(State(shared): State<Arc<Shared>>, params: Params) -> Response {
     shared.lock().stats.authorizations += 1;
-    let param = |name: &str| {
-        params
-            .get(name)
-            .map(String::as_str)
-            .filter(|value| !value.is_empty())
-    };
     let config = &shared.config;
 
-    if !param("client_id").is_some_and(|id| constant_time_eq(id, &config.client_id)) {
+    if !params
+        .get("client_id")
+        .is_some_and(|id| client_auth::is_client_id(config, id))
+    {
         return refuse("invalid_client_id", "client identifier invalid");
     }
-    let Some(redirect_uri) = param("redirect_uri") else {
+    let Some(redirect_uri) = params.get("redirect_uri") else {
         return refuse("redirect_uri_missing", "redirect_uri must not be empty");
     };
     let registered = config.redirect_uris.iter().any(|uri| uri == redirect_uri);
@@ -53,9 +42,9 @@ pub(crate) async fn authorize(
             "redirect_uri must match configuration",
         );
     };
-    let state = param("state");
+    let state = params.get("state");
 
-    if param("response_type") != Some("code") {
+    if params.get("response_type") != Some("code") {
         return redirect(
             target,
             &[
@@ -65,9 +54,13 @@ pub(crate) async fn authorize(
             state,
         );
     }
-    let code_challenge = param("code_challenge");
+    let code_challenge = params.get("code_challenge");
     // Salesforce's older docs had no method parameter; a challenge alone means S256.
-    if code_challenge.is_some() && param("code_challenge_method").is_some_and(|m| m != "S256") {
+    if code_challenge.is_some()
+        && params
+            .get("code_challenge_method")
+            .is_some_and(|m| m != "S256")
+    {
         return redirect(
             target,
             &[
@@ -88,11 +81,11 @@ pub(crate) async fn authorize(
         );
     }
 
-    let scope = param("scope").map_or_else(
+    let scope = params.get("scope").map_or_else(
         || DEFAULT_SCOPE.to_owned(),
         |scope| scope.split_whitespace().collect::<Vec<_>>().join(" "),
     );
-    let username = param("login_hint").unwrap_or(DEFAULT_USER);
+    let username = params.get("login_hint").unwrap_or(DEFAULT_USER);
     let code = credentials::authorization_code();
     shared.lock().store_code(
         code.clone(),

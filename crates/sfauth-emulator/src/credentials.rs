@@ -1,4 +1,5 @@
-//! Shapes of the strings Salesforce hands out: ids, tokens, signatures, timestamps.
+//! Shapes of the strings Salesforce hands out (ids, tokens, signatures, timestamps), and
+//! the one way secrets among them are compared.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -6,6 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// Alphabet of Salesforce record ids (case-sensitive base 62).
 const ID_CHARS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -120,6 +122,11 @@ pub(crate) fn signature(client_secret: &str, id: &str, issued_at: &str) -> Strin
     mac.update(id.as_bytes());
     mac.update(issued_at.as_bytes());
     STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Compares without leaking, through timing, how much of a secret matched.
+pub(crate) fn constant_time_eq(given: &str, expected: &str) -> bool {
+    given.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 
 #[cfg(test)]

@@ -1,22 +1,24 @@
-//! The token endpoint's other grants: web-server (authorization code + PKCE), JWT
-//! bearer, client credentials, username-password, and the device flow.
+//! The token endpoint's grants: refresh token, web-server (authorization code + PKCE),
+//! JWT bearer, client credentials, username-password, and the device flow.
 //!
-//! Each success starts a new token family. Refresh tokens (web-server and device flows
-//! only) then work with the refresh-token grant in [`crate::token_endpoint`].
-
-use std::collections::HashMap;
+//! Each grant checks the client through [`client_auth`] (the JWT bearer grant by the
+//! assertion's `iss`), answers success with [`token_response`] and refusal with a
+//! [`Denial`]. Each login starts a new token family;
+//! refresh tokens (web-server and device flows only) then work with [`refresh`]. Which
+//! grant a request asks for is decided by [`crate::token_endpoint`], not here.
 
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
+use crate::client_auth::{self, Presented, SecretPolicy};
 use crate::config::Consent;
-use crate::credentials;
+use crate::credentials::{self, constant_time_eq};
+use crate::denial::Denial;
+use crate::form::Params;
 use crate::jwt;
-use crate::state::{DEFAULT_SCOPE, DevicePoll, Shared};
-use crate::token_endpoint::{
-    Denial, SecretPolicy, Shape, Twist, authenticate_client, constant_time_eq, missing,
-    shaped_token_response,
-};
+use crate::state::{DEFAULT_SCOPE, DEFAULT_USER, DevicePoll, Shared};
+use crate::token_response::{Shape, token_response};
+use crate::twist::Twist;
 
 /// Scopes of the grants that never yield a refresh token (JWT bearer, client
 /// credentials, username-password).
@@ -32,18 +34,70 @@ const BAD_VERIFIER: Denial = Denial::invalid_grant("invalid code verifier");
 /// unknown user, wrong password): Salesforce does not say which.
 const AUTHENTICATION_FAILURE: Denial = Denial::invalid_grant("authentication failure");
 
-fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    params
-        .get(name)
-        .map(String::as_str)
-        .filter(|value| !value.is_empty())
-}
-
 /// Whether a space-separated scope list lets the client have a refresh token.
 fn allows_refresh(scope: &str) -> bool {
     scope
         .split(' ')
         .any(|s| s == "refresh_token" || s == "offline_access")
+}
+
+/// `grant_type=refresh_token`: a new access token for a live refresh token, and a new
+/// refresh token too when [`Config::rotation`](crate::Config::rotation) is on.
+///
+/// The token is "being processed" for the configured latency; a second request with it
+/// meanwhile is refused as parallel, and a rotated-out token revokes its family.
+pub(crate) async fn refresh(
+    shared: &Shared,
+    headers: &HeaderMap,
+    params: &Params,
+    twist: Twist,
+) -> Result<Value, Denial> {
+    // Salesforce names a missing refresh token before it checks who the client is.
+    let client = Presented::from_request(headers, params)?;
+    let refresh_token = params
+        .get("refresh_token")
+        .ok_or_else(|| Denial::missing("refresh_token"))?;
+    let config = &shared.config;
+    client.check(config, SecretPolicy::for_refresh(config))?;
+
+    let latency = {
+        let mut state = shared.lock();
+        state.begin_refresh(refresh_token)?;
+        state.latency
+    };
+    let mut in_flight = InFlightGuard {
+        shared,
+        refresh_token,
+        armed: true,
+    };
+    // The token is "being processed" for this whole window; parallel requests are refused.
+    tokio::time::sleep(latency + twist.extra_delay).await;
+    let issued = {
+        let mut state = shared.lock();
+        in_flight.armed = false;
+        let issued = state.finish_refresh(refresh_token, config.rotation, &config.org_id)?;
+        state.stats.refreshes_served += 1;
+        issued
+    };
+    tracing::debug!(rotated = issued.refresh_token.is_some(), "refresh served");
+    Ok(token_response(shared, &issued, Shape::FULL, twist))
+}
+
+/// Clears the in-flight mark if the refresh future is dropped mid-refresh (the emulator
+/// shut down; a client that goes away no longer stops it), so the token is not stuck as
+/// "being processed" forever.
+struct InFlightGuard<'a> {
+    shared: &'a Shared,
+    refresh_token: &'a str,
+    armed: bool,
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.shared.lock().abandon_refresh(self.refresh_token);
+        }
+    }
 }
 
 /// `grant_type=authorization_code`: redeems a code from the authorize endpoint.
@@ -52,20 +106,20 @@ fn allows_refresh(scope: &str) -> bool {
 pub(crate) async fn authorization_code(
     shared: &Shared,
     headers: &HeaderMap,
-    params: &HashMap<String, String>,
+    params: &Params,
     twist: Twist,
 ) -> Result<Value, Denial> {
-    authenticate_client(shared, headers, params, SecretPolicy::IfSent)?;
-    let code = param(params, "code").ok_or_else(|| missing("code"))?;
+    client_auth::authenticate(&shared.config, headers, params, SecretPolicy::IfSent)?;
+    let code = params.get("code").ok_or_else(|| Denial::missing("code"))?;
     let grant = shared.lock().take_code(code).ok_or(BAD_CODE)?;
-    if param(params, "redirect_uri") != Some(grant.redirect_uri.as_str()) {
+    if params.get("redirect_uri") != Some(grant.redirect_uri.as_str()) {
         return Err(Denial::Rejected {
             error: "redirect_uri_mismatch",
             description: "redirect_uri must match configuration",
         });
     }
     if let Some(challenge) = &grant.code_challenge {
-        let verifier = param(params, "code_verifier").ok_or(BAD_VERIFIER)?;
+        let verifier = params.get("code_verifier").ok_or(BAD_VERIFIER)?;
         if !constant_time_eq(&credentials::pkce_challenge(verifier), challenge) {
             return Err(BAD_VERIFIER);
         }
@@ -82,24 +136,19 @@ pub(crate) async fn authorization_code(
             &shared.config.org_id,
         )
     };
-    Ok(shaped_token_response(
-        shared,
-        &issued,
-        Shape {
-            bad_signature: twist.bad_signature,
-            ..Shape::FULL
-        },
-    ))
+    Ok(token_response(shared, &issued, Shape::FULL, twist))
 }
 
 /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`: a signed assertion instead
 /// of a client secret. No refresh token and no signature in the answer.
 pub(crate) async fn jwt_bearer(
     shared: &Shared,
-    params: &HashMap<String, String>,
+    params: &Params,
     twist: Twist,
 ) -> Result<Value, Denial> {
-    let assertion = param(params, "assertion").ok_or_else(|| missing("assertion"))?;
+    let assertion = params
+        .get("assertion")
+        .ok_or_else(|| Denial::missing("assertion"))?;
     let username = jwt::verify(shared, assertion)?;
     twist.processing_delay(shared).await;
     let issued = {
@@ -107,15 +156,7 @@ pub(crate) async fn jwt_bearer(
         state.stats.jwt_grants += 1;
         state.start_family(&username, SESSION_SCOPE, false, &shared.config.org_id)
     };
-    Ok(shaped_token_response(
-        shared,
-        &issued,
-        Shape {
-            signature: false,
-            bad_signature: false,
-            scope: true,
-        },
-    ))
+    Ok(token_response(shared, &issued, Shape::JWT_BEARER, twist))
 }
 
 /// `grant_type=client_credentials`: the app logs in as its "Run As" user. The secret
@@ -123,10 +164,10 @@ pub(crate) async fn jwt_bearer(
 pub(crate) async fn client_credentials(
     shared: &Shared,
     headers: &HeaderMap,
-    params: &HashMap<String, String>,
+    params: &Params,
     twist: Twist,
 ) -> Result<Value, Denial> {
-    authenticate_client(shared, headers, params, SecretPolicy::Required)?;
+    client_auth::authenticate(&shared.config, headers, params, SecretPolicy::Required)?;
     let Some(username) = &shared.config.client_credentials_user else {
         return Err(Denial::invalid_grant("no client credentials user enabled"));
     };
@@ -136,14 +177,7 @@ pub(crate) async fn client_credentials(
         state.stats.client_credentials_grants += 1;
         state.start_family(username, SESSION_SCOPE, false, &shared.config.org_id)
     };
-    Ok(shaped_token_response(
-        shared,
-        &issued,
-        Shape {
-            bad_signature: twist.bad_signature,
-            ..Shape::FULL
-        },
-    ))
+    Ok(token_response(shared, &issued, Shape::FULL, twist))
 }
 
 /// `grant_type=password`: the username-password flow, blocked unless
@@ -152,12 +186,16 @@ pub(crate) async fn client_credentials(
 pub(crate) async fn password(
     shared: &Shared,
     headers: &HeaderMap,
-    params: &HashMap<String, String>,
+    params: &Params,
     twist: Twist,
 ) -> Result<Value, Denial> {
-    authenticate_client(shared, headers, params, SecretPolicy::Required)?;
-    let username = param(params, "username").ok_or_else(|| missing("username"))?;
-    let password = param(params, "password").ok_or_else(|| missing("password"))?;
+    client_auth::authenticate(&shared.config, headers, params, SecretPolicy::Required)?;
+    let username = params
+        .get("username")
+        .ok_or_else(|| Denial::missing("username"))?;
+    let password = params
+        .get("password")
+        .ok_or_else(|| Denial::missing("password"))?;
     let config = &shared.config;
     if !config.password_flow {
         return Err(AUTHENTICATION_FAILURE);
@@ -175,15 +213,7 @@ pub(crate) async fn password(
         state.stats.password_grants += 1;
         state.start_family(username, SESSION_SCOPE, false, &config.org_id)
     };
-    Ok(shaped_token_response(
-        shared,
-        &issued,
-        Shape {
-            signature: true,
-            bad_signature: twist.bad_signature,
-            scope: false,
-        },
-    ))
+    Ok(token_response(shared, &issued, Shape::PASSWORD, twist))
 }
 
 /// `response_type=device_code`: starts a device flow. The answer is 200 with
@@ -191,11 +221,11 @@ pub(crate) async fn password(
 pub(crate) async fn device_start(
     shared: &Shared,
     headers: &HeaderMap,
-    params: &HashMap<String, String>,
+    params: &Params,
     twist: Twist,
 ) -> Result<Value, Denial> {
-    authenticate_client(shared, headers, params, SecretPolicy::IfSent)?;
-    let scope = param(params, "scope").unwrap_or(DEFAULT_SCOPE);
+    client_auth::authenticate(&shared.config, headers, params, SecretPolicy::IfSent)?;
+    let scope = params.get("scope").unwrap_or(DEFAULT_SCOPE);
     let device_code = credentials::device_code();
     twist.processing_delay(shared).await;
     shared.lock().store_device_code(device_code.clone(), scope);
@@ -213,12 +243,12 @@ pub(crate) async fn device_start(
 pub(crate) async fn device_poll(
     shared: &Shared,
     headers: &HeaderMap,
-    params: &HashMap<String, String>,
+    params: &Params,
     twist: Twist,
 ) -> Result<Value, Denial> {
     shared.lock().stats.device_polls += 1;
-    authenticate_client(shared, headers, params, SecretPolicy::IfSent)?;
-    let device_code = param(params, "code").ok_or_else(|| missing("code"))?;
+    client_auth::authenticate(&shared.config, headers, params, SecretPolicy::IfSent)?;
+    let device_code = params.get("code").ok_or_else(|| Denial::missing("code"))?;
     let config = &shared.config;
     let poll = shared.lock().poll_device(
         device_code,
@@ -248,16 +278,8 @@ pub(crate) async fn device_poll(
         });
     }
     twist.processing_delay(shared).await;
-    let issued =
-        shared
-            .lock()
-            .start_family(crate::authorize::DEFAULT_USER, &scope, true, &config.org_id);
-    Ok(shaped_token_response(
-        shared,
-        &issued,
-        Shape {
-            bad_signature: twist.bad_signature,
-            ..Shape::FULL
-        },
-    ))
+    let issued = shared
+        .lock()
+        .start_family(DEFAULT_USER, &scope, true, &config.org_id);
+    Ok(token_response(shared, &issued, Shape::FULL, twist))
 }

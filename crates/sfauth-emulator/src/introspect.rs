@@ -10,19 +10,18 @@
 //! tokens have no expiry here (the "valid until revoked" policy); their `exp` is reported
 //! as issue time plus [`REFRESH_TOKEN_EXP_SECS`], far enough ahead never to matter in a test.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
+use crate::client_auth::{self, SecretPolicy};
 use crate::credentials;
+use crate::form::Params;
 use crate::reply;
 use crate::state::{Shared, TokenKind};
-use crate::token_endpoint::{SecretPolicy, authenticate_client};
 
 /// Reported lifetime of a refresh token: one year.
 const REFRESH_TOKEN_EXP_SECS: u64 = 365 * 24 * 60 * 60;
@@ -31,19 +30,20 @@ const REFRESH_TOKEN_EXP_SECS: u64 = 365 * 24 * 60 * 60;
 pub(crate) async fn introspect(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
-    form: Result<Form<HashMap<String, String>>, FormRejection>,
+    params: Params,
 ) -> Response {
-    let params = form.map(|Form(params)| params).unwrap_or_default();
     shared.lock().stats.introspections += 1;
     // Whatever is wrong with the client (missing, unknown, bad secret) is one answer.
-    if authenticate_client(&shared, &headers, &params, SecretPolicy::Required).is_err() {
+    let client =
+        client_auth::authenticate(&shared.config, &headers, &params, SecretPolicy::Required);
+    if client.is_err() {
         return reply::oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "invalid client credentials",
         );
     }
-    let Some(token) = params.get("token").filter(|t| !t.is_empty()) else {
+    let Some(token) = params.get("token") else {
         return reply::oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",

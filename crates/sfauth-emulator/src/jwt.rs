@@ -14,9 +14,10 @@
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 
+use crate::client_auth;
 use crate::credentials;
+use crate::denial::Denial;
 use crate::state::Shared;
-use crate::token_endpoint::{Denial, constant_time_eq};
 
 /// How far ahead `exp` may be. Salesforce says "within 3 minutes"; common clients use
 /// 5 minutes (`@salesforce/core` among them), so that is accepted.
@@ -78,7 +79,7 @@ pub(crate) fn verify(shared: &Shared, assertion: &str) -> Result<String, Denial>
     if !claims
         .iss
         .as_deref()
-        .is_some_and(|iss| constant_time_eq(iss, &config.client_id))
+        .is_some_and(|iss| client_auth::is_client_id(config, iss))
     {
         return Err(Denial::BAD_CLIENT_ID);
     }

@@ -99,10 +99,14 @@
 //! ```
 
 mod authorize;
+mod client_auth;
 mod config;
+mod connection;
 mod credentials;
+mod denial;
 mod fault;
 mod faulty;
+mod form;
 mod grants;
 mod introspect;
 mod jwt;
@@ -114,6 +118,8 @@ mod state;
 mod stats;
 mod tls;
 mod token_endpoint;
+mod token_response;
+mod twist;
 
 use std::fmt;
 use std::io;
@@ -132,6 +138,8 @@ pub use crate::stats::Stats;
 pub use crate::tls::TlsLeaf;
 
 use crate::state::Shared;
+use crate::token_response::Shape;
+use crate::twist::Twist;
 
 /// Starts an emulator on a random port of `127.0.0.1`, served by the current tokio
 /// runtime. Same as [`spawn_on`] with port 0.
@@ -313,7 +321,9 @@ impl Emulator {
         &self.shared.config
     }
 
-    /// A snapshot of the counters.
+    /// A snapshot of the counters. To check how often the emulator was hit, name the
+    /// counters that matter to [`assert_hits!`]:
+    /// `assert_hits!(emulator, token_requests: 1, refreshes_served: 0)`.
     pub fn stats(&self) -> Stats {
         self.shared.lock().stats
     }
@@ -329,7 +339,7 @@ impl Emulator {
             .shared
             .lock()
             .login(username, &self.shared.config.org_id);
-        token_endpoint::token_response(&self.shared, &issued, false)
+        token_response::token_response(&self.shared, &issued, Shape::FULL, Twist::default())
     }
 
     /// Queues a fault; each token request consumes the oldest queued fault.

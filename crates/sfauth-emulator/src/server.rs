@@ -4,9 +4,8 @@
 //! [`Fault::CloseConnection`](crate::Fault::CloseConnection) needs. So each connection is
 //! served by hyper directly, and its task races the connection future against a
 //! [`ConnectionKiller`] that handlers may fire: dropping the connection future closes the
-//! socket with no response written.
+//! socket with no response written. What each route does is in the module it names.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,30 +19,15 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tower_http::compression::CompressionLayer;
 
+use crate::connection::ConnectionKiller;
 use crate::faulty::Uncompressed;
 use crate::state::Shared;
 use crate::{authorize, introspect, rest, revoke, token_endpoint};
-
-/// Lets a handler drop the TCP connection its request arrived on.
-///
-/// Inserted into every request's extensions by [`serve_connection`].
-#[derive(Clone, Debug)]
-pub(crate) struct ConnectionKiller(Arc<Notify>);
-
-impl ConnectionKiller {
-    /// Closes the connection without an answer, then never returns: the connection task
-    /// drops the handler future together with the socket.
-    pub(crate) async fn kill(&self) -> Infallible {
-        // `notify_one` stores a permit, so this works even before the task awaits it.
-        self.0.notify_one();
-        std::future::pending().await
-    }
-}
 
 /// The emulator's routes. The OAuth endpoints live only under the site prefix, so a client
 /// that forgets the prefix gets a 404 as it would from a real Experience Cloud site.
@@ -64,7 +48,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route(
             &format!("{site}/services/oauth2/revoke"),
-            post(revoke::revoke_form).get(revoke::revoke_query),
+            post(revoke::revoke).get(revoke::revoke),
         )
         .route("/services/oauth2/userinfo", get(rest::userinfo))
         .route("/services/data", get(rest::versions))
@@ -142,8 +126,8 @@ async fn serve_connection<S>(stream: S, router: Router)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let killed = Arc::new(Notify::new());
-    let killer = ConnectionKiller(Arc::clone(&killed));
+    let killer = ConnectionKiller::default();
+    let killed = killer.clone();
     let inner = TowerToHyperService::new(router);
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(killer.clone());
@@ -156,7 +140,7 @@ where
                 tracing::debug!(%error, "connection ended with an error");
             }
         }
-        () = killed.notified() => {
+        () = killed.killed() => {
             tracing::debug!("connection dropped on purpose");
         }
     }

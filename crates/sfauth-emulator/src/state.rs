@@ -70,6 +70,10 @@ pub(crate) enum Refusal {
 /// Scopes granted to a login that asked for none (and to [`State::login`]).
 pub(crate) const DEFAULT_SCOPE: &str = "api refresh_token id";
 
+/// Who logs in by the web-server flow when the request has no `login_hint`, and always
+/// by the device flow.
+pub(crate) const DEFAULT_USER: &str = "ada@example.com";
+
 /// How long an authorization code can be redeemed.
 const CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
 

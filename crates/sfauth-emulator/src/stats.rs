@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 /// What the emulator's endpoints have seen so far; read it with
-/// [`Emulator::stats`](crate::Emulator::stats) or `GET /__emulator/stats`.
+/// [`Emulator::stats`](crate::Emulator::stats) or `GET /__emulator/stats`, or check some
+/// counters in one line with [`assert_hits!`](crate::assert_hits).
 ///
 /// Each token request lands in at most one of the outcome counters, so a test can tell
 /// a client that serializes its refreshes (no `refused_parallel`) from one that replays
@@ -43,4 +44,66 @@ pub struct Stats {
     pub rest_requests: u64,
     /// REST resource requests answered 401 `INVALID_SESSION_ID`.
     pub rest_unauthorized: u64,
+}
+
+/// Asserts how often an emulator was hit: each named [`Stats`] counter must have the value
+/// given; counters not named are not checked.
+///
+/// The first argument is anything with a `stats()` method that returns [`Stats`], such as
+/// an [`Emulator`](crate::Emulator). Counter names are checked by the compiler. When a
+/// counter differs, the panic names every counter that differs and then shows them all, so
+/// one failure says what the client did instead.
+///
+/// ```
+/// use sfauth_emulator::{Config, Emulator, assert_hits};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let emulator = Emulator::start(Config::default())?;
+/// // A side door: no request reaches the server, so nothing is counted.
+/// emulator.issue_token("alice@example.com");
+/// assert_hits!(emulator, token_requests: 0);
+///
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// let answer = runtime.block_on(
+///     reqwest::Client::new()
+///         .post(emulator.token_url())
+///         .form(&[
+///             ("grant_type", "refresh_token"),
+///             ("client_id", emulator.config().client_id.as_str()),
+///             ("refresh_token", "5Aep861never.issued"),
+///         ])
+///         .send(),
+/// )?;
+/// assert_eq!(answer.status(), 400);
+/// assert_hits!(emulator, token_requests: 1, rejected: 1, refreshes_served: 0);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Panics
+///
+/// When a named counter does not have its value; that is the point.
+#[macro_export]
+macro_rules! assert_hits {
+    ($emulator:expr, $($counter:ident: $expected:expr),+ $(,)?) => {{
+        let stats: $crate::Stats = $emulator.stats();
+        let mut differ: ::std::vec::Vec<::std::string::String> = ::std::vec::Vec::new();
+        $(
+            let expected: u64 = $expected;
+            if stats.$counter != expected {
+                differ.push(::std::format!(
+                    "{} is {}, expected {}",
+                    ::std::stringify!($counter),
+                    stats.$counter,
+                    expected,
+                ));
+            }
+        )+
+        ::std::assert!(
+            differ.is_empty(),
+            "emulator hits: {}\nall counters: {:?}",
+            differ.join("; "),
+            stats,
+        );
+    }};
 }

@@ -1,8 +1,6 @@
 //! The login flows besides refresh: web-server with PKCE, JWT bearer, client
 //! credentials, username-password, device; plus introspection and revocation.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -11,16 +9,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sfauth_emulator::{Config, Consent, Emulator, Fault, Stats};
+use sfauth_emulator::{Config, Consent, Emulator, Fault, Stats, assert_hits};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use common::*;
+use crate::support::*;
 
-const JWT_KEY: &str = include_str!("fixtures/jwt_test_key.pem");
-const JWT_PUBLIC_KEY: &str = include_str!("fixtures/jwt_test_key.pub.pem");
-const JWT_CERT: &str = include_str!("fixtures/jwt_test_cert.pem");
-const OTHER_JWT_KEY: &str = include_str!("fixtures/jwt_test_other_key.pem");
+const JWT_KEY: &str = include_str!("../fixtures/jwt_test_key.pem");
+const JWT_PUBLIC_KEY: &str = include_str!("../fixtures/jwt_test_key.pub.pem");
+const JWT_CERT: &str = include_str!("../fixtures/jwt_test_cert.pem");
+const OTHER_JWT_KEY: &str = include_str!("../fixtures/jwt_test_other_key.pem");
 
 const REDIRECT_URI: &str = "http://localhost:1717/OauthRedirect";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -31,9 +29,8 @@ fn challenge(verifier: &str) -> String {
 
 /// A client that does not follow redirects, so the test sees the authorize answer.
 fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
+    client_builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(REQUEST_TIMEOUT)
         .build()
         .unwrap()
 }
@@ -91,36 +88,37 @@ async fn code(emulator: &Emulator) -> String {
     query["code"].clone()
 }
 
-async fn exchange(emulator: &Emulator, code: &str, verifier: Option<&str>) -> (StatusCode, Value) {
-    let client_id = emulator.config().client_id.clone();
+/// The form of a code exchange with the default redirect URI and no secret.
+fn exchange_params<'a>(
+    emulator: &'a Emulator,
+    code: &'a str,
+    verifier: Option<&'a str>,
+) -> Vec<(&'a str, &'a str)> {
     let mut params = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
-        ("client_id", &client_id),
+        ("client_id", &emulator.config().client_id),
         ("redirect_uri", REDIRECT_URI),
     ];
     if let Some(verifier) = verifier {
         params.push(("code_verifier", verifier));
     }
-    status_and_json(post_token(emulator, &params).await.unwrap()).await
+    params
+}
+
+async fn exchange(emulator: &Emulator, code: &str, verifier: Option<&str>) -> (StatusCode, Value) {
+    token_answer(emulator, &exchange_params(emulator, code, verifier)).await
 }
 
 /// Refreshes with the existing grant and expects success.
 async fn assert_refreshes(emulator: &Emulator, token: &Value) {
-    let (status, body) =
-        status_and_json(refresh(emulator, &refresh_token_of(token)).await.unwrap()).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = assert_refresh_works(emulator, &refresh_token_of(token)).await;
     assert!(body["access_token"].is_string());
 }
 
 async fn assert_rest_works(emulator: &Emulator, token: &Value) {
     let response = get(emulator, "/services/data/", Some(&access_token_of(token))).await;
     assert_eq!(response.status(), StatusCode::OK);
-}
-
-fn assert_refused(status: StatusCode, body: &Value, error: &str, description: &str) {
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(*body, oauth_error(error, description));
 }
 
 // ---- web-server flow ----------------------------------------------------------------
@@ -139,25 +137,7 @@ async fn authorize_then_exchange_with_pkce_yields_refreshable_tokens() {
 
     let (status, token) = exchange(&emulator, code, Some(VERIFIER)).await;
     assert_eq!(status, StatusCode::OK, "{token}");
-    let keys: Vec<&str> = token
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        [
-            "access_token",
-            "refresh_token",
-            "signature",
-            "scope",
-            "instance_url",
-            "id",
-            "token_type",
-            "issued_at"
-        ]
-    );
+    assert_eq!(keys(&token), FULL_TOKEN_KEYS);
     assert_eq!(token["scope"], "api refresh_token");
     assert_eq!(token["instance_url"], emulator.url());
     assert_rest_works(&emulator, &token).await;
@@ -171,16 +151,13 @@ async fn authorize_then_exchange_with_pkce_yields_refreshable_tokens() {
     assert_eq!(userinfo["preferred_username"], "grace@example.com");
 
     assert_refreshes(&emulator, &token).await;
-    let stats = emulator.stats();
-    assert_eq!(
-        (
-            stats.authorizations,
-            stats.codes_exchanged,
-            stats.refreshes_served
-        ),
-        (1, 1, 1)
+    assert_hits!(
+        emulator,
+        authorizations: 1,
+        codes_exchanged: 1,
+        refreshes_served: 1,
+        token_requests: 2,
     );
-    assert_eq!(stats.token_requests, 2);
 }
 
 #[tokio::test]
@@ -194,8 +171,7 @@ async fn the_refresh_of_a_web_server_login_keeps_its_scope() {
         .as_str()
         .expect("openid gives an id_token");
     assert_eq!(id_token.split('.').count(), 3);
-    let (_, refreshed) =
-        status_and_json(refresh(&emulator, &refresh_token_of(&token)).await.unwrap()).await;
+    let (_, refreshed) = refresh_answer(&emulator, &refresh_token_of(&token)).await;
     assert_eq!(refreshed["scope"], "api offline_access openid");
 }
 
@@ -251,8 +227,7 @@ async fn a_code_works_only_once() {
     assert_eq!(status, StatusCode::OK);
     let (status, body) = exchange(&emulator, &code, Some(VERIFIER)).await;
     assert_refused(status, &body, "invalid_grant", "invalid authorization code");
-    let stats = emulator.stats();
-    assert_eq!((stats.codes_exchanged, stats.rejected), (1, 1));
+    assert_hits!(emulator, codes_exchanged: 1, rejected: 1);
 }
 
 #[tokio::test]
@@ -303,7 +278,7 @@ async fn the_exchange_needs_the_same_redirect_uri() {
         ("redirect_uri", "http://localhost:1818/cb"),
         ("code_verifier", VERIFIER),
     ];
-    let (status, body) = status_and_json(post_token(&emulator, &params).await.unwrap()).await;
+    let (status, body) = token_answer(&emulator, &params).await;
     assert_refused(
         status,
         &body,
@@ -316,16 +291,9 @@ async fn the_exchange_needs_the_same_redirect_uri() {
 async fn the_exchange_checks_a_client_secret_that_is_sent() {
     let emulator = emulator(Config::default()).await;
     let code = code(&emulator).await;
-    let client_id = emulator.config().client_id.clone();
-    let mut params = vec![
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("client_id", &client_id),
-        ("redirect_uri", REDIRECT_URI),
-        ("code_verifier", VERIFIER),
-        ("client_secret", "wrong"),
-    ];
-    let (status, body) = status_and_json(post_token(&emulator, &params).await.unwrap()).await;
+    let mut params = exchange_params(&emulator, &code, Some(VERIFIER));
+    params.push(("client_secret", "wrong"));
+    let (status, body) = token_answer(&emulator, &params).await;
     assert_refused(
         status,
         &body,
@@ -334,10 +302,9 @@ async fn the_exchange_checks_a_client_secret_that_is_sent() {
     );
 
     let code = self::code(&emulator).await;
-    let secret = emulator.config().client_secret.clone();
-    params[1].1 = &code;
-    params[5].1 = &secret;
-    let (status, body) = status_and_json(post_token(&emulator, &params).await.unwrap()).await;
+    let mut params = exchange_params(&emulator, &code, Some(VERIFIER));
+    params.push(("client_secret", &emulator.config().client_secret));
+    let (status, body) = token_answer(&emulator, &params).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -413,20 +380,14 @@ async fn faults_apply_to_the_code_exchange_before_the_code_is_used() {
     });
     let response = post_token(
         &emulator,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("client_id", &emulator.config().client_id),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", VERIFIER),
-        ],
+        &exchange_params(&emulator, &code, Some(VERIFIER)),
     )
     .await
     .unwrap();
     assert_eq!(response.status(), 503);
     let (status, body) = exchange(&emulator, &code, Some(VERIFIER)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(emulator.stats().faults_served, 1);
+    assert_hits!(emulator, faults_served: 1);
 }
 
 // ---- JWT bearer -----------------------------------------------------------------------
@@ -464,7 +425,7 @@ async fn jwt_grant(emulator: &Emulator, assertion: &str) -> (StatusCode, Value) 
         ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
         ("assertion", assertion),
     ];
-    status_and_json(post_token(emulator, &params).await.unwrap()).await
+    token_answer(emulator, &params).await
 }
 
 #[tokio::test]
@@ -473,14 +434,8 @@ async fn a_signed_assertion_yields_an_access_token_without_refresh_token_or_sign
         let emulator = emulator(jwt_config(pem)).await;
         let (status, token) = jwt_grant(&emulator, &sign(&claims(&emulator), JWT_KEY)).await;
         assert_eq!(status, StatusCode::OK, "{token}");
-        let keys: Vec<&str> = token
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
         assert_eq!(
-            keys,
+            keys(&token),
             [
                 "access_token",
                 "scope",
@@ -501,7 +456,7 @@ async fn a_signed_assertion_yields_an_access_token_without_refresh_token_or_sign
         .await
         .unwrap();
         assert_eq!(userinfo["preferred_username"], "integration@example.com");
-        assert_eq!(emulator.stats().jwt_grants, 1);
+        assert_hits!(emulator, jwt_grants: 1);
     }
 }
 
@@ -556,7 +511,7 @@ async fn an_assertion_signed_by_another_key_is_refused() {
     assert_refused(status, &body, "invalid_grant", "invalid assertion");
     let (status, body) = jwt_grant(&emulator, "not.a.jwt").await;
     assert_refused(status, &body, "invalid_grant", "invalid assertion");
-    assert_eq!(emulator.stats().rejected, 2);
+    assert_hits!(emulator, rejected: 2);
 }
 
 #[tokio::test]
@@ -615,22 +570,26 @@ fn run_as() -> Config {
     }
 }
 
-#[tokio::test]
-async fn client_credentials_yield_a_signed_token_without_refresh_token() {
-    let emulator = emulator(run_as()).await;
+/// The form of a client-credentials grant with the configured id and secret.
+fn client_credentials(emulator: &Emulator) -> [(&str, &str); 3] {
     let config = emulator.config();
-    let params = [
+    [
         ("grant_type", "client_credentials"),
         ("client_id", config.client_id.as_str()),
         ("client_secret", config.client_secret.as_str()),
-    ];
-    let (status, token) = status_and_json(post_token(&emulator, &params).await.unwrap()).await;
+    ]
+}
+
+#[tokio::test]
+async fn client_credentials_yield_a_signed_token_without_refresh_token() {
+    let emulator = emulator(run_as()).await;
+    let (status, token) = token_answer(&emulator, &client_credentials(&emulator)).await;
     assert_eq!(status, StatusCode::OK, "{token}");
     assert!(token.get("refresh_token").is_none());
     assert!(token.get("token_format").is_none());
     assert!(token["signature"].is_string());
     assert_rest_works(&emulator, &token).await;
-    assert_eq!(emulator.stats().client_credentials_grants, 1);
+    assert_hits!(emulator, client_credentials_grants: 1);
 }
 
 #[tokio::test]
@@ -659,7 +618,7 @@ async fn client_credentials_need_the_secret() {
         if let Some(secret) = secret {
             params.push(("client_secret", secret));
         }
-        let (status, body) = status_and_json(post_token(&emulator, &params).await.unwrap()).await;
+        let (status, body) = token_answer(&emulator, &params).await;
         assert_refused(
             status,
             &body,
@@ -672,13 +631,7 @@ async fn client_credentials_need_the_secret() {
 #[tokio::test]
 async fn client_credentials_without_a_run_as_user_are_refused() {
     let emulator = emulator(Config::default()).await;
-    let config = emulator.config();
-    let params = [
-        ("grant_type", "client_credentials"),
-        ("client_id", config.client_id.as_str()),
-        ("client_secret", config.client_secret.as_str()),
-    ];
-    let (status, body) = status_and_json(post_token(&emulator, &params).await.unwrap()).await;
+    let (status, body) = token_answer(&emulator, &client_credentials(&emulator)).await;
     assert_refused(
         status,
         &body,
@@ -694,14 +647,10 @@ async fn new_grants_wait_for_the_configured_latency() {
         ..run_as()
     })
     .await;
-    let config = emulator.config();
-    let params = [
-        ("grant_type", "client_credentials"),
-        ("client_id", config.client_id.as_str()),
-        ("client_secret", config.client_secret.as_str()),
-    ];
     let started = Instant::now();
-    let response = post_token(&emulator, &params).await.unwrap();
+    let response = post_token(&emulator, &client_credentials(&emulator))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
@@ -721,7 +670,7 @@ async fn password_grant(
         ("username", username),
         ("password", password),
     ];
-    status_and_json(post_token(emulator, &params).await.unwrap()).await
+    token_answer(emulator, &params).await
 }
 
 fn password_flow() -> Config {
@@ -752,7 +701,7 @@ async fn the_password_flow_logs_a_known_user_in_when_enabled() {
     assert!(token.get("scope").is_none());
     assert!(token["signature"].is_string());
     assert_rest_works(&emulator, &token).await;
-    assert_eq!(emulator.stats().password_grants, 1);
+    assert_hits!(emulator, password_grants: 1);
 }
 
 #[tokio::test]
@@ -775,7 +724,7 @@ async fn start_device(emulator: &Emulator) -> Value {
         ("client_id", emulator.config().client_id.as_str()),
         ("scope", "api refresh_token"),
     ];
-    let (status, body) = status_and_json(post_token(emulator, &params).await.unwrap()).await;
+    let (status, body) = token_answer(emulator, &params).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
@@ -786,7 +735,7 @@ async fn poll(emulator: &Emulator, device_code: &str) -> (StatusCode, Value) {
         ("client_id", emulator.config().client_id.as_str()),
         ("code", device_code),
     ];
-    status_and_json(post_token(emulator, &params).await.unwrap()).await
+    token_answer(emulator, &params).await
 }
 
 #[tokio::test]
@@ -820,12 +769,8 @@ async fn device_flow_slows_down_then_pends_then_yields_refreshable_tokens() {
 
     let (status, body) = poll(&emulator, device_code).await;
     assert_refused(status, &body, "invalid_grant", "invalid device code");
-    let stats = emulator.stats();
-    assert_eq!(stats.device_polls, 4);
-    assert_eq!(
-        stats.rejected, 1,
-        "pending and slow_down are not rejections"
-    );
+    // Pending and slow_down are not rejections.
+    assert_hits!(emulator, device_polls: 4, rejected: 1);
 }
 
 #[tokio::test]
@@ -906,7 +851,7 @@ async fn introspection_describes_live_tokens() {
     let (_, refresh) = introspect(&emulator, &refresh_token_of(&token), &secret).await;
     assert_eq!(refresh["active"], true);
     assert_eq!(refresh["token_type"], "refresh_token");
-    assert_eq!(emulator.stats().introspections, 2);
+    assert_hits!(emulator, introspections: 2);
 }
 
 #[tokio::test]
@@ -954,12 +899,7 @@ async fn introspection_needs_the_client_to_authenticate() {
 async fn revocation_by_post_and_get_kills_the_family_and_is_counted() {
     let emulator = emulator(Config::default()).await;
     let first = emulator.issue_token("alice@example.com");
-    let response = client()
-        .post(emulator.revoke_url())
-        .form(&[("token", refresh_token_of(&first))])
-        .send()
-        .await
-        .unwrap();
+    let response = post_revoke(&emulator, &refresh_token_of(&first)).await;
     assert_eq!(response.status(), StatusCode::OK);
     let rest = get(&emulator, "/services/data/", Some(&access_token_of(&first))).await;
     assert_eq!(rest.status(), StatusCode::UNAUTHORIZED);
@@ -974,12 +914,7 @@ async fn revocation_by_post_and_get_kills_the_family_and_is_counted() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_refreshes(&emulator, &second).await;
 
-    let response = client()
-        .post(emulator.revoke_url())
-        .form(&[("token", "nope")])
-        .send()
-        .await
-        .unwrap();
+    let response = post_revoke(&emulator, "nope").await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         emulator.stats(),
@@ -997,16 +932,10 @@ async fn revocation_by_post_and_get_kills_the_family_and_is_counted() {
 #[tokio::test]
 async fn revoking_an_already_revoked_token_is_invalid_token() {
     let emulator = emulator(Config::default()).await;
-    let login = emulator.issue_token("alice@example.com");
-    let refresh_token = login["refresh_token"].as_str().unwrap().to_owned();
+    let refresh_token = refresh_token_of(&emulator.issue_token("alice@example.com"));
     for expected in [StatusCode::OK, StatusCode::BAD_REQUEST] {
-        let response = client()
-            .post(emulator.revoke_url())
-            .form(&[("token", refresh_token.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let response = post_revoke(&emulator, &refresh_token).await;
         assert_eq!(response.status(), expected);
     }
-    assert_eq!(emulator.stats().revocations, 1);
+    assert_hits!(emulator, revocations: 1);
 }

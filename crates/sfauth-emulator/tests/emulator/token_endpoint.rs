@@ -1,8 +1,6 @@
 //! The refresh-token grant: rotation, reuse detection, parallel refusal, client checks,
 //! signature and response shape.
 
-mod common;
-
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -10,28 +8,28 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::StatusCode;
 use serde_json::Value;
-use sfauth_emulator::{Config, Stats};
+use sfauth_emulator::{Config, Stats, assert_hits};
 use sha2::Sha256;
 
-use common::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn rotation_issues_a_new_refresh_token_and_kills_the_old_one() {
-    let emulator = emulator(Config::default()).await;
-    let first = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let (emulator, first) = logged_in(Config::default()).await;
 
-    let (status, body) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
+    let (status, body) = refresh_answer(&emulator, &first).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let second = refresh_token_of(&body);
     assert_ne!(second, first);
 
-    let (status, _) = status_and_json(refresh(&emulator, &second).await.unwrap()).await;
+    let (status, _) = refresh_answer(&emulator, &second).await;
     assert_eq!(status, StatusCode::OK, "the new refresh token works");
-    let (status, body) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        body,
-        oauth_error("invalid_grant", "expired access/refresh token")
+    let (status, body) = refresh_answer(&emulator, &first).await;
+    assert_refused(
+        status,
+        &body,
+        "invalid_grant",
+        "expired access/refresh token",
     );
 }
 
@@ -40,18 +38,19 @@ async fn replaying_a_rotated_out_token_revokes_the_whole_family() {
     let emulator = emulator(Config::default()).await;
     let login = emulator.issue_token("alice@example.com");
     let first = refresh_token_of(&login);
-    let (_, body) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
+    let (_, body) = refresh_answer(&emulator, &first).await;
     let current = refresh_token_of(&body);
     let current_access = access_token_of(&body);
 
-    let (status, replay) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        replay,
-        oauth_error("invalid_grant", "expired access/refresh token")
+    let (status, replay) = refresh_answer(&emulator, &first).await;
+    assert_refused(
+        status,
+        &replay,
+        "invalid_grant",
+        "expired access/refresh token",
     );
 
-    let (status, after) = status_and_json(refresh(&emulator, &current).await.unwrap()).await;
+    let (status, after) = refresh_answer(&emulator, &current).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "current token died too");
     assert_eq!(after["error"], "invalid_grant");
     let rest = get(&emulator, "/services/data/", Some(&current_access)).await;
@@ -61,37 +60,33 @@ async fn replaying_a_rotated_out_token_revokes_the_whole_family() {
         "access tokens died too"
     );
 
-    let stats = emulator.stats();
-    assert_eq!(stats.reuse_detected, 1);
-    assert_eq!(stats.refreshes_served, 1);
-    assert_eq!(stats.rejected, 1, "the failed refresh of the current token");
+    // `rejected` is the failed refresh of the current token.
+    assert_hits!(emulator, reuse_detected: 1, refreshes_served: 1, rejected: 1);
 }
 
 #[tokio::test]
 async fn without_rotation_no_refresh_token_is_returned_and_the_old_one_keeps_working() {
-    let emulator = emulator(Config {
+    let (emulator, token) = logged_in(Config {
         rotation: false,
         ..Config::default()
     })
     .await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
     for _ in 0..3 {
-        let (status, body) = status_and_json(refresh(&emulator, &token).await.unwrap()).await;
+        let (status, body) = refresh_answer(&emulator, &token).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert!(body.get("refresh_token").is_none(), "{body}");
     }
-    assert_eq!(emulator.stats().reuse_detected, 0);
+    assert_hits!(emulator, reuse_detected: 0);
 }
 
 #[tokio::test]
 async fn parallel_refreshes_of_one_token_serve_one_and_refuse_the_other() {
     // Long enough that both requests surely overlap, even on a loaded machine.
-    let emulator = emulator(Config {
+    let (emulator, token) = logged_in(Config {
         latency: Duration::from_millis(1000),
         ..Config::default()
     })
     .await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
 
     let (a, b) = tokio::join!(refresh(&emulator, &token), refresh(&emulator, &token));
     let mut answers = [
@@ -100,24 +95,20 @@ async fn parallel_refreshes_of_one_token_serve_one_and_refuse_the_other() {
     ];
     answers.sort_by_key(|(status, _)| *status);
     assert_eq!(answers[0].0, StatusCode::OK, "{}", answers[0].1);
-    assert_eq!(answers[1].0, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        answers[1].1,
-        oauth_error("invalid_grant", "token request is already being processed")
+    let (status, body) = &answers[1];
+    assert_refused(
+        *status,
+        body,
+        "invalid_grant",
+        "token request is already being processed",
     );
-    let stats = emulator.stats();
-    assert_eq!(stats.refreshes_served, 1);
-    assert_eq!(stats.refused_parallel, 1);
-    assert_eq!(
-        stats.reuse_detected, 0,
-        "a refused parallel request is not reuse"
-    );
+    // A refused parallel request is not reuse.
+    assert_hits!(emulator, refreshes_served: 1, refused_parallel: 1, reuse_detected: 0);
 }
 
 #[tokio::test]
 async fn latency_can_be_changed_while_running() {
-    let emulator = emulator(Config::default()).await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let (emulator, token) = logged_in(Config::default()).await;
     emulator.set_latency(Duration::from_millis(200));
     let started = std::time::Instant::now();
     let response = refresh(&emulator, &token).await.unwrap();
@@ -127,98 +118,68 @@ async fn latency_can_be_changed_while_running() {
 
 #[tokio::test]
 async fn wrong_client_id_is_refused_as_invalid_client_id() {
-    let emulator = emulator(Config::default()).await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
-    let response = post_token(
-        &emulator,
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", "someone-else"),
-            ("refresh_token", &token),
-        ],
-    )
-    .await
-    .unwrap();
-    let (status, body) = status_and_json(response).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        body,
-        oauth_error("invalid_client_id", "client identifier invalid")
+    let (emulator, token) = logged_in(Config::default()).await;
+    let (status, body) = token_answer(&emulator, &refresh_params("someone-else", &token)).await;
+    assert_refused(
+        status,
+        &body,
+        "invalid_client_id",
+        "client identifier invalid",
     );
-    assert_eq!(emulator.stats().rejected, 1);
+    assert_hits!(emulator, rejected: 1);
 }
 
 #[tokio::test]
 async fn a_wrong_secret_is_refused_even_when_no_secret_is_required() {
-    let emulator = emulator(Config::default()).await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
-    let client_id = emulator.config().client_id.clone();
-    let response = post_token(
-        &emulator,
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", &client_id),
-            ("client_secret", "stale-secret"),
-            ("refresh_token", &token),
-        ],
-    )
-    .await
-    .unwrap();
-    let (status, body) = status_and_json(response).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        body,
-        oauth_error("invalid_client", "invalid client credentials")
+    let (emulator, token) = logged_in(Config::default()).await;
+    let mut params = refresh_params(&emulator.config().client_id, &token).to_vec();
+    params.push(("client_secret", "stale-secret"));
+    let (status, body) = token_answer(&emulator, &params).await;
+    assert_refused(
+        status,
+        &body,
+        "invalid_client",
+        "invalid client credentials",
     );
 }
 
 #[tokio::test]
 async fn require_secret_refuses_a_refresh_without_secret() {
-    let emulator = emulator(Config {
+    let (emulator, token) = logged_in(Config {
         require_secret: true,
         ..Config::default()
     })
     .await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
-    let (status, body) = status_and_json(refresh(&emulator, &token).await.unwrap()).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        body,
-        oauth_error("invalid_client", "invalid client credentials")
+    let (status, body) = refresh_answer(&emulator, &token).await;
+    assert_refused(
+        status,
+        &body,
+        "invalid_client",
+        "invalid client credentials",
     );
 }
 
 #[tokio::test]
 async fn require_secret_accepts_the_right_secret_in_the_form() {
-    let emulator = emulator(Config {
+    let (emulator, token) = logged_in(Config {
         require_secret: true,
         ..Config::default()
     })
     .await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
-    let config = emulator.config().clone();
-    let response = post_token(
-        &emulator,
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", &config.client_id),
-            ("client_secret", &config.client_secret),
-            ("refresh_token", &token),
-        ],
-    )
-    .await
-    .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let config = emulator.config();
+    let mut params = refresh_params(&config.client_id, &token).to_vec();
+    params.push(("client_secret", &config.client_secret));
+    let (status, body) = token_answer(&emulator, &params).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]
 async fn client_credentials_are_accepted_in_an_http_basic_header() {
-    let emulator = emulator(Config {
+    let (emulator, token) = logged_in(Config {
         require_secret: true,
         ..Config::default()
     })
     .await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
     let config = emulator.config().clone();
     let response = client()
         .post(emulator.token_url())
@@ -233,11 +194,12 @@ async fn client_credentials_are_accepted_in_an_http_basic_header() {
 #[tokio::test]
 async fn unknown_refresh_token_is_an_invalid_grant() {
     let emulator = emulator(Config::default()).await;
-    let (status, body) = status_and_json(refresh(&emulator, "5Aep861nope").await.unwrap()).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        body,
-        oauth_error("invalid_grant", "expired access/refresh token")
+    let (status, body) = refresh_answer(&emulator, "5Aep861nope").await;
+    assert_refused(
+        status,
+        &body,
+        "invalid_grant",
+        "expired access/refresh token",
     );
     assert_eq!(
         emulator.stats(),
@@ -251,13 +213,12 @@ async fn unknown_refresh_token_is_an_invalid_grant() {
 
 #[tokio::test]
 async fn a_token_revoked_by_the_test_is_refused_without_counting_reuse() {
-    let emulator = emulator(Config::default()).await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let (emulator, token) = logged_in(Config::default()).await;
     emulator.revoke_refresh_token(&token);
-    let (status, body) = status_and_json(refresh(&emulator, &token).await.unwrap()).await;
+    let (status, body) = refresh_answer(&emulator, &token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant");
-    assert_eq!(emulator.stats().reuse_detected, 0);
+    assert_hits!(emulator, reuse_detected: 0);
 }
 
 #[tokio::test]
@@ -270,20 +231,20 @@ async fn unknown_or_missing_grant_type_is_unsupported() {
         )],
         vec![("client_id", "sfauth-emulator-client")],
     ] {
-        let (status, body) = status_and_json(post_token(&emulator, &params).await.unwrap()).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(
-            body,
-            oauth_error("unsupported_grant_type", "grant type not supported")
+        let (status, body) = token_answer(&emulator, &params).await;
+        assert_refused(
+            status,
+            &body,
+            "unsupported_grant_type",
+            "grant type not supported",
         );
     }
-    assert_eq!(emulator.stats().rejected, 2);
+    assert_hits!(emulator, rejected: 2);
 }
 
 #[tokio::test]
 async fn a_json_body_is_not_understood_as_a_grant() {
-    let emulator = emulator(Config::default()).await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let (emulator, token) = logged_in(Config::default()).await;
     let response = client()
         .post(emulator.token_url())
         .json(&serde_json::json!({
@@ -302,16 +263,11 @@ async fn a_json_body_is_not_understood_as_a_grant() {
 #[tokio::test]
 async fn a_missing_refresh_token_is_an_invalid_request() {
     let emulator = emulator(Config::default()).await;
-    let response = post_token(
-        &emulator,
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", "sfauth-emulator-client"),
-        ],
-    )
-    .await
-    .unwrap();
-    let (status, body) = status_and_json(response).await;
+    let params = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "sfauth-emulator-client"),
+    ];
+    let (status, body) = token_answer(&emulator, &params).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_request");
 }
@@ -333,15 +289,13 @@ async fn the_signature_is_the_hmac_of_id_and_issued_at_keyed_by_the_secret() {
     let login = emulator.issue_token("alice@example.com");
     assert_eq!(login["signature"], expected_signature("s3cr3t", &login));
 
-    let (_, body) =
-        status_and_json(refresh(&emulator, &refresh_token_of(&login)).await.unwrap()).await;
+    let (_, body) = refresh_answer(&emulator, &refresh_token_of(&login)).await;
     assert_eq!(body["signature"], expected_signature("s3cr3t", &body));
 }
 
 #[tokio::test]
 async fn refresh_response_has_salesforce_keys_in_order_and_no_expires_in() {
-    let emulator = emulator(Config::default()).await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let (emulator, token) = logged_in(Config::default()).await;
     let response = refresh(&emulator, &token).await.unwrap();
     assert_eq!(
         response.headers()["content-type"],
@@ -352,25 +306,7 @@ async fn refresh_response_has_salesforce_keys_in_order_and_no_expires_in() {
         "no-cache,must-revalidate,max-age=0,no-store,private"
     );
     let (_, body) = status_and_json(response).await;
-    let keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        [
-            "access_token",
-            "refresh_token",
-            "signature",
-            "scope",
-            "instance_url",
-            "id",
-            "token_type",
-            "issued_at"
-        ]
-    );
+    assert_eq!(keys(&body), FULL_TOKEN_KEYS);
     let issued_at = body["issued_at"].as_str().unwrap();
     assert_eq!(issued_at.len(), 13, "milliseconds: {issued_at}");
     assert!(issued_at.bytes().all(|b| b.is_ascii_digit()));
@@ -406,13 +342,7 @@ async fn issued_tokens_carry_a_stable_identity_url() {
 async fn revoke_endpoint_kills_a_refresh_token_and_its_access_tokens() {
     let emulator = emulator(Config::default()).await;
     let login = emulator.issue_token("alice@example.com");
-    let revoke_url = format!("{}/services/oauth2/revoke", emulator.url());
-    let response = client()
-        .post(&revoke_url)
-        .form(&[("token", refresh_token_of(&login))])
-        .send()
-        .await
-        .unwrap();
+    let response = post_revoke(&emulator, &refresh_token_of(&login)).await;
     assert_eq!(response.status(), StatusCode::OK);
 
     let refreshed = refresh(&emulator, &refresh_token_of(&login)).await.unwrap();
@@ -420,39 +350,22 @@ async fn revoke_endpoint_kills_a_refresh_token_and_its_access_tokens() {
     let rest = get(&emulator, "/services/data/", Some(&access_token_of(&login))).await;
     assert_eq!(rest.status(), StatusCode::UNAUTHORIZED);
 
-    let again = client()
-        .post(&revoke_url)
-        .form(&[("token", "unknown")])
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_and_json(again).await;
+    let (status, body) = status_and_json(post_revoke(&emulator, "unknown").await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_token");
 }
 
 #[tokio::test]
 async fn a_refresh_whose_client_went_away_is_still_processed_and_rotated() {
-    let emulator = emulator(Config {
+    let (emulator, token) = logged_in(Config {
         latency: Duration::from_millis(300),
         ..Config::default()
     })
     .await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
 
     // The client gives up long before the refresh is done, and closes its connection.
-    let impatient = reqwest::Client::builder()
-        .timeout(Duration::from_millis(50))
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
-    let error = impatient
-        .post(emulator.token_url())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", emulator.config().client_id.as_str()),
-            ("refresh_token", token.as_str()),
-        ])
+    let impatient = impatient_client(Duration::from_millis(50));
+    let error = refresh_request(&impatient, &emulator, &token)
         .send()
         .await
         .expect_err("the client times out");
@@ -463,26 +376,25 @@ async fn a_refresh_whose_client_went_away_is_still_processed_and_rotated() {
         emulator.stats().refreshes_served == 1
     })
     .await;
-    let (status, _) = status_and_json(refresh(&emulator, &token).await.unwrap()).await;
+    let (status, _) = refresh_answer(&emulator, &token).await;
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,
         "the old token was rotated out"
     );
-    assert_eq!(emulator.stats().reuse_detected, 1);
+    assert_hits!(emulator, reuse_detected: 1);
 }
 
 #[tokio::test]
 async fn the_side_door_sees_a_refresh_token_live_until_it_is_rotated_out() {
-    let emulator = emulator(Config::default()).await;
-    let first = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let (emulator, first) = logged_in(Config::default()).await;
     assert!(emulator.refresh_token_is_live(&first), "live after issue");
     assert!(
         emulator.refresh_token_is_live(&first),
         "asking does not spend it"
     );
 
-    let (status, body) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
+    let (status, body) = refresh_answer(&emulator, &first).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let second = refresh_token_of(&body);
     assert!(
@@ -495,14 +407,13 @@ async fn the_side_door_sees_a_refresh_token_live_until_it_is_rotated_out() {
 
 #[tokio::test]
 async fn the_side_door_sees_every_refresh_token_of_a_revoked_family_dead() {
-    let emulator = emulator(Config::default()).await;
-    let first = refresh_token_of(&emulator.issue_token("alice@example.com"));
-    let (_, body) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
+    let (emulator, first) = logged_in(Config::default()).await;
+    let (_, body) = refresh_answer(&emulator, &first).await;
     let current = refresh_token_of(&body);
     let other = refresh_token_of(&emulator.issue_token("bob@example.com"));
 
     // Replaying the rotated-out token revokes the family, current token included.
-    let (status, _) = status_and_json(refresh(&emulator, &first).await.unwrap()).await;
+    let (status, _) = refresh_answer(&emulator, &first).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(!emulator.refresh_token_is_live(&current));
     assert!(!emulator.refresh_token_is_live(&first));

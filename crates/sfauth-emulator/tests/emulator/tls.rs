@@ -1,11 +1,9 @@
 //! https: the emulator's own CA, and the broken certificates a client must refuse.
 
-mod common;
+use reqwest::{Client, StatusCode};
+use sfauth_emulator::{Config, Emulator, TlsLeaf, assert_hits};
 
-use reqwest::{Certificate, Client, StatusCode};
-use sfauth_emulator::{Config, Emulator, TlsLeaf};
-
-use common::*;
+use crate::support::*;
 
 async fn https_emulator(leaf: TlsLeaf) -> Emulator {
     emulator(Config {
@@ -16,27 +14,22 @@ async fn https_emulator(leaf: TlsLeaf) -> Emulator {
 }
 
 /// A client that trusts only the emulator's CA.
-fn trusting(emulator: &Emulator) -> Client {
-    let ca = Certificate::from_pem(emulator.ca_pem().expect("https has a CA").as_bytes())
-        .expect("the CA is valid PEM");
-    Client::builder()
-        .timeout(REQUEST_TIMEOUT)
-        .tls_certs_only([ca])
-        .build()
-        .unwrap()
+fn trusting_its_ca(emulator: &Emulator) -> Client {
+    trusting(emulator.ca_pem().expect("https has a CA").as_bytes())
 }
 
 async fn try_refresh(client: &Client, emulator: &Emulator) -> reqwest::Result<reqwest::Response> {
     let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
-    client
-        .post(emulator.token_url())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", emulator.config().client_id.as_str()),
-            ("refresh_token", token.as_str()),
-        ])
-        .send()
+    refresh_request(client, emulator, &token).send().await
+}
+
+/// `client` does not get past the handshake, so the token endpoint never hears of it.
+async fn assert_handshake_fails(client: &Client, emulator: &Emulator) {
+    let error = try_refresh(client, emulator)
         .await
+        .expect_err("the handshake fails");
+    assert!(error.is_connect(), "{error:?}");
+    assert_hits!(emulator, token_requests: 0);
 }
 
 #[tokio::test]
@@ -47,7 +40,9 @@ async fn a_client_that_trusts_the_ca_refreshes_over_https() {
         "{}",
         emulator.url()
     );
-    let response = try_refresh(&trusting(&emulator), &emulator).await.unwrap();
+    let response = try_refresh(&trusting_its_ca(&emulator), &emulator)
+        .await
+        .unwrap();
     let (status, body) = status_and_json(response).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["instance_url"], emulator.url().as_str());
@@ -60,38 +55,26 @@ async fn localhost_is_a_valid_name_too() {
         "https://localhost:{}/__emulator/stats",
         emulator.addr().port()
     );
-    let response = trusting(&emulator).get(url).send().await.unwrap();
+    let response = trusting_its_ca(&emulator).get(url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_client_that_does_not_trust_the_ca_fails_the_handshake() {
     let emulator = https_emulator(TlsLeaf::Valid).await;
-    let error = try_refresh(&client(), &emulator)
-        .await
-        .expect_err("unknown CA");
-    assert!(error.is_connect(), "{error:?}");
-    assert_eq!(emulator.stats().token_requests, 0);
+    assert_handshake_fails(&client(), &emulator).await;
 }
 
 #[tokio::test]
 async fn an_expired_leaf_is_refused_even_with_the_ca_trusted() {
     let emulator = https_emulator(TlsLeaf::Expired).await;
-    let error = try_refresh(&trusting(&emulator), &emulator)
-        .await
-        .expect_err("expired");
-    assert!(error.is_connect(), "{error:?}");
-    assert_eq!(emulator.stats().token_requests, 0);
+    assert_handshake_fails(&trusting_its_ca(&emulator), &emulator).await;
 }
 
 #[tokio::test]
 async fn a_leaf_for_another_host_is_refused_even_with_the_ca_trusted() {
     let emulator = https_emulator(TlsLeaf::WrongHost).await;
-    let error = try_refresh(&trusting(&emulator), &emulator)
-        .await
-        .expect_err("wrong host");
-    assert!(error.is_connect(), "{error:?}");
-    assert_eq!(emulator.stats().token_requests, 0);
+    assert_handshake_fails(&trusting_its_ca(&emulator), &emulator).await;
 }
 
 #[tokio::test]

@@ -1,17 +1,15 @@
 //! Everything around the grant: REST and UserInfo auth, site routing, gzip, stats, and
 //! the emulator's life cycle.
 
-mod common;
-
 use std::io::Read as _;
 use std::time::Duration;
 
 use flate2::read::GzDecoder;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sfauth_emulator::{Config, Emulator, Stats};
+use sfauth_emulator::{Config, Emulator, Stats, assert_hits};
 
-use common::*;
+use crate::support::*;
 
 const INVALID_SESSION: &str =
     r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
@@ -46,8 +44,7 @@ async fn rest_answers_401_invalid_session_after_expire_access_tokens() {
     assert_eq!(response.text().await.unwrap(), INVALID_SESSION);
 
     // Refreshing is the cure: the refresh token survived.
-    let (_, body) =
-        status_and_json(refresh(&emulator, &refresh_token_of(&login)).await.unwrap()).await;
+    let body = assert_refresh_works(&emulator, &refresh_token_of(&login)).await;
     let fresh = get(&emulator, "/services/data/", Some(&access_token_of(&body))).await;
     assert_eq!(fresh.status(), StatusCode::OK);
 }
@@ -172,29 +169,17 @@ async fn a_site_prefix_with_route_syntax_is_refused() {
 
 #[tokio::test]
 async fn responses_are_gzipped_when_the_client_accepts_gzip() {
-    let emulator = emulator(Config::default()).await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
-    let raw_client = reqwest::Client::builder()
-        .no_gzip()
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .unwrap();
-    let client_id = emulator.config().client_id.clone();
-    let send = |refresh_token: String| {
-        raw_client
-            .post(emulator.token_url())
+    let (emulator, token) = logged_in(Config::default()).await;
+    let raw_client = raw_client();
+    let send = || {
+        refresh_request(&raw_client, &emulator, &token)
             .header("accept-encoding", "gzip")
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", client_id.as_str()),
-                ("refresh_token", refresh_token.as_str()),
-            ])
             .send()
     };
 
     // A success and a tiny error body: both must come compressed.
-    let success = send(token.clone()).await.unwrap();
-    let error = send(token).await.unwrap();
+    let success = send().await.unwrap();
+    let error = send().await.unwrap();
     for (response, expected_status) in [(success, 200), (error, 400)] {
         assert_eq!(response.status().as_u16(), expected_status);
         assert_eq!(response.headers()["content-encoding"], "gzip");
@@ -210,20 +195,8 @@ async fn responses_are_gzipped_when_the_client_accepts_gzip() {
 
 #[tokio::test]
 async fn responses_are_plain_when_the_client_does_not_accept_gzip() {
-    let emulator = emulator(Config::default()).await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
-    let raw_client = reqwest::Client::builder()
-        .no_gzip()
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .unwrap();
-    let response = raw_client
-        .post(emulator.token_url())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", "sfauth-emulator-client"),
-            ("refresh_token", token.as_str()),
-        ])
+    let (emulator, token) = logged_in(Config::default()).await;
+    let response = refresh_request(&raw_client(), &emulator, &token)
         .send()
         .await
         .unwrap();
@@ -234,8 +207,7 @@ async fn responses_are_plain_when_the_client_does_not_accept_gzip() {
 
 #[tokio::test]
 async fn stats_endpoint_reports_the_counters_as_json() {
-    let emulator = emulator(Config::default()).await;
-    let token = refresh_token_of(&emulator.issue_token("alice@example.com"));
+    let (emulator, token) = logged_in(Config::default()).await;
     refresh(&emulator, &token).await.unwrap();
     refresh(&emulator, &token).await.unwrap(); // replay: reuse
 
@@ -333,6 +305,40 @@ async fn start_also_works_and_drops_cleanly_inside_an_async_test() {
     drop(emulator); // must not panic for dropping a runtime in async context
 }
 
+/// Anything with a `stats()` method will do for `assert_hits!`.
+struct Counted(Stats);
+
+impl Counted {
+    fn stats(&self) -> Stats {
+        self.0
+    }
+}
+
+#[test]
+fn assert_hits_names_each_counter_that_differs_then_shows_them_all() {
+    let counted = Counted(Stats {
+        token_requests: 1,
+        refreshes_served: 1,
+        ..Stats::default()
+    });
+    assert_hits!(counted, token_requests: 1, refreshes_served: 1, rejected: 0);
+
+    let failure = std::panic::catch_unwind(|| {
+        assert_hits!(counted, token_requests: 2, refreshes_served: 1, rejected: 3);
+    })
+    .expect_err("two counters differ");
+    let message = failure
+        .downcast_ref::<String>()
+        .expect("a formatted message");
+    assert!(
+        message.starts_with(
+            "emulator hits: token_requests is 1, expected 2; rejected is 0, expected 3\n\
+             all counters: Stats { token_requests: 1, refreshes_served: 1, "
+        ),
+        "{message}"
+    );
+}
+
 #[test]
 fn config_debug_never_shows_the_secret() {
     let config = Config {
@@ -357,14 +363,8 @@ async fn creating_a_record_needs_a_json_object_body() {
     let emulator = emulator(Config::default()).await;
     let access = access_token_of(&emulator.issue_token("alice@example.com"));
     let url = format!("{}/services/data/v62.0/sobjects/Account", emulator.url());
-    let created = client()
-        .post(&url)
-        .bearer_auth(&access)
-        .body(r#"{"Name":"Acme"}"#)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_and_json(created).await;
+    let create = |body: &'static str| client().post(&url).bearer_auth(&access).body(body).send();
+    let (status, body) = status_and_json(create(r#"{"Name":"Acme"}"#).await.unwrap()).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(body["success"], true);
     let recorded = emulator.last_rest_request().unwrap();
@@ -373,14 +373,7 @@ async fn creating_a_record_needs_a_json_object_body() {
         ("POST", &br#"{"Name":"Acme"}"#[..])
     );
 
-    let bad = client()
-        .post(&url)
-        .bearer_auth(&access)
-        .body("not json")
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_and_json(bad).await;
+    let (status, body) = status_and_json(create("not json").await.unwrap()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body[0]["errorCode"], "JSON_PARSER_ERROR");
 }
@@ -411,12 +404,8 @@ async fn an_injected_rest_answer_is_served_once_whatever_the_token() {
     assert_eq!(first.text().await.unwrap(), policy);
     let second = get(&emulator, "/services/data/", Some(&access)).await;
     assert_eq!(second.status(), StatusCode::OK);
-    assert_eq!(emulator.stats().rest_requests, 2);
-    assert_eq!(
-        emulator.stats().rest_unauthorized,
-        0,
-        "an injected answer is not a session check"
-    );
+    // An injected answer is not a session check.
+    assert_hits!(emulator, rest_requests: 2, rest_unauthorized: 0);
 }
 
 #[tokio::test]
@@ -424,5 +413,5 @@ async fn rejected_sessions_are_counted() {
     let emulator = emulator(Config::default()).await;
     let response = get(&emulator, "/services/data/v62.0/limits", Some("00Dbogus")).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(emulator.stats().rest_unauthorized, 1);
+    assert_hits!(emulator, rest_unauthorized: 1);
 }
