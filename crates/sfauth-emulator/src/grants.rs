@@ -17,6 +17,7 @@ use crate::denial::Denial;
 use crate::form::Params;
 use crate::jwt;
 use crate::state::{DEFAULT_SCOPE, DEFAULT_USER, DevicePoll, Shared};
+use crate::stats::Stats;
 use crate::token_response::{Shape, token_response};
 use crate::twist::Twist;
 
@@ -100,6 +101,50 @@ impl Drop for InFlightGuard<'_> {
     }
 }
 
+/// Who a login grant logs in, with what scope, whether a refresh token comes with it, and
+/// the shape of its answer.
+struct Login<'a> {
+    username: &'a str,
+    scope: &'a str,
+    refresh: bool,
+    shape: Shape,
+}
+
+impl<'a> Login<'a> {
+    /// A login with the session scope and no refresh token (JWT bearer, client credentials,
+    /// password).
+    fn session(username: &'a str, shape: Shape) -> Self {
+        Login {
+            username,
+            scope: SESSION_SCOPE,
+            refresh: false,
+            shape,
+        }
+    }
+}
+
+/// The end every login grant shares once its checks pass: the emulated processing time, the
+/// grant's counter, a new token family, and the answer in the grant's shape.
+async fn log_in(
+    shared: &Shared,
+    twist: Twist,
+    count: impl FnOnce(&mut Stats),
+    login: Login<'_>,
+) -> Value {
+    twist.processing_delay(shared).await;
+    let issued = {
+        let mut state = shared.lock();
+        count(&mut state.stats);
+        state.start_family(
+            login.username,
+            login.scope,
+            login.refresh,
+            &shared.config.org_id,
+        )
+    };
+    token_response(shared, &issued, login.shape, twist)
+}
+
 /// `grant_type=authorization_code`: redeems a code from the authorize endpoint.
 ///
 /// The code is used up by the first attempt, successful or not.
@@ -124,19 +169,13 @@ pub(crate) async fn authorization_code(
             return Err(BAD_VERIFIER);
         }
     }
-    twist.processing_delay(shared).await;
-    let issued = {
-        let mut state = shared.lock();
-        state.stats.codes_exchanged += 1;
-        let refresh = allows_refresh(&grant.scope);
-        state.start_family(
-            &grant.username,
-            &grant.scope,
-            refresh,
-            &shared.config.org_id,
-        )
+    let login = Login {
+        username: &grant.username,
+        scope: &grant.scope,
+        refresh: allows_refresh(&grant.scope),
+        shape: Shape::FULL,
     };
-    Ok(token_response(shared, &issued, Shape::FULL, twist))
+    Ok(log_in(shared, twist, |stats| stats.codes_exchanged += 1, login).await)
 }
 
 /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`: a signed assertion instead
@@ -150,13 +189,8 @@ pub(crate) async fn jwt_bearer(
         .get("assertion")
         .ok_or_else(|| Denial::missing("assertion"))?;
     let username = jwt::verify(shared, assertion)?;
-    twist.processing_delay(shared).await;
-    let issued = {
-        let mut state = shared.lock();
-        state.stats.jwt_grants += 1;
-        state.start_family(&username, SESSION_SCOPE, false, &shared.config.org_id)
-    };
-    Ok(token_response(shared, &issued, Shape::JWT_BEARER, twist))
+    let login = Login::session(&username, Shape::JWT_BEARER);
+    Ok(log_in(shared, twist, |stats| stats.jwt_grants += 1, login).await)
 }
 
 /// `grant_type=client_credentials`: the app logs in as its "Run As" user. The secret
@@ -171,13 +205,14 @@ pub(crate) async fn client_credentials(
     let Some(username) = &shared.config.client_credentials_user else {
         return Err(Denial::invalid_grant("no client credentials user enabled"));
     };
-    twist.processing_delay(shared).await;
-    let issued = {
-        let mut state = shared.lock();
-        state.stats.client_credentials_grants += 1;
-        state.start_family(username, SESSION_SCOPE, false, &shared.config.org_id)
-    };
-    Ok(token_response(shared, &issued, Shape::FULL, twist))
+    let login = Login::session(username, Shape::FULL);
+    Ok(log_in(
+        shared,
+        twist,
+        |stats| stats.client_credentials_grants += 1,
+        login,
+    )
+    .await)
 }
 
 /// `grant_type=password`: the username-password flow, blocked unless
@@ -207,13 +242,8 @@ pub(crate) async fn password(
     if !known {
         return Err(AUTHENTICATION_FAILURE);
     }
-    twist.processing_delay(shared).await;
-    let issued = {
-        let mut state = shared.lock();
-        state.stats.password_grants += 1;
-        state.start_family(username, SESSION_SCOPE, false, &config.org_id)
-    };
-    Ok(token_response(shared, &issued, Shape::PASSWORD, twist))
+    let login = Login::session(username, Shape::PASSWORD);
+    Ok(log_in(shared, twist, |stats| stats.password_grants += 1, login).await)
 }
 
 /// `response_type=device_code`: starts a device flow. The answer is 200 with
