@@ -60,12 +60,7 @@ URL=$(head -n1 "$OUT/emulator.stdout")
 [[ $URL == http://127.0.0.1:* ]] || { echo "profile: emulator printed no URL" >&2; exit 1; }
 FRESH=$OUT/token_fresh.json
 cp "$F" "$FRESH"
-python3 - "$F" "$CLIENT_ID" >"$OUT/refresh_form.txt" <<'EOF'
-import json, sys, urllib.parse
-rt = json.load(open(sys.argv[1]))["refresh_token"]
-sys.stdout.write(urllib.parse.urlencode(
-    {"grant_type": "refresh_token", "client_id": sys.argv[2], "refresh_token": rt}))
-EOF
+python3 bench/refresh_form.py "$F" "$CLIENT_ID" >"$OUT/refresh_form.txt"
 
 S=$OUT/summary.txt
 : >"$S"
@@ -139,13 +134,7 @@ EMD=/usr/lib/x86_64-linux-gnu/libeatmydata.so
 have curl && V+=("env curl -sS --fail -o $OUT/curl_response.json --data @$OUT/refresh_form.txt $URL/services/oauth2/token")
 V+=("env $SFAUTH token --token-file $FRESH --client-id $CLIENT_ID" "env $RUST_CAT $FRESH" "env cat $FRESH")
 timeout 600 python3 bench/interleave.py "$ROUNDS" "${V[@]}" >"$OUT/interleaved.json"
-python3 - "$OUT/interleaved.json" "$OUT" "$ROOT" <<'EOF' | tee -a "$S"
-import json, sys
-rows = json.load(open(sys.argv[1]))
-for r in rows:
-    cmd = r["command"].replace(sys.argv[2] + "/", "").replace(sys.argv[3] + "/", "")
-    print(f'{r["median_ms"]:8.2f}  (q1 {r["q1_ms"]:.2f}, q3 {r["q3_ms"]:.2f})  {cmd[:150]}')
-EOF
+python3 bench/interleaved_table.py "$OUT/interleaved.json" "$OUT" "$ROOT" | tee -a "$S"
 say "(every command runs under env, so each pays the same extra exec)"
 
 # ---------------------------------------------------------------------------------------
@@ -165,11 +154,5 @@ if [ "${PROFILE_NOPIE:-0}" = 1 ]; then
   timeout 600 python3 bench/interleave.py 300 "cat $FRESH" \
     "$SFAUTH token --token-file $FRESH --client-id $CLIENT_ID" \
     "$NOPIE token --token-file $FRESH --client-id $CLIENT_ID" >"$OUT/interleaved_nopie.json"
-  python3 - "$OUT/interleaved_nopie.json" <<'PY' | tee -a "$S"
-import json, sys
-rows = json.load(open(sys.argv[1]))
-cat = rows[0]["median_ms"]
-for name, r in zip(("cat", "sfauth token (PIE, as built)", "sfauth token (non-PIE)"), rows):
-    print(f'{r["median_ms"]:8.2f} ms  {r["median_ms"] / cat:5.2f}x cat  {name}')
-PY
+  python3 bench/nopie_table.py "$OUT/interleaved_nopie.json" | tee -a "$S"
 fi

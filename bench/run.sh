@@ -4,9 +4,14 @@
 #
 #   bench/run.sh            # from the repository root (or anywhere: it cds there)
 #
+# It runs bench/install.sh first (idempotent: a no-op once everything is installed), with
+# the environment as it came, so that the registries are reached through the machine's proxy
+# and CA settings. Only then does it clear proxies, sfauth's own settings and the CA
+# variables, and measure: from there on nothing talks to anything but 127.0.0.1.
+#
 # Writes raw results to bench/out/ (hyperfine JSON, emulator counters, example output,
 # max RSS) and a summary to bench/out/results.md, which it also prints. Every request loop
-# is bounded in count and time; nothing here talks to anything but 127.0.0.1.
+# is bounded in count and time.
 #
 # Knobs (environment): BENCH_RUNS (hyperfine runs of fast commands, default 200),
 # BENCH_SLOW_RUNS (runs of the node/python scripts, default 30), BENCH_CALLERS (parallel
@@ -38,6 +43,19 @@ status() { printf '%s\t%s\n' "$1" "$2" >>"$OUT/status.tsv"; }
 rm -rf "$OUT"
 mkdir -p "$OUT"
 : >"$OUT/status.tsv"
+
+# ---------------------------------------------------------------------------------------
+log "installing what the comparisons need (bench/install.sh, registries only)"
+bench/install.sh || warn "bench/install.sh could not install everything: what is missing is not measured"
+# The same checks install.sh makes: what is here decides what is measured.
+HAVE_CURL=1 HAVE_HYPERFINE=1 HAVE_TIME=1 HAVE_JSFORCE=1 HAVE_OAUTHLIB=1
+command -v curl >/dev/null 2>&1 || HAVE_CURL=
+command -v hyperfine >/dev/null 2>&1 || HAVE_HYPERFINE=
+test -x /usr/bin/time || HAVE_TIME=
+node -e "require('$ROOT/bench/.node/node_modules/jsforce')" >/dev/null 2>&1 || HAVE_JSFORCE=
+bench/.venv/bin/python -c 'import requests_oauthlib' >/dev/null 2>&1 || HAVE_OAUTHLIB=
+[ -n "$HAVE_HYPERFINE" ] || warn "hyperfine is missing: benchmarks 1 and 2 are not measured"
+
 # Loopback only: keep any proxy out of the way, and keep the user's sfauth settings out.
 export NO_PROXY="127.0.0.1,localhost,::1" no_proxy="127.0.0.1,localhost,::1"
 unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy || true
@@ -45,56 +63,8 @@ unset SFAUTH_TOKEN_FILE SFAUTH_CLIENT_ID SFAUTH_CLIENT_SECRET SFAUTH_CLIENT_SECR
   SFAUTH_LOGIN_URL SFAUTH_SITE SFAUTH_ORG SFAUTH_MAX_AGE SFAUTH_FORMAT SFAUTH_LOG || true
 export SFAUTH_HOME="$OUT/sfauth-home"
 export CARGO_TERM_COLOR=never
-
-# ---------------------------------------------------------------------------------------
-log "installing what the comparisons need (registries only)"
-APT_UPDATED=
-apt_install() { # apt_install PACKAGE CHECK-COMMAND...
-  local pkg=$1
-  shift
-  if "$@" >/dev/null 2>&1; then return 0; fi
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    if [ -z "$APT_UPDATED" ]; then
-      timeout 300 apt-get update -qq >&2 || warn "apt-get update failed"
-      APT_UPDATED=1
-    fi
-    DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq "$pkg" >&2 ||
-      warn "apt-get install $pkg failed"
-  else
-    warn "$pkg is missing and this is not root with apt-get: not installing it"
-  fi
-  "$@" >/dev/null 2>&1
-}
-HAVE_CURL=1 HAVE_HYPERFINE=1 HAVE_TIME=1 HAVE_JSFORCE=1 HAVE_OAUTHLIB=1
-apt_install curl command -v curl || HAVE_CURL=
-apt_install hyperfine command -v hyperfine || HAVE_HYPERFINE=
-apt_install time test -x /usr/bin/time || HAVE_TIME=
-
-JSFORCE_CHECK=(node -e "require('$ROOT/bench/.node/node_modules/jsforce')")
-if ! "${JSFORCE_CHECK[@]}" >/dev/null 2>&1; then
-  if command -v npm >/dev/null; then
-    mkdir -p bench/.node
-    timeout 300 npm install --prefix bench/.node --no-audit --no-fund --loglevel=error \
-      jsforce@3 >&2 || warn "npm install jsforce@3 failed"
-  else
-    warn "npm is missing"
-  fi
-  "${JSFORCE_CHECK[@]}" >/dev/null 2>&1 || HAVE_JSFORCE=
-fi
-if ! bench/.venv/bin/python -c 'import requests_oauthlib' >/dev/null 2>&1; then
-  if [ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv >&2; then
-    timeout 300 bench/.venv/bin/pip install -q --disable-pip-version-check requests-oauthlib >&2 ||
-      warn "pip install requests-oauthlib failed"
-  else
-    warn "python3 -m venv bench/.venv failed"
-  fi
-  bench/.venv/bin/python -c 'import requests_oauthlib' >/dev/null 2>&1 || HAVE_OAUTHLIB=
-fi
-[ -n "$HAVE_HYPERFINE" ] || warn "hyperfine is missing: benchmarks 1 and 2 are not measured"
-
-# Installs above reach the registries through the machine's CA settings; what is measured
-# below runs every tool with its default CA set-up. Some images export these for every
-# program (node then loads an extra CA file at start-up, rustls reads what they name).
+# Every tool measured below runs with its default CA set-up. Some images export these for
+# every program (node then loads an extra CA file at start-up, rustls reads what they name).
 unset SSL_CERT_FILE SSL_CERT_DIR NODE_EXTRA_CA_CERTS REQUESTS_CA_BUNDLE CURL_CA_BUNDLE || true
 
 # ---------------------------------------------------------------------------------------
@@ -140,17 +110,7 @@ start_emulator() {
     die "$name printed no URL"
 }
 emu_stats() { # emu_stats URL OUTFILE [CA_FILE]
-  python3 - "$1" "$2" "${3:-}" <<'EOF'
-import json, ssl, sys, urllib.request
-handlers = [urllib.request.ProxyHandler({})]
-if sys.argv[3]:
-    handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=sys.argv[3])))
-opener = urllib.request.build_opener(*handlers)
-with opener.open(sys.argv[1] + "/__emulator/stats", timeout=10) as r:
-    stats = json.load(r)
-with open(sys.argv[2], "w") as f:
-    json.dump(stats, f, indent=2)
-EOF
+  python3 bench/emulator_stats.py "$1" "$2" "${3:-}"
 }
 
 # Emulator A: rotation off, no latency: every tool can refresh the same refresh token
@@ -164,12 +124,7 @@ chmod 600 "$F_FRESH"
 TOKEN_URL_A=$URL_A/services/oauth2/token
 # The curl floor sends exactly the form sfauth sends (no secret: the emulator does not
 # require one, and none of the tools is given one).
-python3 - "$F_REFRESH" "$CLIENT_ID" >"$OUT/refresh_form.txt" <<'EOF'
-import json, sys, urllib.parse
-rt = json.load(open(sys.argv[1]))["refresh_token"]
-sys.stdout.write(urllib.parse.urlencode(
-    {"grant_type": "refresh_token", "client_id": sys.argv[2], "refresh_token": rt}))
-EOF
+python3 bench/refresh_form.py "$F_REFRESH" "$CLIENT_ID" >"$OUT/refresh_form.txt"
 log "emulator A (no rotation, no latency): $URL_A"
 
 # Emulator B: rotation on, LATENCY_MS per token request, for the single-flight benchmark.
@@ -337,12 +292,7 @@ F_TLS=$OUT/token_tls.json
 CA_PEM=$OUT/emulator_ca.pem
 start_emulator emulator_tls "$F_TLS" --no-rotation --tls --ca-out "$CA_PEM"
 URL_C=$EMU_URL
-python3 - "$F_TLS" "$CLIENT_ID" >"$OUT/refresh_form_tls.txt" <<'EOF'
-import json, sys, urllib.parse
-rt = json.load(open(sys.argv[1]))["refresh_token"]
-sys.stdout.write(urllib.parse.urlencode(
-    {"grant_type": "refresh_token", "client_id": sys.argv[2], "refresh_token": rt}))
-EOF
+python3 bench/refresh_form.py "$F_TLS" "$CLIENT_ID" >"$OUT/refresh_form_tls.txt"
 CMD_REFRESH_TLS="$SFAUTH refresh --token-file '$F_TLS' --client-id $CLIENT_ID --login-url $URL_C --ca-file '$CA_PEM'"
 # sfauth trusts the system's roots plus --ca-file; curl's --cacert replaces its roots, so
 # curl is given the system bundle with the emulator's CA appended: the same trust, the same
