@@ -1,4 +1,4 @@
-//! One module per subcommand: parse, call the library, format.
+//! One module per subcommand: resolve the org, call the library, format.
 
 pub mod demo;
 pub mod exec;
