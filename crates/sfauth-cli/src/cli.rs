@@ -34,7 +34,8 @@ pub enum Command {
     Exec(ExecArgs),
     /// An authenticated REST call; refreshes once if the session expired.
     Request(RequestArgs),
-    /// Run the whole job against a built-in Salesforce emulator: no org needed.
+    /// Run the whole job against a built-in Salesforce emulator: no org needed (in builds
+    /// with the `demo` feature).
     Demo(DemoArgs),
     /// Store an org under an alias, by one of Salesforce's login flows.
     Login(LoginArgs),

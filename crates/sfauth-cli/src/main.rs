@@ -76,7 +76,7 @@ async fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Header(args) => commands::token::header(args).await,
         Command::Refresh(args) => commands::refresh::run(args).await,
         Command::Token(args) => commands::token::run(args).await,
-        Command::Demo(args) => commands::demo::run(args).await,
+        Command::Demo(args) => commands::demo(args).await,
         Command::Login(args) => commands::login::run(args).await,
         Command::Orgs(args) => commands::orgs::list(args).await,
         Command::Status(args) => commands::orgs::status(args).await,

@@ -8,6 +8,8 @@
 //!
 //! The demo plays a user: the org it refreshes in-process and the org of each `sfauth token`
 //! process it starts are resolved from the same command-line flags.
+//!
+//! Built only with the `demo` feature, so that an installed `sfauth` carries no emulator.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
