@@ -378,6 +378,12 @@ pub struct HttpArgs {
     /// sfauth that is refreshing the same token.
     #[arg(long, env = "SFAUTH_TIMEOUT", value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
     pub timeout: Duration,
+
+    /// How often to try again a request that is safe to resend (the connection failed, or
+    /// Salesforce answered 503 or 429), after the first try: 0 to 10; default 3. A refresh
+    /// that may have reached Salesforce is never resent while its token may rotate.
+    #[arg(long, env = "SFAUTH_RETRIES", value_name = "N", value_parser = clap::value_parser!(u8).range(0..=10))]
+    pub retries: Option<u8>,
 }
 
 /// `sfauth refresh`.

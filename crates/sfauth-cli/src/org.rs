@@ -101,12 +101,13 @@ fn env_value(var: &str) -> Option<String> {
     std::env::var(var).ok().filter(|value| !value.is_empty())
 }
 
-/// `error` about a value, saying where the value came from unless the user just typed it.
+/// `error` about a value, saying where the value came from unless the user just typed it
+/// (or sfauth chose it).
 fn from_source(error: Error, source: &Source) -> Error {
-    let Source::Env(var) = source else {
+    if matches!(source, Source::Flag(_) | Source::Default) {
         return error;
-    };
-    let mut out = Error::new(error.kind(), format!("{error} (from {var})"));
+    }
+    let mut out = Error::new(error.kind(), format!("{error} (from {source})"));
     if let Some(hint) = error.hint() {
         out = out.with_hint(hint.to_owned());
     }
@@ -654,14 +655,19 @@ fn require_client_id(client_id: Option<Sourced<String>>) -> Result<Sourced<Strin
         })
 }
 
-/// The HTTP settings of the flags (`--timeout`, `--ca-file` and their env vars).
+/// The HTTP settings of the flags (`--timeout`, `--ca-file`, `--retries` and their env
+/// vars).
 fn http_config(args: &HttpArgs) -> HttpConfig {
-    HttpConfig {
+    let mut config = HttpConfig {
         timeout: args.timeout,
         connect_timeout: args.timeout.min(HttpConfig::default().connect_timeout),
         ca_file: args.ca_file.clone(),
         ..HttpConfig::default()
+    };
+    if let Some(retries) = args.retries {
+        config.retry.max_retries = usize::from(retries);
     }
+    config
 }
 
 /// `path` made absolute, for a config that is read from anywhere.
@@ -709,6 +715,16 @@ mod tests {
         assert_eq!(shown.to_string(), "no org named `qa` (from SFAUTH_ORG)");
         assert_eq!(shown.hint(), Some("known orgs: prod"));
         assert_eq!(shown.kind(), ErrorKind::Usage);
+    }
+
+    #[test]
+    fn an_error_about_a_stored_value_says_it_came_from_the_config() {
+        let e = Error::new(ErrorKind::Usage, "`ftp://x` is not a login URL");
+        let shown = from_source(e, &Source::Config);
+        assert_eq!(
+            shown.to_string(),
+            "`ftp://x` is not a login URL (from the org's config)"
+        );
     }
 
     #[test]
