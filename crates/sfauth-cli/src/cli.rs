@@ -299,7 +299,7 @@ pub struct TokenFileArgs {
 }
 
 // The org, the token file, the client id, the secret file, the login URL and the site read
-// their environment variables in `org.rs`, not through clap, so that a flag always beats an
+// their environment variables in `org/`, not through clap, so that a flag always beats an
 // exported value (clap would report `--org` from SFAUTH_ORG and `--token-file` as given
 // together) and a message can say where a value came from.
 

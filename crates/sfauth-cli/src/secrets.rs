@@ -4,7 +4,7 @@
 //!
 //! Each comes back as a [`Secret`], so it cannot be printed by accident; none is ever a flag
 //! value (flags show in `ps`), and no error message holds one. Not here: where a stored org
-//! says its secret lives (`config.rs`), or which source wins (`org.rs`).
+//! says its secret lives (`config.rs`), or which source wins (`org/`).
 
 use std::io::{BufRead, Read};
 use std::path::Path;
