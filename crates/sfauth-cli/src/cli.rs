@@ -34,7 +34,8 @@ pub enum Command {
     Exec(ExecArgs),
     /// An authenticated REST call; refreshes once if the session expired.
     Request(RequestArgs),
-    /// Run the whole job against a built-in Salesforce emulator: no org needed.
+    /// Run the whole job against a built-in Salesforce emulator: no org needed (in builds
+    /// with the `demo` feature).
     Demo(DemoArgs),
     /// Store an org under an alias, by one of Salesforce's login flows.
     Login(LoginArgs),
@@ -54,9 +55,8 @@ pub enum Command {
 /// `sfauth revoke`.
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
-    /// The org (default: the default org).
-    #[arg(long, env = "SFAUTH_ORG", value_name = "ALIAS")]
-    pub org: Option<String>,
+    #[command(flatten)]
+    pub select: OrgSelection,
 
     /// Revoke only the current access token, not the refresh token.
     #[arg(long)]
@@ -69,9 +69,8 @@ pub struct RevokeArgs {
 /// `sfauth logout`.
 #[derive(Debug, Args)]
 pub struct LogoutArgs {
-    /// The org (default: the default org).
-    #[arg(long, env = "SFAUTH_ORG", value_name = "ALIAS")]
-    pub org: Option<String>,
+    #[command(flatten)]
+    pub select: OrgSelection,
 
     /// Forget the org without revoking at Salesforce (e.g. when it cannot be reached).
     #[arg(long)]
@@ -91,9 +90,8 @@ pub enum ExportFormat {
 /// `sfauth export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The org (default: the default org).
-    #[arg(long, env = "SFAUTH_ORG", value_name = "ALIAS")]
-    pub org: Option<String>,
+    #[command(flatten)]
+    pub select: OrgSelection,
 
     /// The format.
     #[arg(long, value_enum)]
@@ -111,9 +109,8 @@ pub struct ListArgs {
 /// `sfauth status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The org (default: the default org).
-    #[arg(long, env = "SFAUTH_ORG", value_name = "ALIAS")]
-    pub org: Option<String>,
+    #[command(flatten)]
+    pub select: OrgSelection,
 
     /// Print JSON on stdout.
     #[arg(long, env = "SFAUTH_JSON")]
@@ -128,51 +125,7 @@ pub struct LoginArgs {
     pub flow: LoginFlow,
 }
 
-/// What every login stores.
-#[derive(Debug, Args)]
-pub struct OrgArgs {
-    /// The name to store the org under.
-    #[arg(long, short = 'a', value_name = "ALIAS")]
-    pub alias: String,
-
-    /// Make it the default org.
-    #[arg(long)]
-    pub set_default: bool,
-
-    /// The connected app's Consumer Key.
-    #[arg(long, env = "SFAUTH_CLIENT_ID", value_name = "ID")]
-    pub client_id: Option<String>,
-
-    /// A file holding the connected app's Consumer Secret (its path is stored, not the secret).
-    #[arg(long, env = "SFAUTH_CLIENT_SECRET_FILE", value_name = "PATH")]
-    pub client_secret_file: Option<std::path::PathBuf>,
-
-    /// The name of an environment variable holding the Consumer Secret (stored by name).
-    #[arg(long, value_name = "VAR")]
-    pub client_secret_env: Option<String>,
-
-    /// Where to log in: https://login.salesforce.com (default), https://test.salesforce.com,
-    /// a My Domain or a site URL.
-    #[arg(long, env = "SFAUTH_LOGIN_URL", value_name = "URL")]
-    pub login_url: Option<String>,
-
-    /// An Experience Cloud site path prefix, e.g. /customers.
-    #[arg(long, env = "SFAUTH_SITE", value_name = "PREFIX")]
-    pub site: Option<String>,
-
-    /// The org's session timeout, when not Salesforce's default 2h.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub session_timeout: Option<Duration>,
-
-    /// After each refresh, ask the introspection endpoint for the token's real expiry (one
-    /// call per refresh; needs the client secret).
-    #[arg(long)]
-    pub introspect: bool,
-    #[command(flatten)]
-    pub http: HttpArgs,
-}
-
-/// Only the alias, for flows whose input names the app.
+/// What every login stores the org under, and how it talks to Salesforce.
 #[derive(Debug, Args)]
 pub struct AliasArgs {
     /// The name to store the org under.
@@ -182,8 +135,32 @@ pub struct AliasArgs {
     /// Make it the default org.
     #[arg(long)]
     pub set_default: bool,
+
     #[command(flatten)]
     pub http: HttpArgs,
+}
+
+/// A login whose connected app the flags name.
+#[derive(Debug, Args)]
+pub struct AppLoginArgs {
+    #[command(flatten)]
+    pub org: AliasArgs,
+
+    #[command(flatten)]
+    pub app: AppArgs,
+
+    /// The name of an environment variable holding the Consumer Secret (stored by name).
+    #[arg(long, value_name = "VAR")]
+    pub client_secret_env: Option<String>,
+
+    /// The org's session timeout, when not Salesforce's default 2h.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub session_timeout: Option<Duration>,
+
+    /// After each refresh, ask the introspection endpoint for the token's real expiry (one
+    /// call per refresh; needs the client secret).
+    #[arg(long)]
+    pub introspect: bool,
 }
 
 /// The login flows.
@@ -191,129 +168,194 @@ pub struct AliasArgs {
 pub enum LoginFlow {
     /// Authorization code + PKCE in a browser, with a loopback listener (or paste the
     /// redirected URL with --no-browser).
-    Web {
-        #[command(flatten)]
-        org: OrgArgs,
-        /// The connected app's callback URL; its port is where sfauth listens.
-        #[arg(long, default_value = sfauth::flows::code::DEFAULT_REDIRECT_URI, value_name = "URL")]
-        redirect_uri: String,
-        /// Scopes, space- or comma-separated.
-        #[arg(long, default_value = "api refresh_token")]
-        scopes: String,
-        /// `prompt`: login, consent, select_account.
-        #[arg(long)]
-        prompt: Option<String>,
-        /// Pre-fill the username on the login page.
-        #[arg(long, value_name = "USERNAME")]
-        login_hint: Option<String>,
-        /// Do not listen or open a browser: print the URL, then read the redirected URL
-        /// (from the browser's address bar) on stdin. For SSH sessions and containers.
-        #[arg(long)]
-        no_browser: bool,
-        /// How long to wait for the browser.
-        #[arg(long, value_parser = parse_duration, default_value = "5m", value_name = "DURATION")]
-        wait: Duration,
-    },
+    Web(WebArgs),
     /// JWT bearer: sign an assertion with the app's private key. Renewed by signing again.
-    Jwt {
-        #[command(flatten)]
-        org: OrgArgs,
-        /// The Salesforce username to log in as.
-        #[arg(long)]
-        username: String,
-        /// The RSA private key (PEM) whose certificate is on the connected app.
-        #[arg(long, value_name = "PATH")]
-        key_file: PathBuf,
-        /// The `aud` claim (default: the login URL's https://login or https://test host).
-        #[arg(long, value_name = "URL")]
-        audience: Option<String>,
-    },
+    Jwt(JwtArgs),
     /// Client credentials (needs a My Domain login URL and the client secret).
-    ClientCredentials {
-        #[command(flatten)]
-        org: OrgArgs,
-    },
+    ClientCredentials(AppLoginArgs),
     /// Username and password + security token, read from stdin or SFAUTH_PASSWORD.
     /// Salesforce blocks this flow by default in new orgs.
-    Password {
-        #[command(flatten)]
-        org: OrgArgs,
-        /// The Salesforce username.
-        #[arg(long)]
-        username: String,
-    },
+    Password(PasswordArgs),
     /// Device flow: approve a short code in any browser.
-    Device {
-        #[command(flatten)]
-        org: OrgArgs,
-        /// Scopes, space- or comma-separated.
-        #[arg(long, default_value = "api refresh_token")]
-        scopes: String,
-        /// How long to wait for the approval.
-        #[arg(long, value_parser = parse_duration, default_value = "10m", value_name = "DURATION")]
-        wait: Duration,
-    },
+    Device(DeviceArgs),
     /// An SFDX auth URL (force://<clientId>:<clientSecret>:<refreshToken>@<instance>) from a
     /// file, or stdin with `-`. Refreshes once to prove it works.
-    SfdxUrl {
-        #[command(flatten)]
-        org: AliasArgs,
-        /// The file holding the URL, or `-` for stdin.
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-    },
+    SfdxUrl(SfdxUrlArgs),
     /// Adopt an access token (stdin, or SF_ACCESS_TOKEN). It cannot be renewed.
-    AccessToken {
-        #[command(flatten)]
-        org: AliasArgs,
-        /// The instance the token belongs to, e.g. https://acme.my.salesforce.com.
-        #[arg(long, value_name = "URL")]
-        instance_url: String,
-    },
+    AccessToken(AccessTokenArgs),
     /// Adopt an existing seed-format token file in place: scripts that read it keep working.
-    TokenFile {
-        #[command(flatten)]
-        org: OrgArgs,
-        /// The token file to adopt.
-        #[arg(value_name = "PATH")]
-        path: std::path::PathBuf,
-    },
+    TokenFile(TokenFileArgs),
 }
 
-/// Which token, which app, which login host.
+impl LoginFlow {
+    /// The alias, default and HTTP settings of the org this login stores.
+    pub fn org(&self) -> &AliasArgs {
+        match self {
+            LoginFlow::Web(WebArgs { login, .. })
+            | LoginFlow::Jwt(JwtArgs { login, .. })
+            | LoginFlow::ClientCredentials(login)
+            | LoginFlow::Password(PasswordArgs { login, .. })
+            | LoginFlow::Device(DeviceArgs { login, .. })
+            | LoginFlow::TokenFile(TokenFileArgs { login, .. }) => &login.org,
+            LoginFlow::SfdxUrl(SfdxUrlArgs { org, .. })
+            | LoginFlow::AccessToken(AccessTokenArgs { org, .. }) => org,
+        }
+    }
+}
+
+/// `sfauth login web`.
 #[derive(Debug, Args)]
-pub struct TargetArgs {
-    // The org, the token file and the client id read their environment variables in
-    // `target::resolve`, not here, so that a flag always beats an exported value (clap would
-    // report `--org` from SFAUTH_ORG and `--token-file` as given together).
-    /// A named org (see `sfauth orgs`); else SFAUTH_ORG. Default: the token file if one is
-    /// given, else the default org.
+pub struct WebArgs {
+    #[command(flatten)]
+    pub login: AppLoginArgs,
+    /// The connected app's callback URL; its port is where sfauth listens.
+    #[arg(long, default_value = sfauth::flows::code::DEFAULT_REDIRECT_URI, value_name = "URL")]
+    pub redirect_uri: String,
+    /// Scopes, space- or comma-separated.
+    #[arg(long, default_value = "api refresh_token")]
+    pub scopes: String,
+    /// `prompt`: login, consent, select_account.
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// Pre-fill the username on the login page.
+    #[arg(long, value_name = "USERNAME")]
+    pub login_hint: Option<String>,
+    /// Do not listen or open a browser: print the URL, then read the redirected URL
+    /// (from the browser's address bar) on stdin. For SSH sessions and containers.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// How long to wait for the browser.
+    #[arg(long, value_parser = parse_duration, default_value = "5m", value_name = "DURATION")]
+    pub wait: Duration,
+}
+
+/// `sfauth login jwt`.
+#[derive(Debug, Args)]
+pub struct JwtArgs {
+    #[command(flatten)]
+    pub login: AppLoginArgs,
+    /// The Salesforce username to log in as.
+    #[arg(long)]
+    pub username: String,
+    /// The RSA private key (PEM) whose certificate is on the connected app.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: PathBuf,
+    /// The `aud` claim (default: the login URL's https://login or https://test host).
+    #[arg(long, value_name = "URL")]
+    pub audience: Option<String>,
+}
+
+/// `sfauth login password`.
+#[derive(Debug, Args)]
+pub struct PasswordArgs {
+    #[command(flatten)]
+    pub login: AppLoginArgs,
+    /// The Salesforce username.
+    #[arg(long)]
+    pub username: String,
+}
+
+/// `sfauth login device`.
+#[derive(Debug, Args)]
+pub struct DeviceArgs {
+    #[command(flatten)]
+    pub login: AppLoginArgs,
+    /// Scopes, space- or comma-separated.
+    #[arg(long, default_value = "api refresh_token")]
+    pub scopes: String,
+    /// How long to wait for the approval.
+    #[arg(long, value_parser = parse_duration, default_value = "10m", value_name = "DURATION")]
+    pub wait: Duration,
+}
+
+/// `sfauth login sfdx-url`.
+#[derive(Debug, Args)]
+pub struct SfdxUrlArgs {
+    #[command(flatten)]
+    pub org: AliasArgs,
+    /// The file holding the URL, or `-` for stdin.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// `sfauth login access-token`.
+#[derive(Debug, Args)]
+pub struct AccessTokenArgs {
+    #[command(flatten)]
+    pub org: AliasArgs,
+    /// The instance the token belongs to, e.g. https://acme.my.salesforce.com.
+    #[arg(long, value_name = "URL")]
+    pub instance_url: String,
+}
+
+/// `sfauth login token-file`.
+#[derive(Debug, Args)]
+pub struct TokenFileArgs {
+    #[command(flatten)]
+    pub login: AppLoginArgs,
+    /// The token file to adopt.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+}
+
+// The org, the token file, the client id, the secret file, the login URL and the site read
+// their environment variables in `org/`, not through clap, so that a flag always beats an
+// exported value (clap would report `--org` from SFAUTH_ORG and `--token-file` as given
+// together) and a message can say where a value came from.
+
+/// Which stored org: for every command that works on one.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OrgSelection {
+    /// A stored org (see `sfauth orgs`); else SFAUTH_ORG; else the default org.
     #[arg(long, value_name = "ALIAS")]
     pub org: Option<String>,
+}
+
+/// Which token: a stored org or a token file, for the commands that serve or refresh one.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TokenSelection {
+    #[command(flatten)]
+    pub org: OrgSelection,
 
     /// The token file: Salesforce's token response as JSON (e.g.
-    /// qa_data/tokens/_salesforce.json); else SFAUTH_TOKEN_FILE.
+    /// qa_data/tokens/_salesforce.json); else SFAUTH_TOKEN_FILE. Used when no org is named.
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
+}
 
-    /// The connected app's Consumer Key. A named org uses the one it was logged in with;
-    /// SFAUTH_CLIENT_ID applies to token files and to orgs that stored none.
+/// The connected app and where it logs in: for logins, and to override a stored org's.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AppArgs {
+    /// The connected app's Consumer Key; else SFAUTH_CLIENT_ID. A stored org keeps the one
+    /// it logged in with unless this flag is given.
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
 
-    /// A file holding the connected app's Consumer Secret (or set SFAUTH_CLIENT_SECRET).
-    /// Optional; when given, Salesforce's response signature is verified.
-    #[arg(long, env = "SFAUTH_CLIENT_SECRET_FILE", value_name = "PATH")]
+    /// A file holding the connected app's Consumer Secret; else SFAUTH_CLIENT_SECRET_FILE
+    /// (token commands also take the secret itself in SFAUTH_CLIENT_SECRET). A login stores
+    /// the path, never the secret. With it, Salesforce's response signature is verified.
+    #[arg(long, value_name = "PATH")]
     pub client_secret_file: Option<PathBuf>,
 
-    /// Where to refresh: https://login.salesforce.com, https://test.salesforce.com, a My Domain
-    /// or a site URL. Default: the token's issuer (login/test) or else its instance_url.
-    #[arg(long, env = "SFAUTH_LOGIN_URL", value_name = "URL")]
+    /// Where to log in and refresh: https://login.salesforce.com, https://test.salesforce.com,
+    /// a My Domain or a site URL; else SFAUTH_LOGIN_URL. Default: login.salesforce.com for a
+    /// login, a stored org's own, else the token's issuer (login/test) or its instance_url.
+    #[arg(long, value_name = "URL")]
     pub login_url: Option<String>,
 
-    /// An Experience Cloud site path prefix, e.g. /customers.
-    #[arg(long, env = "SFAUTH_SITE", value_name = "PREFIX")]
+    /// An Experience Cloud site path prefix, e.g. /customers; else SFAUTH_SITE.
+    #[arg(long, value_name = "PREFIX")]
     pub site: Option<String>,
+}
+
+/// Which token, which app, which login host: the token commands' flags.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    #[command(flatten)]
+    pub select: TokenSelection,
+
+    #[command(flatten)]
+    pub app: AppArgs,
 
     #[command(flatten)]
     pub http: HttpArgs,
@@ -336,6 +378,12 @@ pub struct HttpArgs {
     /// sfauth that is refreshing the same token.
     #[arg(long, env = "SFAUTH_TIMEOUT", value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
     pub timeout: Duration,
+
+    /// How often to try again a request that is safe to resend (the connection failed, or
+    /// Salesforce answered 503 or 429), after the first try: 0 to 10; default 3. A refresh
+    /// that may have reached Salesforce is never resent while its token may rotate.
+    #[arg(long, env = "SFAUTH_RETRIES", value_name = "N", value_parser = clap::value_parser!(u8).range(0..=10))]
+    pub retries: Option<u8>,
 }
 
 /// `sfauth refresh`.

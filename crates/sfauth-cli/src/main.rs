@@ -5,15 +5,17 @@ mod cli;
 mod commands;
 mod config;
 mod exit;
+mod org;
 mod out;
+mod output;
+mod secrets;
 mod signals;
-mod target;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, HttpArgs, LoginFlow, TokenFormat};
+use cli::{Cli, Command, HttpArgs, TokenFormat};
 
 fn main() -> ExitCode {
     let cli = parse();
@@ -74,7 +76,7 @@ async fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Header(args) => commands::token::header(args).await,
         Command::Refresh(args) => commands::refresh::run(args).await,
         Command::Token(args) => commands::token::run(args).await,
-        Command::Demo(args) => commands::demo::run(args).await,
+        Command::Demo(args) => commands::demo(args).await,
         Command::Login(args) => commands::login::run(args).await,
         Command::Orgs(args) => commands::orgs::list(args).await,
         Command::Status(args) => commands::orgs::status(args).await,
@@ -87,6 +89,7 @@ async fn run(command: &Command) -> anyhow::Result<ExitCode> {
 
 /// The request timeout of a command that can send a refresh (or a login's token request):
 /// how long a signal may be held back for it. `None` for the commands that never do.
+/// `revoke --access-token-only` renews the token it revoked, so it is one of them.
 fn refresh_timeout(command: &Command) -> Option<std::time::Duration> {
     let http: &HttpArgs = match command {
         Command::Refresh(args) => &args.target.http,
@@ -94,15 +97,8 @@ fn refresh_timeout(command: &Command) -> Option<std::time::Duration> {
         Command::Header(args) => &args.target.http,
         Command::Exec(args) => &args.target.http,
         Command::Request(args) => &args.target.http,
-        Command::Login(args) => match &args.flow {
-            LoginFlow::Web { org, .. }
-            | LoginFlow::Jwt { org, .. }
-            | LoginFlow::ClientCredentials { org }
-            | LoginFlow::Password { org, .. }
-            | LoginFlow::Device { org, .. }
-            | LoginFlow::TokenFile { org, .. } => &org.http,
-            LoginFlow::SfdxUrl { org, .. } | LoginFlow::AccessToken { org, .. } => &org.http,
-        },
+        Command::Login(args) => &args.flow.org().http,
+        Command::Revoke(args) if args.access_token_only => &args.http,
         Command::Demo(_)
         | Command::Orgs(_)
         | Command::Status(_)

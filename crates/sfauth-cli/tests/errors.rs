@@ -149,6 +149,28 @@ fn persistent_503_is_unavailable_after_three_retries() {
 }
 
 #[test]
+fn the_retries_flag_and_its_variable_bound_the_retries_of_a_503() {
+    for (how, tries) in [("--retries", 1), ("SFAUTH_RETRIES", 2)] {
+        let org = default_emulator();
+        let (file, before, secrets) = setup(&org);
+        for _ in 0..6 {
+            org.inject(status_503());
+        }
+        let retries = (tries - 1).to_string();
+        let mut cmd = refresh(&org, &file.path);
+        match how {
+            "--retries" => cmd.args(["--retries", &retries]),
+            _ => cmd.env(how, &retries),
+        };
+
+        let output = cmd.output().unwrap();
+
+        check(&output, UNAVAILABLE, &file, &before, &secrets);
+        assert_eq!(org.stats().token_requests, tries, "{how}");
+    }
+}
+
+#[test]
 fn unreachable_server_is_unavailable() {
     let org = default_emulator();
     let (file, before, secrets) = setup(&org);

@@ -108,16 +108,20 @@ fn closed_pipe() -> Stdio {
     Stdio::from(writer)
 }
 
-/// Stores `alias` by `login sfdx-url` with a fresh login at `org` (one refresh).
-fn sfdx_org(home: &Home, org: &Emulator, alias: &str) {
+/// An SFDX auth URL for a fresh login at `org`.
+fn fresh_auth_url(org: &Emulator) -> String {
     let refresh_token = text(&org.issue_token(USERNAME), "refresh_token");
-    let url = format!(
+    format!(
         "force://{}:{}:{refresh_token}@{}",
         org.config().client_id,
         org.config().client_secret,
         org.url()
-    );
-    let file = home.file(&format!("{alias}.url"), &url);
+    )
+}
+
+/// Stores `alias` by `login sfdx-url` with a fresh login at `org` (one refresh).
+fn sfdx_org(home: &Home, org: &Emulator, alias: &str) {
+    let file = home.file(&format!("{alias}.url"), &fresh_auth_url(org));
     home.sfauth()
         .args(["login", "sfdx-url", "--alias", alias])
         .arg(file)
@@ -611,6 +615,171 @@ fn revoke_honours_the_timeout_from_the_environment() {
         .code(UNAVAILABLE);
     assert!(std::fs::read(home.token_file("prod")).unwrap() == before);
     drop(silent);
+}
+
+/// An org where every login kind that asks for a token can succeed: JWT bearer, client
+/// credentials, username and password, the device flow (approved at once) and, as ever,
+/// the refresh of an SFDX auth URL.
+fn org_for_every_login() -> Emulator {
+    emulator(Config {
+        jwt_certificate_pem: Some(jwt_public_key()),
+        client_credentials_user: Some("integration@example.com".to_owned()),
+        password_flow: true,
+        users: vec![(USERNAME.to_owned(), "hunter2-pw".to_owned())],
+        device_approve_after_polls: 0,
+        ..Config::default()
+    })
+}
+
+/// `sfauth login KIND --alias prod` at `org`, one command for each login kind that asks
+/// Salesforce for a token without a browser, with what it needs to succeed.
+fn every_login(home: &Home, org: &Emulator) -> Vec<(&'static str, assert_cmd::Command)> {
+    let app = |kind: &str| {
+        let mut cmd = home.sfauth();
+        cmd.args(["login", kind, "--alias", "prod", "--login-url", &org.url()])
+            .args(["--client-id", &org.config().client_id]);
+        cmd
+    };
+    let mut jwt = app("jwt");
+    jwt.args(["--username", USERNAME, "--key-file", JWT_KEY]);
+    let mut client_credentials = app("client-credentials");
+    client_credentials
+        .arg("--client-secret-file")
+        .arg(home.secret_file(org));
+    let mut password = app("password");
+    password
+        .args(["--username", USERNAME])
+        .arg("--client-secret-file")
+        .arg(home.secret_file(org))
+        .env("SFAUTH_PASSWORD", "hunter2-pw");
+    let mut device = app("device");
+    device.args(["--wait", "60s"]);
+    let mut sfdx_url = home.sfauth();
+    sfdx_url
+        .args(["login", "sfdx-url", "--alias", "prod"])
+        .arg(home.file("prod.url", &fresh_auth_url(org)));
+    vec![
+        ("jwt", jwt),
+        ("client-credentials", client_credentials),
+        ("password", password),
+        ("device", device),
+        ("sfdx-url", sfdx_url),
+    ]
+}
+
+/// No token was granted: no grant of any kind served, no device poll, no refresh.
+fn assert_no_token_granted(org: &Emulator, what: &str) {
+    let s = org.stats();
+    assert_eq!(
+        (
+            s.jwt_grants,
+            s.client_credentials_grants,
+            s.password_grants,
+            s.device_polls,
+            s.refreshes_served,
+            s.codes_exchanged,
+        ),
+        (0, 0, 0, 0, 0, 0),
+        "{what}: {s:?}"
+    );
+}
+
+#[test]
+fn every_login_kind_takes_the_token_files_lock_before_it_asks_for_a_token() {
+    let home = Home::new();
+    let org = org_for_every_login();
+    let _held = Flock::hold(&home.path.join("tokens/prod.json.lock"));
+
+    for (kind, mut login) in every_login(&home, &org) {
+        login
+            .args(["--timeout", "2s"])
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(UNAVAILABLE);
+        assert_no_token_granted(&org, kind);
+    }
+    home.assert_no_org();
+}
+
+#[test]
+fn every_login_kind_succeeds_once_the_lock_is_free() {
+    let home = Home::new();
+    let org = org_for_every_login();
+    for (kind, mut login) in every_login(&home, &org) {
+        let output = login.assert().get_output().clone();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{kind}: {}",
+            utf8(&output.stderr)
+        );
+        assert_eq!(home.org("prod")["flow"], kind);
+    }
+}
+
+#[test]
+fn a_web_login_takes_the_lock_after_the_browser_and_before_the_code_exchange() {
+    let home = Home::new();
+    let org = default_emulator();
+    let _held = Flock::hold(&home.path.join("tokens/prod.json.lock"));
+    let mut run = home.spawn(&[
+        "login",
+        "web",
+        "--no-browser",
+        "--alias",
+        "prod",
+        "--client-id",
+        &org.config().client_id,
+        "--login-url",
+        &org.url(),
+        "--timeout",
+        "2s",
+    ]);
+    let redirected = authorize(&run.authorize_url());
+    run.type_line(&redirected);
+    let done = run.finish();
+
+    assert_eq!(done.code, Some(UNAVAILABLE), "{}", done.stderr);
+    assert_eq!(org.stats().authorizations, 1);
+    assert_no_token_granted(&org, "web");
+    home.assert_no_org();
+}
+
+#[test]
+fn every_command_that_talks_to_salesforce_honours_the_ca_file_flag() {
+    let home = Home::new();
+    let org = org_for_every_login();
+    sfdx_org(&home, &org, "stored");
+    let before = org.stats();
+    let stored = std::fs::read(home.token_file("stored")).unwrap();
+    let missing = home.dir.path().join("no-such-ca.pem");
+    let mut commands = every_login(&home, &org);
+    for args in [
+        &["revoke", "--org", "stored"][..],
+        &["revoke", "--org", "stored", "--access-token-only"],
+        &["logout", "--org", "stored"],
+    ] {
+        let mut cmd = home.sfauth();
+        cmd.args(args);
+        commands.push((args[0], cmd));
+    }
+
+    for (what, mut cmd) in commands {
+        let output = cmd
+            .arg("--ca-file")
+            .arg(&missing)
+            .assert()
+            .failure()
+            .get_output()
+            .clone();
+        let stderr = utf8(&output.stderr);
+        assert!(stderr.contains("no-such-ca.pem"), "{what}: {stderr}");
+    }
+    let after = org.stats();
+    assert_eq!(after.token_requests, before.token_requests, "{after:?}");
+    assert_eq!(after.revocations, before.revocations, "{after:?}");
+    assert_eq!(home.aliases(), ["stored"]);
+    assert!(std::fs::read(home.token_file("stored")).unwrap() == stored);
 }
 
 // ---- export, token files, durations ------------------------------------------------------

@@ -8,7 +8,7 @@ use std::path::Path;
 use common::exit::{LOGIN_REQUIRED, USAGE};
 use common::*;
 use predicates::prelude::*;
-use sfauth_emulator::Emulator;
+use sfauth_emulator::{Config, Emulator};
 
 /// The emulator's connected app and a fresh refresh token as an SFDX auth URL; the
 /// instance keeps its `http://` scheme (plain http is allowed for loopback only).
@@ -79,6 +79,40 @@ fn sfdx_url_login_from_a_file_refreshes_once_and_stores_the_org() {
         .success()
         .stderr(predicate::str::contains("signature verified"));
     assert_eq!(org.stats().refreshes_served, 2);
+}
+
+#[test]
+fn sfdx_url_login_merges_its_refresh_as_a_refresh_does_and_records_the_rotation() {
+    for rotation in [true, false] {
+        let org = emulator(Config {
+            rotation,
+            ..Config::default()
+        });
+        let home = Home::new();
+        let refresh_token = fresh_refresh_token(&org);
+        let file = home.file("auth-url", &auth_url(&org, &refresh_token));
+        sfdx_url_login(&home, "ci", &file).assert().success();
+
+        let stored = home.token("ci");
+        assert_eq!(
+            text(&stored, "refresh_token") == refresh_token,
+            !rotation,
+            "rotation {rotation}: {:?}",
+            keys(&stored)
+        );
+        assert_eq!(stored["sfauth_rotation"], rotation.to_string());
+        // An org known not to rotate exports without the single-use warning.
+        let warns = predicate::str::contains("single-use");
+        home.sfauth()
+            .args(["export", "--org", "ci", "--format", "sfdx-url"])
+            .assert()
+            .success()
+            .stderr(if rotation {
+                warns.boxed()
+            } else {
+                warns.not().boxed()
+            });
+    }
 }
 
 #[test]

@@ -192,6 +192,54 @@ fn an_unknown_org_from_sfauth_org_says_where_the_name_came_from() {
 }
 
 #[test]
+fn every_command_that_names_an_org_says_an_unknown_one_came_from_sfauth_org() {
+    let org = default_emulator();
+    let file = TokenFile::issued_by(&org);
+    let (_d, home) = home();
+    adopt(&home, "dev", &org.config().client_id, &file.path, false);
+    for args in [
+        &["refresh"][..],
+        &["status"],
+        &["revoke"],
+        &["logout"],
+        &["export", "--format", "sfdx-url"],
+    ] {
+        sfauth_in(&home)
+            .env("SFAUTH_ORG", "prod")
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "no org named `prod` (from SFAUTH_ORG)",
+            ))
+            .stderr(predicate::str::contains("known orgs: dev"));
+    }
+    assert_eq!(org.stats().token_requests, 0);
+}
+
+#[test]
+fn a_login_url_from_the_environment_that_is_refused_says_where_it_came_from() {
+    let org = default_emulator();
+    let file = TokenFile::issued_by(&org);
+    let before = file.bytes();
+    for args in [
+        &["refresh", "--token-file", file.path.to_str().unwrap()][..],
+        &["login", "client-credentials", "--alias", "int"],
+    ] {
+        sfauth()
+            .env("SFAUTH_LOGIN_URL", "http://example.com")
+            .env("SFAUTH_CLIENT_ID", &org.config().client_id)
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("(from SFAUTH_LOGIN_URL)"))
+            .stderr(predicate::str::contains("hint:"));
+    }
+    assert!(file.bytes() == before);
+    assert_eq!(org.stats().token_requests, 0);
+}
+
+#[test]
 fn an_exported_client_id_does_not_replace_a_named_orgs_own() {
     let org = default_emulator();
     let file = TokenFile::new(&common::stale(&org.issue_token("ada@example.com")));

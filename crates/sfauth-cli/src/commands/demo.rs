@@ -5,24 +5,27 @@
 //! the stale token at once (one refresh, everyone gets its token), shows what the seed
 //! samples' approach does under rotation, and prints the emulator's counters. It checks what
 //! it shows: a broken invariant makes the demo fail.
+//!
+//! The demo plays a user: the org it refreshes in-process and the org of each `sfauth token`
+//! process it starts are resolved from the same command-line flags.
+//!
+//! Built only with the `demo` feature, so that an installed `sfauth` carries no emulator.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail, ensure};
 use sfauth::flows::refresh;
-use sfauth::http::HttpClient;
-use sfauth::{
-    Endpoint, FileStore, HttpConfig, LoginUrl, OAuthClient, Secret, Session, SitePrefix, Token,
-    TokenStore,
-};
+use sfauth::store::file::write_private_file;
+use sfauth::{Token, TokenStore};
 use sfauth_emulator::{Config, Emulator};
 
-use crate::cli::DemoArgs;
+use crate::cli::{DemoArgs, TargetArgs};
 use crate::commands::refresh::sentence;
+use crate::org::ResolvedOrg;
 use crate::out::outln;
-use crate::target::CLIENT_SECRET_ENV;
 
 /// Latency of each emulated token request: long enough that parallel callers really overlap.
 const LATENCY: Duration = Duration::from_millis(150);
@@ -35,8 +38,6 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
         ..Config::default()
     };
     let org = Emulator::start(config).context("cannot start the emulator on 127.0.0.1")?;
-    let client_id = org.config().client_id.clone();
-    let secret = Secret::from(org.config().client_secret.as_str());
     let temp;
     let dir = match &args.dir {
         Some(dir) => dir.clone(),
@@ -60,18 +61,18 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
         "token file  {}  (the seeds' format, plus a key sfauth does not know)\n",
         path.display()
     )?;
+    let secret_file = dir.join("client_secret");
+    write_private_file(&secret_file, org.config().client_secret.as_bytes())?;
+    let flags = token_flags(&org, &path, &secret_file);
+    let resolved = ResolvedOrg::for_token(&parse(&flags)?)?;
 
-    let session = Session::builder(
-        FileStore::new(&path),
-        OAuthClient::new(client_id.clone()).with_secret(secret.clone()),
-    )
-    .build();
+    let session = resolved.session();
     let first_refresh_token = session.current().await?.refresh_token();
     for step in 1..=2 {
         let outcome = session.refresh().await?;
         outln!("{step}. refresh   {}", sentence(&outcome))?;
     }
-    let stored = FileStore::new(&path).load().await?;
+    let stored = resolved.store().load().await?;
     ensure!(
         stored.refresh_token() != first_refresh_token,
         "the rotated refresh token was not stored"
@@ -85,10 +86,10 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
         mode(&path)
     )?;
 
-    make_stale(&path).await?;
+    make_stale(&resolved).await?;
     let before = org.stats();
     let started = Instant::now();
-    let tokens = parallel_token_calls(args.callers, &path, &client_id, &org.url(), &secret)?;
+    let tokens = parallel_token_calls(args.callers, &flags)?;
     let after = org.stats();
     let refreshes = after.refreshes_served - before.refreshes_served;
     let distinct: std::collections::BTreeSet<_> = tokens.iter().collect();
@@ -105,7 +106,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
         "single-flight failed: {refreshes} refreshes"
     );
 
-    seed_style_replay(&org, &client_id).await?;
+    seed_style_replay(&org, &resolved).await?;
 
     let s = org.stats();
     outln!(
@@ -139,9 +140,27 @@ fn write_seed_file(org: &Emulator, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The flags of `sfauth token` for the demo's token file, app and emulator.
+fn token_flags(org: &Emulator, path: &Path, secret_file: &Path) -> Vec<OsString> {
+    let mut flags: Vec<OsString> = vec!["--token-file".into(), path.into()];
+    flags.extend(["--client-id".into(), org.config().client_id.clone().into()]);
+    flags.extend(["--client-secret-file".into(), secret_file.into()]);
+    flags.extend(["--login-url".into(), org.url().into()]);
+    flags
+}
+
+/// `flags` parsed as `sfauth token` parses them.
+fn parse(flags: &[OsString]) -> anyhow::Result<TargetArgs> {
+    use clap::{Args, FromArgMatches};
+    let matches = TargetArgs::augment_args(clap::Command::new("token"))
+        .try_get_matches_from(std::iter::once(OsString::from("token")).chain(flags.iter().cloned()))
+        .context("the demo's flags do not parse")?;
+    Ok(TargetArgs::from_arg_matches(&matches)?)
+}
+
 /// Backdates `issued_at` by three hours so the token is past the 2 h session timeout.
-async fn make_stale(path: &Path) -> anyhow::Result<()> {
-    let store = FileStore::new(path);
+async fn make_stale(org: &ResolvedOrg) -> anyhow::Result<()> {
+    let store = org.store();
     let lock = store.lock().await?;
     let mut token = store.load().await?;
     let three_hours_ago = SystemTime::now() - Duration::from_secs(3 * 3600);
@@ -151,24 +170,15 @@ async fn make_stale(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts `callers` copies of this binary's `token` command at once and collects what they
-/// print.
-fn parallel_token_calls(
-    callers: u16,
-    path: &Path,
-    client_id: &str,
-    login_url: &str,
-    secret: &Secret<String>,
-) -> anyhow::Result<Vec<String>> {
+/// Starts `callers` copies of this binary's `token` command with `flags` at once and
+/// collects what they print.
+fn parallel_token_calls(callers: u16, flags: &[OsString]) -> anyhow::Result<Vec<String>> {
     let exe: PathBuf = std::env::current_exe().context("cannot find the sfauth binary")?;
     let children = (0..callers)
         .map(|_| {
             std::process::Command::new(&exe)
                 .arg("token")
-                .arg("--token-file")
-                .arg(path)
-                .args(["--client-id", client_id, "--login-url", login_url])
-                .env(CLIENT_SECRET_ENV, secret.expose())
+                .args(flags)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -192,16 +202,14 @@ fn parallel_token_calls(
 
 /// What the seed samples do: keep the first refresh token, overwrite only the access token.
 /// Under rotation the second refresh replays a dead token, and Salesforce revokes the family.
-async fn seed_style_replay(org: &Emulator, client_id: &str) -> anyhow::Result<()> {
+async fn seed_style_replay(org: &Emulator, resolved: &ResolvedOrg) -> anyhow::Result<()> {
     let issued = Token::from_value(org.issue_token("seed-sample@example.com"))?;
     let kept = issued
         .refresh_token()
         .context("the emulator issued no refresh token")?;
-    let endpoint = Endpoint::new(LoginUrl::parse(&org.url())?, SitePrefix::default());
-    let http = HttpClient::new(&HttpConfig::default(), endpoint.login_url())?;
-    let app = OAuthClient::new(client_id);
-    refresh::refresh(&http, &endpoint, &app, &kept).await?;
-    let replay = refresh::refresh(&http, &endpoint, &app, &kept).await;
+    let grant = resolved.grant()?;
+    refresh::refresh(&grant.http, &grant.endpoint, &grant.client, &kept).await?;
+    let replay = refresh::refresh(&grant.http, &grant.endpoint, &grant.client, &kept).await;
     match replay {
         Err(e) => outln!(
             "4. seeds     the seeds' way (keep the first refresh token) fails on its 2nd refresh: {e}; the whole token family is now revoked"

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use crate::cli::ExecArgs;
+use crate::org::ResolvedOrg;
 use crate::signals::{self, Signals};
-use crate::target;
 
 /// Runs `sfauth exec`, exiting with the command's status (128 + N if a signal N ended it,
 /// as shells do; 127 if it cannot be found, 126 if it cannot be run).
@@ -15,24 +15,31 @@ use crate::target;
 /// SIGINT is not passed on: Ctrl-C reaches the command already, through the terminal's
 /// process group, and a second one would read as "force quit" to many programs.
 pub async fn run(args: &ExecArgs, mut signals: Option<&mut Signals>) -> anyhow::Result<ExitCode> {
-    let target = target::resolve(&args.target)?;
+    let org = ResolvedOrg::for_token(&args.target)?;
+    let session = org.session();
     let token = match signals.as_deref_mut() {
         Some(signals) => {
-            let token = async { Ok(target.session.token().await?) };
+            let token = async { Ok(session.token().await?) };
             match signals::deferring(signals, args.target.http.timeout, token).await? {
                 Ok(token) => token,
                 Err(code) => return Ok(code),
             }
         }
-        None => target.session.token().await?,
+        None => session.token().await?,
     };
-    let (program, rest) = args.command.split_first().expect("clap requires a command");
+    let Some((program, rest)) = args.command.split_first() else {
+        return Err(
+            sfauth::Error::new(sfauth::ErrorKind::Usage, "no command to run was given")
+                .with_hint("pass the command after --, e.g. sfauth exec -- env")
+                .into(),
+        );
+    };
     let mut command = std::process::Command::new(program);
     command
         .args(rest)
         .env("SF_ACCESS_TOKEN", token.access_token().expose())
         .env("SF_INSTANCE_URL", token.instance_url());
-    match &target.alias {
+    match org.alias() {
         Some(alias) => command.env("SF_ORG_ALIAS", alias.as_str()),
         None => command.env_remove("SF_ORG_ALIAS"),
     };

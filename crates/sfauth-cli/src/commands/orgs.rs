@@ -1,12 +1,14 @@
 //! `sfauth orgs` and `sfauth status`: what is stored, with every token redacted.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use sfauth::{FileStore, Token, TokenStore};
 
 use crate::cli::{ListArgs, StatusArgs};
 use crate::config::{Alias, Config, Home, Org};
+use crate::org::ResolvedOrg;
 use crate::out::{errln, outln};
+use crate::output;
 
 /// Runs `sfauth orgs`.
 pub async fn list(args: &ListArgs) -> anyhow::Result<()> {
@@ -30,11 +32,6 @@ pub async fn list(args: &ListArgs) -> anyhow::Result<()> {
         errln!("no orgs stored yet; log in with: sfauth login web --alias NAME");
         return Ok(());
     }
-    let cell = |row: &serde_json::Value, key: &str| match &row[key] {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "-".to_owned(),
-        other => other.to_string(),
-    };
     let header = [
         "ALIAS",
         "USERNAME",
@@ -51,55 +48,38 @@ pub async fn list(args: &ListArgs) -> anyhow::Result<()> {
         "token_age",
         "default",
     ];
-    let table: Vec<Vec<String>> = std::iter::once(header.iter().map(|h| h.to_string()).collect())
-        .chain(rows.iter().map(|r| {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
             keys.iter()
-                .map(|k| match (*k, &r[*k]) {
+                .map(|key| match (*key, &row[*key]) {
                     ("default", serde_json::Value::Bool(true)) => "*".to_owned(),
                     ("default", _) => String::new(),
-                    _ => cell(r, k),
+                    (_, value) => output::cell(value),
                 })
                 .collect()
-        }))
+        })
         .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| table.iter().map(|row| row[i].len()).max().unwrap_or(0))
-        .collect();
-    for row in table {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:w$}"))
-            .collect();
-        outln!("{}", line.join("  ").trim_end())?;
+    for line in output::table(&header, &cells) {
+        outln!("{line}")?;
     }
     Ok(())
 }
 
 /// Runs `sfauth status`.
 pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
-    let config = Config::load(&Home::locate()?)?;
-    let (alias, org) = config.select(args.org.as_ref())?;
-    let token = FileStore::new(&org.token_file).load().await;
-    let mut details = describe(
-        &alias,
-        org,
-        token.as_ref().ok(),
-        config.default_org.as_ref() == Some(&alias),
-    );
+    let org = ResolvedOrg::stored(&args.select, None)?;
+    let (alias, record) = org.named()?;
+    let token = FileStore::new(org.token_file()).load().await;
+    let mut details = describe(alias, record, token.as_ref().ok(), org.is_default());
     if let Err(e) = &token {
         details["token_problem"] = e.to_string().into();
     }
     if args.json {
         outln!("{details}")?;
     } else if let serde_json::Value::Object(map) = details {
-        for (key, value) in map {
-            let text = match value {
-                serde_json::Value::String(s) => s,
-                serde_json::Value::Null => "-".to_owned(),
-                other => other.to_string(),
-            };
-            outln!("{key:<18} {text}")?;
+        for line in output::fields(&map) {
+            outln!("{line}")?;
         }
     }
     Ok(())
@@ -136,24 +116,13 @@ fn describe(alias: &Alias, org: &Org, token: Option<&Token>, default: bool) -> s
         "access_token": token.map(|_| "[redacted]"),
         "refresh_token": token.map(|t| if t.refresh_token().is_some() { "[redacted]" } else { "none" }),
         "issued_at": token.and_then(Token::issued_at_raw),
-        "token_age": age.map(human),
+        "token_age": age.map(output::age),
         // A revoked token is never fresh, whatever its age.
         "fresh": token.map(|t| !org.revoked && expiry.is_fresh(t)),
         "revoked": org.revoked,
-        "expires_at": estimate.and_then(|e| e.at.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs()),
+        "expires_at": estimate.and_then(|e| output::unix_secs(e.at)),
         "expiry_source": estimate.map(|e| e.source.as_str()),
-        "session_timeout": human(expiry.max_age()),
+        "session_timeout": output::age(expiry.max_age()),
         "introspect": org.introspect,
     })
-}
-
-/// `42s`, `12m`, `3h`, `2d`.
-pub fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86400 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86400),
-    }
 }

@@ -3,14 +3,14 @@
 use sfauth::{RefreshAction, RefreshOutcome, SignatureCheck};
 
 use crate::cli::RefreshArgs;
+use crate::org::ResolvedOrg;
 use crate::out::{errln, outln};
-use crate::target;
 
 /// Runs `sfauth refresh`.
 pub async fn run(args: &RefreshArgs) -> anyhow::Result<()> {
-    let target = target::resolve(&args.target)?;
-    let outcome = target.session.refresh().await?;
-    let summary = summary(&outcome, &target.token_file.display().to_string());
+    let org = ResolvedOrg::for_token(&args.target)?;
+    let outcome = org.session().refresh().await?;
+    let summary = summary(&outcome, &org.token_file().display().to_string());
     if args.json {
         outln!("{summary}")?;
     } else {

@@ -8,8 +8,8 @@ use sfauth::{Api, ApiRequest, Error, ErrorKind, Session, Token};
 
 use crate::cli::RequestArgs;
 use crate::exit::HTTP_ERROR;
+use crate::org::ResolvedOrg;
 use crate::out::errln;
-use crate::target;
 
 /// Runs `sfauth request`.
 pub async fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
@@ -31,9 +31,10 @@ pub async fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
         .method
         .clone()
         .unwrap_or_else(|| if body.is_some() { "POST" } else { "GET" }.to_owned());
-    let target = target::resolve(&args.target)?;
-    check_origin(&target.session, &args.target_url, &args.allow_hosts).await?;
-    let api = Api::new(target.session).with_http(target.http);
+    let org = ResolvedOrg::for_token(&args.target)?;
+    let session = org.session();
+    check_origin(&session, &args.target_url, &args.allow_hosts).await?;
+    let api = Api::new(session).with_http(org.http_config().clone());
     let request = ApiRequest {
         method,
         target: args.target_url.clone(),

@@ -1,60 +1,27 @@
 //! `sfauth revoke`, `sfauth logout` and `sfauth export`: ending and moving a login.
 
-use sfauth::flows::revoke;
-use sfauth::http::HttpClient;
-use sfauth::{
-    Endpoint, Error, ErrorKind, FileStore, LoginUrl, SfdxAuthUrl, SitePrefix, Token, TokenStore,
-};
+use sfauth::{Error, ErrorKind, LoginUrl, SfdxAuthUrl, Token, TokenStore};
 
-use crate::cli::{ExportArgs, ExportFormat, HttpArgs, LogoutArgs, RevokeArgs, TargetArgs};
+use crate::cli::{AppArgs, ExportArgs, ExportFormat, LogoutArgs, RevokeArgs};
 use crate::config::{Alias, Config, Home, Org};
+use crate::org::ResolvedOrg;
 use crate::out::{errln, outln};
-use crate::target::{self, http_config, load_org, org_secret};
-
-/// The token-file key saying whether this org's refreshes rotate the refresh token: `true`,
-/// `false`, or absent (not known yet).
-pub const ROTATION_KEY: &str = "sfauth_rotation";
-
-fn endpoint(org: &Org) -> sfauth::Result<Endpoint> {
-    Ok(Endpoint::new(
-        LoginUrl::parse(&org.login_url)?,
-        SitePrefix::parse(&org.site)?,
-    ))
-}
-
-/// Revokes `refresh_token` at `endpoint`: for a login that replaced a token, which would
-/// otherwise stay live and hold one of the few approvals Salesforce allows per user and app.
-pub async fn revoke_refresh_token(
-    endpoint: &Endpoint,
-    refresh_token: &sfauth::Secret<String>,
-    http: &HttpArgs,
-) -> sfauth::Result<()> {
-    let client = HttpClient::new(&http_config(http), endpoint.login_url())?;
-    revoke::revoke(&client, endpoint, refresh_token).await
-}
-
-/// The endpoint an org's tokens are revoked at.
-pub fn org_endpoint(org: &Org) -> sfauth::Result<Endpoint> {
-    endpoint(org)
-}
+use crate::secrets;
 
 /// Revokes the refresh token (which also kills its access tokens), or the access token when
 /// there is no refresh token or `access_token_only`.
 async fn revoke_token(
-    org: &Org,
+    org: &ResolvedOrg,
     token: &Token,
     access_token_only: bool,
-    http: &HttpArgs,
 ) -> sfauth::Result<&'static str> {
-    let endpoint = endpoint(org)?;
-    let http = HttpClient::new(&http_config(http), endpoint.login_url())?;
     match token.refresh_token().filter(|_| !access_token_only) {
         Some(refresh) => {
-            revoke::revoke(&http, &endpoint, &refresh).await?;
+            org.revoke(&refresh).await?;
             Ok("refresh token (and its access tokens)")
         }
         None => {
-            revoke::revoke(&http, &endpoint, &token.access_token()).await?;
+            org.revoke(&token.access_token()).await?;
             Ok("access token")
         }
     }
@@ -62,41 +29,31 @@ async fn revoke_token(
 
 /// Runs `sfauth revoke`.
 pub async fn revoke(args: &RevokeArgs) -> anyhow::Result<()> {
-    let (alias, org) = load_org(args.org.as_ref())?;
-    let token = FileStore::new(&org.token_file).load().await?;
-    let what = revoke_token(&org, &token, args.access_token_only, &args.http).await?;
+    let org = ResolvedOrg::stored(&args.select, Some(&args.http))?;
+    let (alias, record) = org.named()?;
+    let token = org.store().load().await?;
+    let what = revoke_token(&org, &token, args.access_token_only).await?;
     // With its refresh token gone, the access token in the file is dead too (or will be):
     // mark the org so it is not served. Revoking only the access token leaves the refresh
     // token, and the org, usable.
-    let dead = !args.access_token_only || token.refresh_token().is_none();
-    if dead {
+    if !args.access_token_only || token.refresh_token().is_none() {
         Config::update(&Home::locate()?, |config| {
-            if let Some(entry) = config.orgs.get_mut(&alias)
-                && entry.token_file == org.token_file
+            if let Some(entry) = config.orgs.get_mut(alias)
+                && entry.token_file == record.token_file
             {
                 entry.revoked = true;
             }
             Ok(())
         })
         .await?;
-    }
-    if dead {
         errln!("revoked the {what} of org `{alias}` at Salesforce; log in again to use it");
         return Ok(());
     }
     // The stored access token is dead now, but not stale by its age: renew it (under the
     // store's lock, as any refresh) so that `sfauth token` does not hand out the revoked one.
-    let target = target::resolve(&TargetArgs {
-        org: Some(alias.to_string()),
-        token_file: None,
-        client_id: None,
-        client_secret_file: None,
-        login_url: None,
-        site: None,
-        http: args.http.clone(),
-        max_age: None,
-    })?;
-    if let Err(e) = target.session.invalidate(&token.access_token()).await {
+    let alias = alias.clone();
+    let renewing = org.with_app(&AppArgs::default(), None)?;
+    if let Err(e) = renewing.session().invalidate(&token.access_token()).await {
         let hint = format!(
             "{}; the stored access token no longer works: run `sfauth refresh --org {alias}`",
             e.hint().unwrap_or("the renewal failed")
@@ -115,11 +72,11 @@ pub async fn revoke(args: &RevokeArgs) -> anyhow::Result<()> {
 /// Runs `sfauth logout`: revoke, then forget. If Salesforce cannot be reached, nothing is
 /// forgotten (a token that still works should not be lost track of) unless `--local-only`.
 pub async fn logout(args: &LogoutArgs) -> anyhow::Result<()> {
-    let (alias, org) = load_org(args.org.as_ref())?;
-    let home = Home::locate()?;
+    let org = ResolvedOrg::stored(&args.select, Some(&args.http))?;
+    let (alias, record) = org.named()?;
     if !args.local_only {
-        match FileStore::new(&org.token_file).load().await {
-            Ok(token) => match revoke_token(&org, &token, false, &args.http).await {
+        match org.store().load().await {
+            Ok(token) => match revoke_token(&org, &token, false).await {
                 Ok(what) => errln!("revoked the {what} at Salesforce"),
                 // Already dead at Salesforce: nothing left to revoke.
                 Err(e) if e.kind() == ErrorKind::LoginRequired => {
@@ -142,7 +99,7 @@ pub async fn logout(args: &LogoutArgs) -> anyhow::Result<()> {
             Err(e) => errln!("warning: no usable token to revoke ({e})"),
         }
     }
-    forget(&home, &alias, &org).await?;
+    forget(&Home::locate()?, alias, record).await?;
     Ok(())
 }
 
@@ -178,8 +135,9 @@ async fn forget(home: &Home, alias: &Alias, org: &Org) -> sfauth::Result<()> {
 
 /// Runs `sfauth export`: prints a secret, on this explicit request only.
 pub async fn export(args: &ExportArgs) -> anyhow::Result<()> {
-    let (alias, org) = load_org(args.org.as_ref())?;
-    let token = FileStore::new(&org.token_file).load().await?;
+    let org = ResolvedOrg::stored(&args.select, None)?;
+    let (alias, record) = org.named()?;
+    let token = org.store().load().await?;
     match args.format {
         ExportFormat::SfdxUrl => {
             let refresh_token = token.refresh_token().ok_or_else(|| {
@@ -187,12 +145,12 @@ pub async fn export(args: &ExportArgs) -> anyhow::Result<()> {
                     .with_hint("an SFDX auth URL needs a refresh token: log in with the web, device or sfdx-url flow")
             })?;
             let url = SfdxAuthUrl {
-                client_id: org.client_id.clone(),
-                client_secret: org_secret(&org, Some(&token))?,
+                client_id: record.client_id.clone(),
+                client_secret: secrets::of_org(record, Some(&token))?,
                 refresh_token,
                 instance_url: LoginUrl::parse(token.instance_url())?,
             };
-            if token.get(ROTATION_KEY).and_then(serde_json::Value::as_bool) != Some(false) {
+            if !sfauth::session::known_not_to_rotate(&token) {
                 errln!(
                     "warning: this org's refresh token may rotate, and then the URL is single-use: the first refresh spends its refresh token. Two CI runs that import it (or this machine and one CI run) spend the same token, and the second revokes the whole token family. For CI, prefer JWT bearer (sfauth login jwt): there is no refresh token to spend"
                 );

@@ -1,12 +1,13 @@
 //! `sfauth token` and `sfauth header`: print a valid access token. The fresh path reads one
 //! file and builds no HTTP client.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use sfauth::{ExpiryPolicy, Token};
 
 use crate::cli::{HeaderArgs, TargetArgs, TokenArgs, TokenFormat};
-use crate::target;
+use crate::org::ResolvedOrg;
+use crate::output::unix_secs;
 
 /// Runs `sfauth token`.
 pub async fn run(args: &TokenArgs) -> anyhow::Result<()> {
@@ -19,9 +20,9 @@ pub async fn header(args: &HeaderArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: &TargetArgs, format: TokenFormat) -> anyhow::Result<()> {
-    let target = target::resolve(args)?;
-    let token = target.session.token().await?;
-    let text = render(&token, format, target.expiry);
+    let org = ResolvedOrg::for_token(args)?;
+    let token = org.session().token().await?;
+    let text = render(&token, format, org.expiry());
     // A closed pipe (`sfauth token | head -c 10`) is the reader's choice: main stops quietly.
     crate::out::stdout_bytes(text.as_bytes())
 }
@@ -38,13 +39,8 @@ pub fn render(
         TokenFormat::Header => format!("Authorization: Bearer {}\n", access.expose()),
         TokenFormat::Json => {
             let estimate = expiry.expiry(token);
-            let expires_at = estimate
-                .and_then(|e| e.at.duration_since(UNIX_EPOCH).ok())
-                .map(|d| d.as_secs());
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs();
+            let expires_at = estimate.and_then(|e| unix_secs(e.at));
+            let now = unix_secs(SystemTime::now()).unwrap_or_default();
             let body = serde_json::json!({
                 "access_token": access.expose(),
                 "instance_url": token.instance_url(),

@@ -1,0 +1,60 @@
+//! `sfauth login web`: authorization code + PKCE in a browser, through a loopback listener on
+//! the redirect URI, or by pasting the redirected URL (`--no-browser`).
+//!
+//! The browser part comes first and holds nothing: only the code exchange, the token
+//! request, runs under the token file's lock.
+
+use sfauth::flows::code::{self, AuthorizeOptions};
+use sfauth::flows::loopback::RedirectListener;
+
+use super::commit::{self, NewOrg};
+use super::split_scopes;
+use crate::cli::WebArgs;
+use crate::config::Flow;
+use crate::org::ResolvedOrg;
+use crate::out::errln;
+use crate::secrets;
+
+/// Runs `sfauth login web`.
+pub async fn run(args: &WebArgs) -> anyhow::Result<()> {
+    let org = ResolvedOrg::for_login(&args.login.org)?.with_login_app(&args.login)?;
+    let grant = org.grant()?;
+    let options = AuthorizeOptions {
+        redirect_uri: args.redirect_uri.clone(),
+        scopes: split_scopes(&args.scopes),
+        prompt: args.prompt.clone(),
+        login_hint: args.login_hint.clone(),
+    };
+    let pending = code::begin(&grant.endpoint, &grant.client, &options)?;
+    let code = if args.no_browser {
+        errln!(
+            "Open this URL in a browser, log in, then paste the URL you were sent to:\n\n{}\n",
+            pending.authorize_url()
+        );
+        let redirected = secrets::stdin_line("redirected URL")?;
+        pending.code_from_redirect(redirected.expose())?
+    } else {
+        let listener = RedirectListener::bind(pending.redirect_uri()).await?;
+        errln!(
+            "Opening the browser to log in. If it does not open, visit:\n\n{}\n",
+            pending.authorize_url()
+        );
+        if let Err(e) = webbrowser::open(pending.authorize_url()) {
+            tracing::debug!("no browser opened: {e}");
+        }
+        listener.wait(&pending, args.wait).await?
+    };
+    let mut entry = org.entry(Flow::Web)?;
+    entry.username = args.login_hint.clone();
+    let exchange = async || {
+        pending
+            .exchange(&grant.http, &grant.endpoint, &grant.client, &code)
+            .await
+    };
+    commit::log_in(
+        &org,
+        NewOrg::new(entry, args.login.org.set_default),
+        exchange,
+    )
+    .await
+}

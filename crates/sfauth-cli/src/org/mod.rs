@@ -1,0 +1,630 @@
+//! From flags to one org, and from the org to the library's objects: which token, which app,
+//! which login host, which HTTP settings, each value with where it came from. Every command
+//! resolves its org here, once, whatever it then does (ripgrep's low-level arguments →
+//! high-level arguments, in one step): raw flags (`cli.rs`) → [`ResolvedOrg`] → a
+//! [`Session`], a [`FileStore`], a [`Grant`].
+//!
+//! The precedence is the same for every value: a flag, else its environment variable, else
+//! the stored org's record, else sfauth's default. A message about a value the user did not
+//! type in this command says where it came from.
+//!
+//! Not here: reading secrets (`secrets.rs`), the config file's format (`config.rs`), and how
+//! a login writes its org (`commands/login/commit.rs`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sfauth::{
+    Endpoint, Error, ErrorKind, ExpiryPolicy, FileStore, HttpClient, HttpConfig, JwtBearer,
+    LoginUrl, OAuthClient, Renewal, Result, Secret, Session, SitePrefix, Token, endpoint,
+};
+
+use crate::cli::{AliasArgs, AppArgs, AppLoginArgs, HttpArgs, OrgSelection, TargetArgs};
+use crate::config::{Alias, Config, Flow, Home, Org, SecretSource};
+use crate::out::errln;
+use crate::secrets;
+
+mod source;
+
+pub use source::{Source, Sourced};
+use source::{env_value, flag_or_env, from_source};
+
+/// The env var naming the org when no flag does.
+const ORG_ENV: &str = "SFAUTH_ORG";
+/// The env var naming the token file when no flag does.
+const TOKEN_FILE_ENV: &str = "SFAUTH_TOKEN_FILE";
+/// The env var with the client id for logins, token files and orgs that stored none.
+const CLIENT_ID_ENV: &str = "SFAUTH_CLIENT_ID";
+/// The env var naming the client secret file.
+const CLIENT_SECRET_FILE_ENV: &str = "SFAUTH_CLIENT_SECRET_FILE";
+/// The env var with the login URL.
+const LOGIN_URL_ENV: &str = "SFAUTH_LOGIN_URL";
+/// The env var with the site prefix.
+const SITE_ENV: &str = "SFAUTH_SITE";
+
+/// The library objects a login's token request needs: the app, where it asks, and the HTTP
+/// client it asks with.
+pub struct Grant {
+    /// The connected app (with its secret, when known).
+    pub client: OAuthClient,
+    /// The token endpoint's login URL and site.
+    pub endpoint: Endpoint,
+    /// The one HTTP client, with the org's timeouts and CA.
+    pub http: HttpClient,
+}
+
+/// The org a command works on, resolved from flags, environment and config.
+pub struct ResolvedOrg {
+    /// The org's alias: a stored org's, or the one a login stores under.
+    alias: Option<Sourced<Alias>>,
+    /// The stored org's record, when the org is in the config.
+    stored: Option<Org>,
+    /// Whether the stored org is the default one.
+    is_default: bool,
+    /// The token file.
+    token_file: Sourced<PathBuf>,
+    /// The connected app's Consumer Key, once the app is resolved.
+    client_id: Option<Sourced<String>>,
+    /// The client secret, read once.
+    secret: Option<Secret<String>>,
+    /// Where a login's client secret comes from (what its config records).
+    secret_source: SecretSource,
+    /// Where tokens are requested; `None`: where the token says.
+    login_url: Option<Sourced<LoginUrl>>,
+    /// The Experience Cloud site prefix.
+    site: SitePrefix,
+    /// When a token counts as stale.
+    expiry: ExpiryPolicy,
+    /// A session timeout a login records.
+    session_timeout: Option<Duration>,
+    /// How a stale token is renewed.
+    renewal: Renewal,
+    /// Whether each renewal asks for the real expiry.
+    introspect: bool,
+    /// Timeouts, CA and retries for requests.
+    http: HttpConfig,
+    /// The longest wait for another sfauth that holds the token file's lock.
+    lock_timeout: Duration,
+}
+
+/// Which token the token commands' flags, else the environment, name.
+enum Picked {
+    /// `--org` or SFAUTH_ORG, or the default org when nothing names one.
+    Org(Option<Sourced<String>>),
+    /// `--token-file` or SFAUTH_TOKEN_FILE.
+    TokenFile(Sourced<PathBuf>),
+}
+
+/// Flag beats environment beats the default org; two flags, or two variables, that name
+/// different tokens are a usage error.
+fn pick(args: &TargetArgs) -> Result<Picked> {
+    let select = &args.select;
+    match (&select.org.org, &select.token_file) {
+        (Some(_), Some(_)) => Err(Error::new(
+            ErrorKind::Usage,
+            "both --org and --token-file were given",
+        )
+        .with_hint("pass one of them")),
+        (Some(alias), None) => Ok(Picked::Org(Some(Sourced::new(
+            alias.clone(),
+            Source::Flag("--org"),
+        )))),
+        (None, Some(path)) => Ok(Picked::TokenFile(Sourced::new(
+            path.clone(),
+            Source::Flag("--token-file"),
+        ))),
+        (None, None) => match (env_value(ORG_ENV), env_value(TOKEN_FILE_ENV)) {
+            (Some(_), Some(_)) => Err(Error::new(
+                ErrorKind::Usage,
+                format!("both {ORG_ENV} and {TOKEN_FILE_ENV} are set"),
+            )
+            .with_hint("unset one of them, or pass --org or --token-file, which beats both")),
+            (Some(alias), None) => Ok(Picked::Org(Some(Sourced::new(alias, Source::Env(ORG_ENV))))),
+            (None, Some(path)) => Ok(Picked::TokenFile(Sourced::new(
+                PathBuf::from(path),
+                Source::Env(TOKEN_FILE_ENV),
+            ))),
+            (None, None) => Ok(Picked::Org(None)),
+        },
+    }
+}
+
+impl ResolvedOrg {
+    /// The token the token commands name (`token`, `header`, `refresh`, `exec`, `request`):
+    /// a stored org or a token file, its app and login host completed from the flags, the
+    /// environment and the org's record. Checks every flag before anything touches the
+    /// network or the token file.
+    pub fn for_token(args: &TargetArgs) -> Result<ResolvedOrg> {
+        let org = match pick(args)? {
+            Picked::TokenFile(path) => ResolvedOrg::bare(path, Some(&args.http)),
+            Picked::Org(alias) => ResolvedOrg::lookup(alias, Some(&args.http))?,
+        };
+        org.refuse_revoked()?;
+        warn_if_others_can_replace(org.token_file());
+        org.with_app(&args.app, args.max_age)
+    }
+
+    /// A stored org, for the commands that work on one (`status`, `revoke`, `logout`,
+    /// `export`): `--org`, else SFAUTH_ORG, else the default org. `http` is for the
+    /// commands that talk to Salesforce.
+    pub fn stored(select: &OrgSelection, http: Option<&HttpArgs>) -> Result<ResolvedOrg> {
+        let alias = flag_or_env(select.org.as_ref(), "--org", ORG_ENV);
+        ResolvedOrg::lookup(alias, http)
+    }
+
+    /// The org as a stored record says, with `http`: for the previous org a login replaces.
+    pub fn recorded(alias: Alias, org: Org, http: &HttpConfig, lock_timeout: Duration) -> Self {
+        let mut resolved =
+            ResolvedOrg::bare(Sourced::new(org.token_file.clone(), Source::Config), None);
+        resolved.alias = Some(Sourced::new(alias, Source::Config));
+        resolved.stored = Some(org);
+        resolved.http = http.clone();
+        resolved.lock_timeout = lock_timeout;
+        resolved
+    }
+
+    /// The org a login stores under `--alias`, in sfauth's own token file. Its app comes
+    /// from [`with_login_app`](Self::with_login_app), [`with_sfdx_url`](Self::with_sfdx_url)
+    /// or [`with_instance`](Self::with_instance).
+    pub fn for_login(args: &AliasArgs) -> Result<ResolvedOrg> {
+        let alias = Alias::parse(&args.alias)?;
+        let token_file = Home::locate()?.token_file(&alias);
+        let mut org =
+            ResolvedOrg::bare(Sourced::new(token_file, Source::Default), Some(&args.http));
+        org.alias = Some(Sourced::new(alias, Source::Flag("--alias")));
+        Ok(org)
+    }
+
+    /// An org that is no stored org: a token file, or a login's before its app is known.
+    fn bare(token_file: Sourced<PathBuf>, http: Option<&HttpArgs>) -> ResolvedOrg {
+        let (http, lock_timeout) = match http {
+            Some(args) => (http_config(args), args.timeout),
+            None => (HttpConfig::default(), HttpConfig::default().timeout),
+        };
+        ResolvedOrg {
+            alias: None,
+            stored: None,
+            is_default: false,
+            token_file,
+            client_id: None,
+            secret: None,
+            secret_source: SecretSource::default(),
+            login_url: None,
+            site: SitePrefix::default(),
+            expiry: ExpiryPolicy::default(),
+            session_timeout: None,
+            renewal: Renewal::default(),
+            introspect: false,
+            http,
+            lock_timeout,
+        }
+    }
+
+    /// The named org, or the default one, from the config.
+    fn lookup(alias: Option<Sourced<String>>, http: Option<&HttpArgs>) -> Result<ResolvedOrg> {
+        let source = alias.as_ref().map_or(Source::Default, |a| a.source.clone());
+        let found = Home::locate().and_then(|home| {
+            let config = Config::load(&home)?;
+            let (alias, org) = config.select(alias.as_ref().map(|a| &a.value))?;
+            let is_default = config.default_org.as_ref() == Some(&alias);
+            Ok((alias, org.clone(), is_default))
+        });
+        let (alias, org, is_default) = found.map_err(|e| from_source(e, &source))?;
+        let mut resolved =
+            ResolvedOrg::bare(Sourced::new(org.token_file.clone(), Source::Config), http);
+        resolved.alias = Some(Sourced::new(alias, source));
+        resolved.is_default = is_default;
+        resolved.expiry = org.expiry(None);
+        resolved.stored = Some(org);
+        Ok(resolved)
+    }
+
+    /// A revoked org is not served: its access token would be refused.
+    fn refuse_revoked(&self) -> Result<()> {
+        match (&self.alias, &self.stored) {
+            (Some(alias), Some(org)) if org.revoked => {
+                let alias = &alias.value;
+                Err(Error::new(
+                    ErrorKind::LoginRequired,
+                    format!("the token of org `{alias}` was revoked with `sfauth revoke`"),
+                )
+                .with_hint(format!(
+                    "log in again to `{alias}` (e.g. sfauth login web --alias {alias}), or forget it with sfauth logout --org {alias} --local-only"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Completes a stored org (or a token file) for serving and renewing its token: the app,
+    /// the secret, the login host, the expiry and the renewal, from `app`'s flags, the
+    /// environment and the org's record.
+    pub fn with_app(mut self, app: &AppArgs, max_age: Option<Duration>) -> Result<ResolvedOrg> {
+        let stored = self.stored.clone();
+        self.expiry = match &stored {
+            Some(org) => org.expiry(max_age),
+            None => ExpiryPolicy::new(max_age.unwrap_or(sfauth::expiry::DEFAULT_MAX_AGE)),
+        };
+        let flag_id = app
+            .client_id
+            .clone()
+            .map(|id| Sourced::new(id, Source::Flag("--client-id")));
+        if let Some(org) = &stored
+            && org.flow == Flow::AccessToken
+            && flag_id.is_none()
+        {
+            // An adopted access token needs no app until it is stale; then the session says so.
+            self.renewal = Renewal::None;
+            return Ok(self);
+        }
+        // The org's own client id issued its refresh token: an exported default does not
+        // replace it.
+        let stored_id = stored
+            .as_ref()
+            .map(|org| org.client_id.clone())
+            .filter(|id| !id.is_empty())
+            .map(|id| Sourced::new(id, Source::Config));
+        let client_id = require_client_id(
+            flag_id
+                .or(stored_id)
+                .or_else(|| flag_or_env(None, "--client-id", CLIENT_ID_ENV)),
+        )?;
+        let secret_file = flag_or_env(
+            app.client_secret_file.as_ref(),
+            "--client-secret-file",
+            CLIENT_SECRET_FILE_ENV,
+        );
+        self.secret = match secret_file {
+            Some(path) => Some(path.parse(|p| secrets::client_secret_file(p))?.value),
+            None => match (secrets::env(secrets::CLIENT_SECRET_ENV)?, &stored) {
+                (Some(secret), _) => Some(secret),
+                (None, Some(org)) => secrets::of_org(org, None)?,
+                (None, None) => None,
+            },
+        };
+        self.login_url = match flag_or_env(app.login_url.as_ref(), "--login-url", LOGIN_URL_ENV) {
+            Some(url) => Some(url.parse(|u| LoginUrl::parse(u))?),
+            None => match &stored {
+                Some(org) => Some(
+                    Sourced::new(org.login_url.clone(), Source::Config)
+                        .parse(|u| LoginUrl::parse(u))?,
+                ),
+                None => None,
+            },
+        };
+        let site = match flag_or_env(app.site.as_ref(), "--site", SITE_ENV) {
+            Some(site) => Some(site),
+            None => stored
+                .as_ref()
+                .map(|org| Sourced::new(org.site.clone(), Source::Config)),
+        };
+        if let Some(site) = site {
+            self.site = site.parse(|s| SitePrefix::parse(s))?.value;
+        }
+        self.client_id = Some(client_id);
+        if let Some(org) = &stored {
+            self.renewal = self.renewal_of(org)?;
+            self.introspect = org.introspect;
+        }
+        Ok(self)
+    }
+
+    /// Completes a login's org from its flags: the app (a client id is required), where its
+    /// secret comes from (read now, so a login fails before any request if it cannot be),
+    /// the login host (default: login.salesforce.com), the site and the expiry settings.
+    pub fn with_login_app(mut self, args: &AppLoginArgs) -> Result<ResolvedOrg> {
+        let app = &args.app;
+        self.client_id = Some(require_client_id(flag_or_env(
+            app.client_id.as_ref(),
+            "--client-id",
+            CLIENT_ID_ENV,
+        ))?);
+        let secret_file = flag_or_env(
+            app.client_secret_file.as_ref(),
+            "--client-secret-file",
+            CLIENT_SECRET_FILE_ENV,
+        );
+        self.secret_source = SecretSource {
+            client_secret_file: secret_file
+                .map(|path| path.parse(|p| absolute(p)))
+                .transpose()?
+                .map(|path| path.value),
+            client_secret_env: args.client_secret_env.clone(),
+            client_secret_in_token_file: false,
+        };
+        self.secret = secrets::named(&self.secret_source)?;
+        let login_url = flag_or_env(app.login_url.as_ref(), "--login-url", LOGIN_URL_ENV)
+            .unwrap_or_else(|| Sourced::new(endpoint::PRODUCTION.to_owned(), Source::Default));
+        self.login_url = Some(login_url.parse(|u| LoginUrl::parse(u))?);
+        if let Some(site) = flag_or_env(app.site.as_ref(), "--site", SITE_ENV) {
+            self.site = site.parse(|s| SitePrefix::parse(s))?.value;
+        }
+        self.session_timeout = args.session_timeout;
+        self.introspect = args.introspect;
+        Ok(self)
+    }
+
+    /// Completes a login's org from an SFDX auth URL: its app and its instance.
+    pub fn with_sfdx_url(mut self, url: &sfauth::SfdxAuthUrl) -> ResolvedOrg {
+        self.client_id = Some(Sourced::new(url.client_id.clone(), Source::Flag("FILE")));
+        self.secret = url.client_secret.clone();
+        self.secret_source.client_secret_in_token_file = url.client_secret.is_some();
+        self.login_url = Some(Sourced::new(url.instance_url.clone(), Source::Flag("FILE")));
+        self
+    }
+
+    /// Completes a login's org that has no app: an adopted access token at `instance`.
+    pub fn with_instance(mut self, instance: LoginUrl) -> ResolvedOrg {
+        self.login_url = Some(Sourced::new(instance, Source::Flag("--instance-url")));
+        self
+    }
+
+    /// Makes a login adopt `path` in place instead of writing a token file of its own; the
+    /// login host, when no flag or variable names one, is where the token says.
+    pub fn adopting(mut self, path: PathBuf, token: &Token) -> Result<ResolvedOrg> {
+        self.token_file = Sourced::new(path, Source::Flag("PATH"));
+        if self
+            .login_url
+            .as_ref()
+            .is_some_and(|u| u.source == Source::Default)
+        {
+            let issuer = Endpoint::for_token(token, self.site.clone())?;
+            self.login_url = Some(Sourced::new(issuer.login_url().clone(), Source::Default));
+        }
+        Ok(self)
+    }
+
+    /// How a stored org's token is renewed when stale: by its refresh token, or by running
+    /// its flow again where the flow gives no refresh token.
+    fn renewal_of(&self, org: &Org) -> Result<Renewal> {
+        Ok(match org.flow {
+            Flow::Jwt => {
+                let key_file = org.key_file.as_ref().ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Usage,
+                        "this JWT org has no key file in the config",
+                    )
+                    .with_hint("log in again with sfauth login jwt --key-file PATH")
+                })?;
+                let username = org.username.clone().unwrap_or_default();
+                Renewal::JwtBearer(self.jwt_bearer(&username, key_file, org.audience.as_deref())?)
+            }
+            Flow::ClientCredentials => Renewal::ClientCredentials,
+            Flow::Password => match (secrets::env(secrets::PASSWORD_ENV)?, &org.username) {
+                (Some(password), Some(username)) => Renewal::Password {
+                    username: username.clone(),
+                    password,
+                },
+                _ => Renewal::None,
+            },
+            Flow::AccessToken => Renewal::None,
+            Flow::Web | Flow::Device | Flow::SfdxUrl | Flow::TokenFile => Renewal::RefreshToken,
+        })
+    }
+
+    /// The JWT bearer settings for `username`, signed with the key in `key_file`; `aud` is
+    /// `audience`, else the one for the org's login host.
+    pub fn jwt_bearer(
+        &self,
+        username: &str,
+        key_file: &Path,
+        audience: Option<&str>,
+    ) -> Result<JwtBearer> {
+        let login = self.login_url()?;
+        Ok(JwtBearer {
+            client_id: self.client_id().to_owned(),
+            username: username.to_owned(),
+            audience: audience.map_or_else(|| JwtBearer::audience_for(&login), str::to_owned),
+            key_pem: secrets::private_key(key_file)?,
+        })
+    }
+
+    /// The alias, when the org is (or becomes) a stored one.
+    pub fn alias(&self) -> Option<&Alias> {
+        self.alias.as_ref().map(|a| &a.value)
+    }
+
+    /// The stored org's alias and record: every org [`stored`](Self::stored) resolves has
+    /// them.
+    pub fn named(&self) -> Result<(&Alias, &Org)> {
+        match (self.alias(), &self.stored) {
+            (Some(alias), Some(org)) => Ok((alias, org)),
+            _ => Err(Error::new(
+                ErrorKind::Internal,
+                "this command needs a stored org, and none was resolved",
+            )),
+        }
+    }
+
+    /// Whether the stored org is the default one.
+    pub fn is_default(&self) -> bool {
+        self.is_default
+    }
+
+    /// The token file.
+    pub fn token_file(&self) -> &Path {
+        &self.token_file.value
+    }
+
+    /// When a token counts as stale.
+    pub fn expiry(&self) -> ExpiryPolicy {
+        self.expiry
+    }
+
+    /// The HTTP settings.
+    pub fn http_config(&self) -> &HttpConfig {
+        &self.http
+    }
+
+    /// The longest wait for another sfauth that holds the token file's lock.
+    pub fn lock_timeout(&self) -> Duration {
+        self.lock_timeout
+    }
+
+    /// The connected app's Consumer Key (`-` for an org that has no app: it is never sent).
+    pub fn client_id(&self) -> &str {
+        self.client_id.as_ref().map_or("-", |id| id.value.as_str())
+    }
+
+    /// The connected app, with its secret when known.
+    pub fn client(&self) -> OAuthClient {
+        let client = OAuthClient::new(self.client_id());
+        match &self.secret {
+            Some(secret) => client.with_secret(secret.clone()),
+            None => client,
+        }
+    }
+
+    /// Where tokens are requested: the resolved login URL, else the stored org's.
+    fn login_url(&self) -> Result<LoginUrl> {
+        match (&self.login_url, &self.stored) {
+            (Some(url), _) => Ok(url.value.clone()),
+            (None, Some(org)) => Ok(Sourced::new(org.login_url.clone(), Source::Config)
+                .parse(|u| LoginUrl::parse(u))?
+                .value),
+            (None, None) => Err(Error::new(ErrorKind::Usage, "no login URL for this token")
+                .with_remedy(sfauth::Remedy::LoginUrl)),
+        }
+    }
+
+    /// The token endpoint: the login host and the site.
+    pub fn endpoint(&self) -> Result<Endpoint> {
+        let site = match (&self.login_url, &self.stored) {
+            (None, Some(org)) => SitePrefix::parse(&org.site)?,
+            _ => self.site.clone(),
+        };
+        Ok(Endpoint::new(self.login_url()?, site))
+    }
+
+    /// The app, endpoint and HTTP client for a token request. Building it reads the CA
+    /// file, so a bad one stops a login before anything is asked.
+    pub fn grant(&self) -> Result<Grant> {
+        let endpoint = self.endpoint()?;
+        let http = HttpClient::new(&self.http, endpoint.login_url())?;
+        Ok(Grant {
+            client: self.client(),
+            endpoint,
+            http,
+        })
+    }
+
+    /// The token file's store: another sfauth's lock is waited for at most `--timeout`, and
+    /// on a terminal the wait is announced once, after a second.
+    pub fn store(&self) -> FileStore {
+        use std::io::IsTerminal;
+        let store = FileStore::new(self.token_file()).with_lock_timeout(self.lock_timeout);
+        if std::io::stderr().is_terminal() {
+            store.with_wait_notice(|lock| {
+                errln!(
+                    "waiting for another sfauth that is refreshing this token (lock {})…",
+                    lock.display()
+                );
+            })
+        } else {
+            store
+        }
+    }
+
+    /// A session over the token file: serves the token, and renews it as the org says.
+    pub fn session(&self) -> Session {
+        let mut builder = Session::builder(self.store(), self.client())
+            .expiry(self.expiry)
+            .http(self.http.clone())
+            .renewal(self.renewal.clone())
+            .introspect_expiry(self.introspect)
+            .site(self.site.clone());
+        if let Some(url) = &self.login_url {
+            builder = builder.login_url(url.value.clone());
+        }
+        builder.build()
+    }
+
+    /// Revokes `token` (a refresh token, which kills its access tokens too, or an access
+    /// token) at the org's login host.
+    pub async fn revoke(&self, token: &Secret<String>) -> Result<()> {
+        let grant = self.grant()?;
+        sfauth::flows::revoke::revoke(&grant.http, &grant.endpoint, token).await
+    }
+
+    /// The config record a login of `flow` stores for this org; the flow adds what only it
+    /// knows (the username, a key file).
+    pub fn entry(&self, flow: Flow) -> Result<Org> {
+        let login_url = match &self.login_url {
+            Some(url) => url.value.to_string(),
+            None => self.login_url()?.to_string(),
+        };
+        let client_id = self
+            .client_id
+            .as_ref()
+            .map(|id| id.value.clone())
+            .unwrap_or_default();
+        Ok(Org {
+            site: self.site.as_str().to_owned(),
+            secret: self.secret_source.clone(),
+            session_timeout_secs: self.session_timeout.map(|d| d.as_secs()),
+            introspect: self.introspect,
+            ..Org::new(flow, login_url, client_id, self.token_file().to_path_buf())
+        })
+    }
+}
+
+/// A non-empty client id, or a usage error saying how to give one.
+fn require_client_id(client_id: Option<Sourced<String>>) -> Result<Sourced<String>> {
+    client_id
+        .map(|id| Sourced::new(id.value.trim().to_owned(), id.source))
+        .filter(|id| !id.value.is_empty())
+        .ok_or_else(|| {
+            Error::new(ErrorKind::Usage, "no client id given").with_hint(
+                "pass --client-id with the connected app's Consumer Key (or set SFAUTH_CLIENT_ID)",
+            )
+        })
+}
+
+/// The HTTP settings of the flags (`--timeout`, `--ca-file`, `--retries` and their env
+/// vars).
+fn http_config(args: &HttpArgs) -> HttpConfig {
+    let mut config = HttpConfig {
+        timeout: args.timeout,
+        connect_timeout: args.timeout.min(HttpConfig::default().connect_timeout),
+        ca_file: args.ca_file.clone(),
+        ..HttpConfig::default()
+    };
+    if let Some(retries) = args.retries {
+        config.retry.max_retries = usize::from(retries);
+    }
+    config
+}
+
+/// `path` made absolute, for a config that is read from anywhere.
+pub fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).map_err(|e| {
+        Error::new(
+            ErrorKind::Usage,
+            format!("cannot resolve {}: {e}", path.display()),
+        )
+    })
+}
+
+/// Warns once when the token file's directory is world-writable without the sticky bit:
+/// anyone on the machine can then replace the file (rename over it) with a token of theirs,
+/// or delete it.
+pub fn warn_if_others_can_replace(token_file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match token_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return;
+    };
+    let mode = meta.permissions().mode();
+    if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+        errln!(
+            "warning: {} is in {}, which anyone on this machine can write to (mode {:o}, no sticky bit): they can replace or delete the token file; move it to a private directory (e.g. chmod 700 {})",
+            token_file.display(),
+            dir.display(),
+            mode & 0o7777,
+            dir.display()
+        );
+    }
+}
