@@ -209,7 +209,7 @@ pub struct WebArgs {
     #[command(flatten)]
     pub login: AppLoginArgs,
     /// The connected app's callback URL; its port is where sfauth listens.
-    #[arg(long, default_value = sfauth::flows::code::DEFAULT_REDIRECT_URI, value_name = "URL")]
+    #[arg(long, default_value = sfauth::AuthorizeOptions::DEFAULT_REDIRECT_URI, value_name = "URL")]
     pub redirect_uri: String,
     /// Scopes, space- or comma-separated.
     #[arg(long, default_value = "api refresh_token")]

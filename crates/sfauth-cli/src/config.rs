@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sfauth::store::file::{lock_file, lock_path_for, write_private_file};
+use sfauth::files::{lock_file, lock_path_for, write_private_file};
 use sfauth::{Error, ErrorKind, Result};
 
 /// How a config write waits for another one.
@@ -232,7 +232,7 @@ impl Org {
         sfauth::ExpiryPolicy::new(
             max_age
                 .or(timeout)
-                .unwrap_or(sfauth::expiry::DEFAULT_MAX_AGE),
+                .unwrap_or(sfauth::ExpiryPolicy::DEFAULT_MAX_AGE),
         )
     }
 }

@@ -2,14 +2,15 @@
 //! variable, or the org's own token file), the JWT private key, the password, an access
 //! token, and text piped on stdin (a redirected URL, an SFDX auth URL).
 //!
-//! Each comes back as a [`Secret`], so it cannot be printed by accident; none is ever a flag
+//! Each comes back as a [`Secret`] or the library's type for its role ([`ClientSecret`],
+//! [`AccessToken`]), so it cannot be printed by accident or passed as another; none is ever a flag
 //! value (flags show in `ps`), and no error message holds one. Not here: where a stored org
 //! says its secret lives (`config.rs`), or which source wins (`org/`).
 
 use std::io::{BufRead, Read};
 use std::path::Path;
 
-use sfauth::{Error, ErrorKind, Result, Secret, Token};
+use sfauth::{AccessToken, ClientSecret, Error, ErrorKind, Result, Secret, Token};
 
 use crate::config::{Org, SecretSource, TOKEN_FILE_SECRET_KEY};
 
@@ -24,7 +25,7 @@ pub const PASSWORD_ENV: &str = "SFAUTH_PASSWORD";
 pub const ACCESS_TOKEN_ENV: &str = "SF_ACCESS_TOKEN";
 
 /// A client secret read from a file, trimmed.
-pub fn client_secret_file(path: &Path) -> Result<Secret<String>> {
+pub fn client_secret_file(path: &Path) -> Result<ClientSecret> {
     let raw = Secret::new(std::fs::read_to_string(path).map_err(|e| {
         Error::new(
             ErrorKind::Usage,
@@ -32,7 +33,17 @@ pub fn client_secret_file(path: &Path) -> Result<Secret<String>> {
         )
         .with_hint("the file should hold the connected app's Consumer Secret and nothing else")
     })?);
-    non_empty(raw, &format!("the file {}", path.display()))
+    non_empty(raw, &format!("the file {}", path.display())).map(client_secret)
+}
+
+/// The client secret in SFAUTH_CLIENT_SECRET, trimmed; `None` when unset.
+pub fn client_secret_env() -> Result<Option<ClientSecret>> {
+    Ok(env(CLIENT_SECRET_ENV)?.map(client_secret))
+}
+
+/// A secret read for the client secret's role.
+fn client_secret(raw: Secret<String>) -> ClientSecret {
+    ClientSecret::new(raw.expose())
 }
 
 /// The secret in an env var, trimmed; `None` when unset.
@@ -44,12 +55,12 @@ pub fn env(var: &str) -> Result<Option<Secret<String>>> {
 }
 
 /// The client secret a login names (a file, or a variable by name), if any.
-pub fn named(source: &SecretSource) -> Result<Option<Secret<String>>> {
+pub fn named(source: &SecretSource) -> Result<Option<ClientSecret>> {
     if let Some(path) = &source.client_secret_file {
         return client_secret_file(path).map(Some);
     }
     match &source.client_secret_env {
-        Some(var) => env(var)?.map(Some).ok_or_else(|| {
+        Some(var) => env(var)?.map(|s| Some(client_secret(s))).ok_or_else(|| {
             Error::new(
                 ErrorKind::Usage,
                 format!("the org's client secret variable {var} is not set"),
@@ -64,7 +75,7 @@ pub fn named(source: &SecretSource) -> Result<Option<Secret<String>>> {
 
 /// A stored org's client secret: the file or env var its config names, or the one kept in
 /// its token file (from an SFDX auth URL). `token` saves a second read when the caller has it.
-pub fn of_org(org: &Org, token: Option<&Token>) -> Result<Option<Secret<String>>> {
+pub fn of_org(org: &Org, token: Option<&Token>) -> Result<Option<ClientSecret>> {
     if !org.secret.client_secret_in_token_file {
         return named(&org.secret);
     }
@@ -91,7 +102,7 @@ pub fn of_org(org: &Org, token: Option<&Token>) -> Result<Option<Secret<String>>
         .get(TOKEN_FILE_SECRET_KEY)
         .and_then(|v| v.as_str())
         .filter(|s| !s.is_empty())
-        .map(Secret::from))
+        .map(ClientSecret::from))
 }
 
 /// The JWT bearer flow's RSA private key (PEM).
@@ -116,11 +127,12 @@ pub fn password() -> Result<Secret<String>> {
 }
 
 /// An access token to adopt: SF_ACCESS_TOKEN, else a line on stdin.
-pub fn access_token() -> Result<Secret<String>> {
-    match env(ACCESS_TOKEN_ENV)? {
-        Some(token) => Ok(token),
-        None => stdin_line("access token"),
-    }
+pub fn access_token() -> Result<AccessToken> {
+    let raw = match env(ACCESS_TOKEN_ENV)? {
+        Some(token) => token,
+        None => stdin_line("access token")?,
+    };
+    Ok(AccessToken::new(raw.expose()))
 }
 
 /// The whole of `file`, or of stdin for `-`, naming `what` in errors.

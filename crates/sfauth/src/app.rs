@@ -26,6 +26,14 @@ pub struct Granted {
     pub signature: SignatureCheck,
 }
 
+impl From<Granted> for Token {
+    /// The token, for a caller that has no use for the signature check's finding (the
+    /// check itself already passed).
+    fn from(granted: Granted) -> Token {
+        granted.token
+    }
+}
+
 /// A connected app talking to one login endpoint.
 ///
 /// ```

@@ -17,8 +17,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail, ensure};
-use sfauth::flows::refresh;
-use sfauth::store::file::write_private_file;
+use sfauth::files::write_private_file;
 use sfauth::{Token, TokenStore};
 use sfauth_emulator::{Config, Emulator};
 
@@ -207,9 +206,9 @@ async fn seed_style_replay(org: &Emulator, resolved: &ResolvedOrg) -> anyhow::Re
     let kept = issued
         .refresh_token()
         .context("the emulator issued no refresh token")?;
-    let grant = resolved.grant()?;
-    refresh::refresh(&grant.http, &grant.endpoint, &grant.client, &kept).await?;
-    let replay = refresh::refresh(&grant.http, &grant.endpoint, &grant.client, &kept).await;
+    let client = resolved.app_client()?;
+    client.refresh(&kept).await?;
+    let replay = client.refresh(&kept).await;
     match replay {
         Err(e) => outln!(
             "4. seeds     the seeds' way (keep the first refresh token) fails on its 2nd refresh: {e}; the whole token family is now revoked"

@@ -150,7 +150,7 @@ pub async fn export(args: &ExportArgs) -> anyhow::Result<()> {
                 refresh_token,
                 instance_url: LoginUrl::parse(token.instance_url())?,
             };
-            if !sfauth::session::known_not_to_rotate(&token) {
+            if !token.known_not_to_rotate() {
                 errln!(
                     "warning: this org's refresh token may rotate, and then the URL is single-use: the first refresh spends its refresh token. Two CI runs that import it (or this machine and one CI run) spend the same token, and the second revokes the whole token family. For CI, prefer JWT bearer (sfauth login jwt): there is no refresh token to spend"
                 );

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sfauth::{
-    Endpoint, Error, ErrorKind, ExpiryPolicy, FileStore, HttpClient, HttpConfig, JwtBearer,
-    LoginUrl, OAuthClient, Renewal, Result, Secret, Session, SitePrefix, Token, endpoint,
+    AppClient, ClientSecret, ConnectedApp, Endpoint, Error, ErrorKind, ExpiryPolicy, FileStore,
+    HttpConfig, IssuedToken, JwtBearer, LoginUrl, Renewal, Result, Session, SitePrefix, Token,
 };
 
 use crate::cli::{AliasArgs, AppArgs, AppLoginArgs, HttpArgs, OrgSelection, TargetArgs};
@@ -42,17 +42,6 @@ const LOGIN_URL_ENV: &str = "SFAUTH_LOGIN_URL";
 /// The env var with the site prefix.
 const SITE_ENV: &str = "SFAUTH_SITE";
 
-/// The library objects a login's token request needs: the app, where it asks, and the HTTP
-/// client it asks with.
-pub struct Grant {
-    /// The connected app (with its secret, when known).
-    pub client: OAuthClient,
-    /// The token endpoint's login URL and site.
-    pub endpoint: Endpoint,
-    /// The one HTTP client, with the org's timeouts and CA.
-    pub http: HttpClient,
-}
-
 /// The org a command works on, resolved from flags, environment and config.
 pub struct ResolvedOrg {
     /// The org's alias: a stored org's, or the one a login stores under.
@@ -66,7 +55,7 @@ pub struct ResolvedOrg {
     /// The connected app's Consumer Key, once the app is resolved.
     client_id: Option<Sourced<String>>,
     /// The client secret, read once.
-    secret: Option<Secret<String>>,
+    secret: Option<ClientSecret>,
     /// Where a login's client secret comes from (what its config records).
     secret_source: SecretSource,
     /// Where tokens are requested; `None`: where the token says.
@@ -243,7 +232,7 @@ impl ResolvedOrg {
         let stored = self.stored.clone();
         self.expiry = match &stored {
             Some(org) => org.expiry(max_age),
-            None => ExpiryPolicy::new(max_age.unwrap_or(sfauth::expiry::DEFAULT_MAX_AGE)),
+            None => ExpiryPolicy::new(max_age.unwrap_or(ExpiryPolicy::DEFAULT_MAX_AGE)),
         };
         let flag_id = app
             .client_id
@@ -276,7 +265,7 @@ impl ResolvedOrg {
         );
         self.secret = match secret_file {
             Some(path) => Some(path.parse(|p| secrets::client_secret_file(p))?.value),
-            None => match (secrets::env(secrets::CLIENT_SECRET_ENV)?, &stored) {
+            None => match (secrets::client_secret_env()?, &stored) {
                 (Some(secret), _) => Some(secret),
                 (None, Some(org)) => secrets::of_org(org, None)?,
                 (None, None) => None,
@@ -334,7 +323,7 @@ impl ResolvedOrg {
         };
         self.secret = secrets::named(&self.secret_source)?;
         let login_url = flag_or_env(app.login_url.as_ref(), "--login-url", LOGIN_URL_ENV)
-            .unwrap_or_else(|| Sourced::new(endpoint::PRODUCTION.to_owned(), Source::Default));
+            .unwrap_or_else(|| Sourced::new(LoginUrl::PRODUCTION.to_owned(), Source::Default));
         self.login_url = Some(login_url.parse(|u| LoginUrl::parse(u))?);
         if let Some(site) = flag_or_env(app.site.as_ref(), "--site", SITE_ENV) {
             self.site = site.parse(|s| SitePrefix::parse(s))?.value;
@@ -467,8 +456,8 @@ impl ResolvedOrg {
     }
 
     /// The connected app, with its secret when known.
-    pub fn client(&self) -> OAuthClient {
-        let client = OAuthClient::new(self.client_id());
+    pub fn client(&self) -> ConnectedApp {
+        let client = ConnectedApp::new(self.client_id());
         match &self.secret {
             Some(secret) => client.with_secret(secret.clone()),
             None => client,
@@ -496,16 +485,11 @@ impl ResolvedOrg {
         Ok(Endpoint::new(self.login_url()?, site))
     }
 
-    /// The app, endpoint and HTTP client for a token request. Building it reads the CA
-    /// file, so a bad one stops a login before anything is asked.
-    pub fn grant(&self) -> Result<Grant> {
-        let endpoint = self.endpoint()?;
-        let http = HttpClient::new(&self.http, endpoint.login_url())?;
-        Ok(Grant {
-            client: self.client(),
-            endpoint,
-            http,
-        })
+    /// The app at the org's login endpoint, for a token request, with the org's HTTP
+    /// settings. Building it reads the CA file, so a bad one stops a login before anything
+    /// is asked.
+    pub fn app_client(&self) -> Result<AppClient> {
+        AppClient::new(self.client(), self.endpoint()?, &self.http)
     }
 
     /// The token file's store: another sfauth's lock is waited for at most `--timeout`, and
@@ -541,9 +525,8 @@ impl ResolvedOrg {
 
     /// Revokes `token` (a refresh token, which kills its access tokens too, or an access
     /// token) at the org's login host.
-    pub async fn revoke(&self, token: &Secret<String>) -> Result<()> {
-        let grant = self.grant()?;
-        sfauth::flows::revoke::revoke(&grant.http, &grant.endpoint, token).await
+    pub async fn revoke<'a>(&self, token: impl Into<IssuedToken<'a>>) -> Result<()> {
+        self.app_client()?.revoke(token).await
     }
 
     /// The config record a login of `flow` stores for this org; the flow adds what only it
@@ -583,12 +566,14 @@ fn require_client_id(client_id: Option<Sourced<String>>) -> Result<Sourced<Strin
 /// The HTTP settings of the flags (`--timeout`, `--ca-file`, `--retries` and their env
 /// vars).
 fn http_config(args: &HttpArgs) -> HttpConfig {
-    let mut config = HttpConfig {
-        timeout: args.timeout,
-        connect_timeout: args.timeout.min(HttpConfig::default().connect_timeout),
-        ca_file: args.ca_file.clone(),
-        ..HttpConfig::default()
-    };
+    let defaults = HttpConfig::default();
+    let connect_timeout = args.timeout.min(defaults.connect_timeout);
+    let mut config = defaults
+        .with_timeout(args.timeout)
+        .with_connect_timeout(connect_timeout);
+    if let Some(ca_file) = &args.ca_file {
+        config = config.with_ca_file(ca_file);
+    }
     if let Some(retries) = args.retries {
         config.retry.max_retries = usize::from(retries);
     }

@@ -9,11 +9,8 @@
 
 use std::path::Path;
 
-use sfauth::flows::userinfo;
-use sfauth::store::file::write_private_file;
-use sfauth::{
-    Error, ErrorKind, FileStore, HttpClient, HttpConfig, LoginUrl, Secret, Token, TokenStore,
-};
+use sfauth::files::write_private_file;
+use sfauth::{Error, ErrorKind, FileStore, LoginUrl, RefreshToken, Token, TokenStore};
 use zeroize::Zeroizing;
 
 use crate::config::{Alias, Config, Home, Org};
@@ -29,7 +26,7 @@ pub struct NewOrg {
     pub set_default: bool,
     /// A refresh token the login spends (an SFDX auth URL's): signals wait from the request
     /// on, since the answer is then the only valid token, and it is not revoked as replaced.
-    pub spends: Option<Secret<String>>,
+    pub spends: Option<RefreshToken>,
     /// The token stays where it is (an adopted token file): nothing is locked or written but
     /// the config.
     pub in_place: bool,
@@ -49,10 +46,10 @@ impl NewOrg {
 
 /// Stores the org whose token `request` obtains (see the module docs). `request` runs under
 /// the token file's lock; from a token in hand until the org is stored, a signal waits.
-pub async fn log_in(
+pub async fn log_in<T: Into<Token>>(
     org: &ResolvedOrg,
     new: NewOrg,
-    request: impl AsyncFnOnce() -> sfauth::Result<Token>,
+    request: impl AsyncFnOnce() -> sfauth::Result<T>,
 ) -> anyhow::Result<()> {
     let home = Home::locate()?;
     let alias = org
@@ -68,12 +65,12 @@ pub async fn log_in(
         Some(lock)
     };
     let spending = new.spends.is_some().then(Hold::begin);
-    let token = request().await?;
+    let token: Token = request().await?.into();
     let _hold = spending.unwrap_or_else(Hold::begin);
 
     let mut entry = new.entry;
     if entry.username.is_none() {
-        entry.username = username_of(&token, org.http_config()).await;
+        entry.username = username_of(&token, org).await;
     }
     let previous = Config::load(&home)
         .ok()
@@ -127,10 +124,13 @@ pub async fn log_in(
 
 /// The token's username from UserInfo, when the login did not name one. Best effort: an
 /// org whose UserInfo cannot be read is stored without it.
-async fn username_of(token: &Token, http: &HttpConfig) -> Option<String> {
+async fn username_of(token: &Token, org: &ResolvedOrg) -> Option<String> {
     let instance = LoginUrl::parse(token.instance_url()).ok()?;
-    let http = HttpClient::new(http, &instance).ok()?;
-    match userinfo::userinfo(&http, instance.as_str(), &token.access_token()).await {
+    let client = org.app_client().ok()?;
+    match client
+        .userinfo(instance.as_str(), &token.access_token())
+        .await
+    {
         Ok(info) => info.preferred_username,
         Err(e) => {
             tracing::debug!(error = %e, "no username from UserInfo");
@@ -146,7 +146,7 @@ struct Replaced<'a> {
     entry: &'a Org,
     token: &'a Token,
     /// A refresh token the login itself used up: never revoked as "replaced".
-    spent: Option<&'a Secret<String>>,
+    spent: Option<&'a RefreshToken>,
     /// The org the login stored, whose HTTP settings the revoke uses.
     org: &'a ResolvedOrg,
 }

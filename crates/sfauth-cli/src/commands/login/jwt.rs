@@ -2,8 +2,6 @@
 //! No refresh token comes back: the org is renewed by signing again, with the key file its
 //! config names.
 
-use sfauth::flows::jwt;
-
 use super::commit::{self, NewOrg};
 use crate::cli::JwtArgs;
 use crate::config::Flow;
@@ -14,12 +12,12 @@ pub async fn run(args: &JwtArgs) -> anyhow::Result<()> {
     let org = ResolvedOrg::for_login(&args.login.org)?.with_login_app(&args.login)?;
     let key_file = absolute(&args.key_file)?;
     let bearer = org.jwt_bearer(&args.username, &key_file, args.audience.as_deref())?;
-    let grant = org.grant()?;
+    let client = org.app_client()?;
     let mut entry = org.entry(Flow::Jwt)?;
     entry.username = Some(args.username.clone());
     entry.key_file = Some(key_file);
     entry.audience = args.audience.clone();
-    let request = async || jwt::request(&grant.http, &grant.endpoint, &bearer).await;
+    let request = async || client.jwt_bearer(&bearer).await;
     commit::log_in(
         &org,
         NewOrg::new(entry, args.login.org.set_default),

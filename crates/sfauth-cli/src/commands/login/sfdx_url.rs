@@ -3,8 +3,6 @@
 //! it works. That refresh may spend the URL's refresh token (under rotation), so signals
 //! wait from the request until the org is stored.
 
-use sfauth::flows::refresh;
-use sfauth::session::ROTATION_KEY;
 use sfauth::{SfdxAuthUrl, Token};
 
 use super::commit::{self, NewOrg};
@@ -19,21 +17,15 @@ pub async fn run(args: &SfdxUrlArgs) -> anyhow::Result<()> {
     let text = secrets::text(&args.file, "SFDX auth URL")?;
     let url = SfdxAuthUrl::parse(text.expose())?;
     let org = org.with_sfdx_url(&url);
-    let grant = org.grant()?;
+    let client = org.app_client()?;
     let entry = org.entry(Flow::SfdxUrl)?;
     let new = NewOrg {
         spends: Some(url.refresh_token.clone()),
         ..NewOrg::new(entry, args.org.set_default)
     };
     let request = async || {
-        let answer = refresh::refresh(
-            &grant.http,
-            &grant.endpoint,
-            &grant.client,
-            &url.refresh_token,
-        )
-        .await?;
-        let mut token = merged(&url, &answer.response);
+        let granted = client.refresh(&url.refresh_token).await?;
+        let mut token = merged(&url, &granted.token);
         if let Some(secret) = &url.client_secret {
             token.set(TOKEN_FILE_SECRET_KEY, secret.expose());
         }
@@ -49,7 +41,7 @@ fn merged(url: &SfdxAuthUrl, answer: &Token) -> Token {
     let mut token = answer.clone();
     token.set("refresh_token", url.refresh_token.expose());
     let rotated = token.merge_refresh(answer);
-    token.set(ROTATION_KEY, if rotated { "true" } else { "false" });
+    token.set(Token::ROTATION_KEY, if rotated { "true" } else { "false" });
     token
 }
 
@@ -74,13 +66,13 @@ mod tests {
         let token = merged(&url(), &answer(""));
         assert_eq!(token.refresh_token().unwrap().expose(), "5Aep861url");
         assert_eq!(token.access_token().expose(), "00Dx!new");
-        assert_eq!(token.get(ROTATION_KEY).unwrap(), "false");
+        assert_eq!(token.get(Token::ROTATION_KEY).unwrap(), "false");
     }
 
     #[test]
     fn a_rotated_refresh_token_replaces_the_urls_and_is_recorded_as_rotation() {
         let token = merged(&url(), &answer(r#","refresh_token":"5Aep861new""#));
         assert_eq!(token.refresh_token().unwrap().expose(), "5Aep861new");
-        assert_eq!(token.get(ROTATION_KEY).unwrap(), "true");
+        assert_eq!(token.get(Token::ROTATION_KEY).unwrap(), "true");
     }
 }

@@ -4,8 +4,7 @@
 //! The browser part comes first and holds nothing: only the code exchange, the token
 //! request, runs under the token file's lock.
 
-use sfauth::flows::code::{self, AuthorizeOptions};
-use sfauth::flows::loopback::RedirectListener;
+use sfauth::{AuthorizeOptions, RedirectListener};
 
 use super::commit::{self, NewOrg};
 use super::split_scopes;
@@ -18,14 +17,17 @@ use crate::secrets;
 /// Runs `sfauth login web`.
 pub async fn run(args: &WebArgs) -> anyhow::Result<()> {
     let org = ResolvedOrg::for_login(&args.login.org)?.with_login_app(&args.login)?;
-    let grant = org.grant()?;
-    let options = AuthorizeOptions {
-        redirect_uri: args.redirect_uri.clone(),
-        scopes: split_scopes(&args.scopes),
-        prompt: args.prompt.clone(),
-        login_hint: args.login_hint.clone(),
-    };
-    let pending = code::begin(&grant.endpoint, &grant.client, &options)?;
+    let client = org.app_client()?;
+    let mut options = AuthorizeOptions::default()
+        .with_redirect_uri(args.redirect_uri.clone())
+        .with_scopes(split_scopes(&args.scopes));
+    if let Some(prompt) = &args.prompt {
+        options = options.with_prompt(prompt.clone());
+    }
+    if let Some(login_hint) = &args.login_hint {
+        options = options.with_login_hint(login_hint.clone());
+    }
+    let pending = client.authorize(&options)?;
     let code = if args.no_browser {
         errln!(
             "Open this URL in a browser, log in, then paste the URL you were sent to:\n\n{}\n",
@@ -46,11 +48,7 @@ pub async fn run(args: &WebArgs) -> anyhow::Result<()> {
     };
     let mut entry = org.entry(Flow::Web)?;
     entry.username = args.login_hint.clone();
-    let exchange = async || {
-        pending
-            .exchange(&grant.http, &grant.endpoint, &grant.client, &code)
-            .await
-    };
+    let exchange = async || client.exchange_code(&pending, &code).await;
     commit::log_in(
         &org,
         NewOrg::new(entry, args.login.org.set_default),
