@@ -90,7 +90,7 @@ say "== sfauth token (fresh): inclusive instructions"
 inclusive sfauth-token '_dl_start |_dl_relocate_object |sfauth::main |Parser::parse |pthread_getattr_np|try_init |Builder::build |Runtime::block_on |Session::current|FileStore as .*load|serde_json::de::from_trait'
 say ""
 say "== sfauth refresh: inclusive instructions"
-inclusive sfauth-refresh 'sfauth::main |HttpClient::new |load_native_certs |load_pem_certs_from_dir |flows::refresh::refresh|write_private_file|Parser::parse |_dl_start '
+inclusive sfauth-refresh 'sfauth::main |HttpClient::new |load_native_certs |load_pem_certs_from_dir |AppClient::refresh_once|write_private_file|Parser::parse |_dl_start '
 
 # ---------------------------------------------------------------------------------------
 say ""
