@@ -30,7 +30,7 @@ async fn follow_authorize(url: &str) -> String {
 
 #[tokio::test]
 async fn code_flow_end_to_end_yields_a_token_with_a_refresh_token() {
-    let emulator = sfauth_emulator::spawn(Config::default()).await.unwrap();
+    let emulator = crate::support::emulator(Config::default()).await;
     let client = client(&emulator);
     let login = client.authorize(&AuthorizeOptions::default()).unwrap();
 
@@ -57,7 +57,7 @@ async fn code_flow_end_to_end_yields_a_token_with_a_refresh_token() {
 
 #[tokio::test]
 async fn code_exchange_with_secret_checks_the_signature() {
-    let emulator = sfauth_emulator::spawn(Config::default()).await.unwrap();
+    let emulator = crate::support::emulator(Config::default()).await;
     let app = ConnectedApp::new(emulator.config().client_id.clone()).with_secret(
         sfauth::ClientSecret::from(emulator.config().client_secret.as_str()),
     );
@@ -72,7 +72,7 @@ async fn code_exchange_with_secret_checks_the_signature() {
 
 #[tokio::test]
 async fn a_code_works_once() {
-    let emulator = sfauth_emulator::spawn(Config::default()).await.unwrap();
+    let emulator = crate::support::emulator(Config::default()).await;
     let client = client(&emulator);
     let login = client.authorize(&AuthorizeOptions::default()).unwrap();
     let code = login
@@ -87,7 +87,7 @@ async fn a_code_works_once() {
 
 #[tokio::test]
 async fn a_code_exchanged_with_another_logins_verifier_is_refused() {
-    let emulator = sfauth_emulator::spawn(Config::default()).await.unwrap();
+    let emulator = crate::support::emulator(Config::default()).await;
     let client = client(&emulator);
     let login = client.authorize(&AuthorizeOptions::default()).unwrap();
     let other = client.authorize(&AuthorizeOptions::default()).unwrap();

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use sfauth::{AppClient, ConnectedApp, ErrorKind};
+use sfauth::{AppClient, ConnectedApp, DeviceAuthorization, ErrorKind};
 use sfauth_emulator::{Config, Consent, Emulator};
 
 fn client(emulator: &Emulator) -> AppClient {
@@ -48,38 +48,39 @@ async fn device_login_slows_down_when_told_and_ends_with_a_refresh_token() {
     assert_eq!(emulator.stats().device_polls, 2);
 }
 
+/// A device login against an org with `config` that ends in an error within `wait`;
+/// `tamper` changes what the start answered before polling.
+async fn failed_device_login(
+    config: Config,
+    wait: Duration,
+    tamper: impl FnOnce(&mut DeviceAuthorization),
+) -> (Emulator, sfauth::Error) {
+    let emulator = sfauth_emulator::spawn(config).await.unwrap();
+    let client = client(&emulator);
+    let mut started = client.device_start(&scopes()).await.unwrap();
+    tamper(&mut started);
+    let e = client.device_poll(&started, wait).await.unwrap_err();
+    (emulator, e)
+}
+
 #[tokio::test]
 async fn device_login_denied_by_the_user_is_denied_by_policy() {
-    let emulator = sfauth_emulator::spawn(Config {
+    let config = Config {
         consent: Consent::Deny,
         device_approve_after_polls: 0,
         ..Config::default()
-    })
-    .await
-    .unwrap();
-    let client = client(&emulator);
-    let started = client.device_start(&scopes()).await.unwrap();
-    let e = client
-        .device_poll(&started, Duration::from_secs(30))
-        .await
-        .unwrap_err();
+    };
+    let (_org, e) = failed_device_login(config, Duration::from_secs(30), |_| {}).await;
     assert_eq!(e.kind(), ErrorKind::DeniedByPolicy);
 }
 
 #[tokio::test]
 async fn device_login_not_approved_in_time_is_login_required() {
-    let emulator = sfauth_emulator::spawn(Config {
+    let config = Config {
         device_approve_after_polls: 1000,
         ..Config::default()
-    })
-    .await
-    .unwrap();
-    let client = client(&emulator);
-    let started = client.device_start(&scopes()).await.unwrap();
-    let e = client
-        .device_poll(&started, Duration::from_millis(2500))
-        .await
-        .unwrap_err();
+    };
+    let (emulator, e) = failed_device_login(config, Duration::from_millis(2500), |_| {}).await;
     assert_eq!(e.kind(), ErrorKind::LoginRequired);
     assert!(e.to_string().contains("not approved within"), "{e}");
     assert_eq!(emulator.stats().device_polls, 2);
@@ -87,13 +88,9 @@ async fn device_login_not_approved_in_time_is_login_required() {
 
 #[tokio::test]
 async fn an_unknown_device_code_is_login_required() {
-    let emulator = sfauth_emulator::spawn(Config::default()).await.unwrap();
-    let client = client(&emulator);
-    let mut started = client.device_start(&scopes()).await.unwrap();
-    started.device_code = sfauth::Secret::from("not-a-device-code");
-    let e = client
-        .device_poll(&started, Duration::from_secs(30))
-        .await
-        .unwrap_err();
+    let (_org, e) = failed_device_login(Config::default(), Duration::from_secs(30), |started| {
+        started.device_code = sfauth::Secret::from("not-a-device-code");
+    })
+    .await;
     assert_eq!(e.kind(), ErrorKind::LoginRequired);
 }

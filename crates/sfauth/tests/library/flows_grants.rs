@@ -1,29 +1,17 @@
 //! The grants that need no browser, against the emulator: JWT bearer, client credentials,
 //! username-password.
 
-use sfauth::{
-    AppClient, ClientSecret, ConnectedApp, ErrorKind, JwtBearer, LoginUrl, Secret, SignatureCheck,
-};
+use sfauth::{AppClient, ClientSecret, ConnectedApp, ErrorKind, JwtBearer, Secret, SignatureCheck};
 use sfauth_emulator::{Config, Emulator};
 
 use crate::support::app_client;
 
 async fn jwt_org() -> Emulator {
-    sfauth_emulator::spawn(Config {
-        jwt_certificate_pem: Some(crate::support::jwt_certificate()),
-        ..Config::default()
-    })
-    .await
-    .unwrap()
+    crate::support::jwt_emulator().await
 }
 
 fn bearer(emulator: &Emulator, key_pem: Secret<String>) -> JwtBearer {
-    JwtBearer {
-        client_id: emulator.config().client_id.clone(),
-        username: "ci@example.com".into(),
-        audience: JwtBearer::audience_for(&LoginUrl::parse(&emulator.url()).unwrap()),
-        key_pem,
-    }
+    crate::support::jwt_bearer(emulator, key_pem)
 }
 
 fn client_with_secret(emulator: &Emulator) -> AppClient {
@@ -97,12 +85,7 @@ async fn jwt_bearer_with_a_bad_pem_fails_before_any_request() {
 
 #[tokio::test]
 async fn client_credentials_gets_a_signed_token_for_the_run_as_user() {
-    let emulator = sfauth_emulator::spawn(Config {
-        client_credentials_user: Some("integration@example.com".into()),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
+    let emulator = crate::support::client_credentials_emulator().await;
     let granted = client_with_secret(&emulator)
         .client_credentials()
         .await
@@ -114,7 +97,7 @@ async fn client_credentials_gets_a_signed_token_for_the_run_as_user() {
 
 #[tokio::test]
 async fn client_credentials_without_a_run_as_user_is_client_rejected() {
-    let emulator = sfauth_emulator::spawn(Config::default()).await.unwrap();
+    let emulator = crate::support::emulator(Config::default()).await;
     let e = client_with_secret(&emulator)
         .client_credentials()
         .await
@@ -125,12 +108,7 @@ async fn client_credentials_without_a_run_as_user_is_client_rejected() {
 
 #[tokio::test]
 async fn client_credentials_with_a_wrong_secret_is_client_rejected() {
-    let emulator = sfauth_emulator::spawn(Config {
-        client_credentials_user: Some("integration@example.com".into()),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
+    let emulator = crate::support::client_credentials_emulator().await;
     let app = ConnectedApp::new(emulator.config().client_id.clone())
         .with_secret(ClientSecret::from("wrong-secret"));
     let client = app_client(&emulator, app);

@@ -4,25 +4,15 @@
 use std::collections::HashSet;
 
 use sfauth::{
-    ClientSecret, ConnectedApp, ErrorKind, FileStore, JwtBearer, LoginUrl, RefreshAction, Renewal,
-    Secret, Session,
+    ClientSecret, ConnectedApp, ErrorKind, FileStore, LoginUrl, RefreshAction, Renewal, Secret,
+    Session,
 };
 use sfauth_emulator::Config;
 
 #[tokio::test]
 async fn stale_jwt_token_is_renewed_by_one_new_assertion_for_all_callers() {
-    let emulator = sfauth_emulator::spawn(Config {
-        jwt_certificate_pem: Some(crate::support::jwt_certificate()),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
-    let bearer = JwtBearer {
-        client_id: emulator.config().client_id.clone(),
-        username: "ci@example.com".into(),
-        audience: JwtBearer::audience_for(&LoginUrl::parse(&emulator.url()).unwrap()),
-        key_pem: crate::support::jwt_key(),
-    };
+    let emulator = crate::support::jwt_emulator().await;
+    let bearer = crate::support::jwt_bearer(&emulator, crate::support::jwt_key());
     let app = ConnectedApp::new(emulator.config().client_id.clone());
     let first = crate::support::app_client(&emulator, app)
         .jwt_bearer(&bearer)
@@ -59,12 +49,7 @@ async fn stale_jwt_token_is_renewed_by_one_new_assertion_for_all_callers() {
 
 #[tokio::test]
 async fn stale_client_credentials_token_is_re_requested_at_its_instance() {
-    let emulator = sfauth_emulator::spawn(Config {
-        client_credentials_user: Some("integration@example.com".into()),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
+    let emulator = crate::support::client_credentials_emulator().await;
     let client = ConnectedApp::new(emulator.config().client_id.clone())
         .with_secret(ClientSecret::from(emulator.config().client_secret.as_str()));
     let first = crate::support::app_client(&emulator, client.clone())

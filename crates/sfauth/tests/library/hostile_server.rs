@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sfauth::{Api, ApiRequest, ConnectedApp, ErrorKind, FileStore, HttpConfig, LoginUrl, Session};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 /// Accepts one connection, reads one request, answers `head` + `body` and closes. Returns the
@@ -18,28 +18,10 @@ async fn serve_once(listener: TcpListener, head: String, body: Vec<u8>) -> Strin
 
 /// Reads one request from `socket`, answers `head` + `body` and closes; returns the head.
 async fn serve_socket(mut socket: tokio::net::TcpStream, head: String, body: Vec<u8>) -> String {
-    let mut request = Vec::new();
-    let mut buf = [0u8; 4096];
-    let head_text = loop {
-        let n = socket.read(&mut buf).await.unwrap();
-        assert!(n > 0, "client closed early");
-        request.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&request).to_string();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().unwrap())
-                })
-                .unwrap_or(0);
-            if request.len() >= end + 4 + length {
-                break text[..end].to_owned();
-            }
-        }
-        assert!(request.len() < 64 * 1024, "request too large");
-    };
+    let request = crate::support::read_request(&mut socket)
+        .await
+        .expect("a whole request");
+    let head_text = request[..request.find("\r\n\r\n").unwrap_or(request.len())].to_owned();
     let _ = socket.write_all(head.as_bytes()).await;
     let _ = socket.write_all(&body).await;
     let _ = socket.shutdown().await;

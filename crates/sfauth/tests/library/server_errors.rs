@@ -68,12 +68,7 @@ async fn refresh_answered_503_is_retried_and_succeeds() {
 
 #[tokio::test]
 async fn repeatable_grant_answered_502_is_retried_and_succeeds() {
-    let emulator = sfauth_emulator::spawn(Config {
-        client_credentials_user: Some("integration@example.com".into()),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
+    let emulator = crate::support::client_credentials_emulator().await;
     emulator.inject(status_fault(502));
     let client = ConnectedApp::new(emulator.config().client_id.clone())
         .with_secret(ClientSecret::from(emulator.config().client_secret.as_str()));

@@ -22,6 +22,19 @@ fn no_temp_file_in(dir: &std::path::Path) -> bool {
         .any(|n| n.starts_with(".sfauth-"))
 }
 
+/// Refreshes the token file at `path`, which cannot be saved: a storage error, with nothing
+/// sent to the org.
+async fn refused_before_sending(org: &Org, path: &std::path::Path) -> Error {
+    let e = org
+        .session_over(FileStore::new(path))
+        .refresh()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
+    assert_eq!(org.emulator.stats().token_requests, 0);
+    e
+}
+
 #[tokio::test]
 async fn a_full_disk_fails_before_the_refresh_is_sent() {
     let org = Org::start(Config::default()).await;
@@ -29,15 +42,9 @@ async fn a_full_disk_fails_before_the_refresh_is_sent() {
     let path = token_in(&org, disk.path());
     disk.fill();
 
-    let e = org
-        .session_over(FileStore::new(&path))
-        .refresh()
-        .await
-        .unwrap_err();
+    let e = refused_before_sending(&org, &path).await;
 
-    assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
     assert!(e.to_string().contains("nothing was sent"), "{e}");
-    assert_eq!(org.emulator.stats().token_requests, 0);
     assert_eq!(std::fs::read(&path).unwrap(), org.bytes());
     assert!(no_temp_file_in(disk.path()));
 }
@@ -51,15 +58,9 @@ async fn a_read_only_directory_fails_before_the_refresh_is_sent() {
     drop(FileStore::new(&path).lock().await.unwrap());
     disk.remount_read_only();
 
-    let e = org
-        .session_over(FileStore::new(&path))
-        .refresh()
-        .await
-        .unwrap_err();
+    let e = refused_before_sending(&org, &path).await;
 
-    assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
     assert!(e.to_string().contains("nothing was sent"), "{e}");
-    assert_eq!(org.emulator.stats().token_requests, 0);
     assert_eq!(std::fs::read(&path).unwrap(), org.bytes());
 }
 
@@ -70,14 +71,7 @@ async fn a_read_only_directory_without_a_lock_file_is_a_storage_error() {
     let path = token_in(&org, disk.path());
     disk.remount_read_only();
 
-    let e = org
-        .session_over(FileStore::new(&path))
-        .refresh()
-        .await
-        .unwrap_err();
-
-    assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
-    assert_eq!(org.emulator.stats().token_requests, 0);
+    refused_before_sending(&org, &path).await;
 }
 
 /// A file store whose saves always fail, counting them.
@@ -147,19 +141,9 @@ async fn a_failed_save_without_rotation_says_the_stored_token_is_still_usable() 
 
 #[tokio::test]
 async fn a_full_disk_fails_before_a_jwt_renewal_is_sent() {
-    let emulator = sfauth_emulator::spawn(Config {
-        jwt_certificate_pem: Some(crate::support::jwt_certificate()),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
+    let emulator = crate::support::jwt_emulator().await;
     let login = sfauth::LoginUrl::parse(&emulator.url()).unwrap();
-    let bearer = sfauth::JwtBearer {
-        client_id: emulator.config().client_id.clone(),
-        username: "ci@example.com".into(),
-        audience: sfauth::JwtBearer::audience_for(&login),
-        key_pem: crate::support::jwt_key(),
-    };
+    let bearer = crate::support::jwt_bearer(&emulator, crate::support::jwt_key());
     let app = sfauth::ConnectedApp::new(emulator.config().client_id.clone());
     let first = crate::support::app_client(&emulator, app)
         .jwt_bearer(&bearer)

@@ -113,6 +113,44 @@ impl Org {
     }
 }
 
+/// An emulated org with `config`.
+pub async fn emulator(config: Config) -> Emulator {
+    sfauth_emulator::spawn(config)
+        .await
+        .expect("emulator starts")
+}
+
+/// An emulated org whose connected app holds the test certificate: JWT bearer logins with
+/// [`jwt_key`] work.
+pub async fn jwt_emulator() -> Emulator {
+    emulator(Config {
+        jwt_certificate_pem: Some(jwt_certificate()),
+        ..Config::default()
+    })
+    .await
+}
+
+/// An emulated org whose connected app has a "Run As" user: client-credentials logins work.
+pub async fn client_credentials_emulator() -> Emulator {
+    emulator(Config {
+        client_credentials_user: Some("integration@example.com".into()),
+        ..Config::default()
+    })
+    .await
+}
+
+/// A JWT bearer login as `ci@example.com` at `emulator`, signed with `key_pem`.
+pub fn jwt_bearer(emulator: &Emulator, key_pem: Secret<String>) -> sfauth::JwtBearer {
+    sfauth::JwtBearer {
+        client_id: emulator.config().client_id.clone(),
+        username: "ci@example.com".into(),
+        audience: sfauth::JwtBearer::audience_for(
+            &sfauth::LoginUrl::parse(&emulator.url()).unwrap(),
+        ),
+        key_pem,
+    }
+}
+
 /// The emulator's test key pair (the private key signs assertions; the certificate is what
 /// the emulated connected app holds).
 pub fn jwt_key() -> Secret<String> {
@@ -255,5 +293,35 @@ impl Drop for Tmpfs {
         let _ = std::process::Command::new("umount")
             .arg(self.dir.path())
             .status();
+    }
+}
+
+/// Reads one HTTP/1.1 request from a raw server's `stream`: its head and as many body bytes
+/// as `Content-Length` says. `None` when the client closes first or sends more than 64 KiB
+/// (no refresh request is that large); the raw servers answer what they were asked to.
+pub async fn read_request(stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).await.ok()?;
+        if n == 0 || request.len() > 64 * 1024 {
+            return None;
+        }
+        request.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&request).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                })
+                .unwrap_or(0);
+            if request.len() >= end + 4 + length {
+                return Some(text);
+            }
+        }
     }
 }

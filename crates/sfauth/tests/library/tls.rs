@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
 use sfauth::{ConnectedApp, ErrorKind, FileStore, LoginUrl, Session};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::{self, pki_types};
@@ -99,30 +99,8 @@ async fn tls_server(pki: &Pki) -> Server {
 }
 
 async fn answer_with_a_token(mut stream: impl AsyncRead + AsyncWrite + Unpin, base: &str) {
-    let mut request = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let Ok(n) = stream.read(&mut buf).await else {
-            return;
-        };
-        if n == 0 || request.len() > 64 * 1024 {
-            return;
-        }
-        request.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&request).to_string();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .and_then(|v| v.trim().parse::<usize>().ok())
-                })
-                .unwrap_or(0);
-            if request.len() >= end + 4 + length {
-                break;
-            }
-        }
+    if crate::support::read_request(&mut stream).await.is_none() {
+        return;
     }
     let body = serde_json::json!({
         "access_token": "00Dtls!AQ.new", "instance_url": base, "token_type": "Bearer",

@@ -4,35 +4,14 @@
 use std::io::Write;
 
 use sfauth::{ConnectedApp, FileStore, LoginUrl, Session};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// Serves one request with `body` gzipped in two chunks; returns the raw request text.
 async fn serve_once(listener: tokio::net::TcpListener, body: String) -> String {
     let (mut socket, _) = listener.accept().await.unwrap();
-    let mut request = Vec::new();
-    let mut buf = [0u8; 4096];
-    // Read the head, then as many body bytes as Content-Length says (bounded by the timeout
-    // of the test runtime and the size of one refresh request).
-    loop {
-        let n = socket.read(&mut buf).await.unwrap();
-        assert!(n > 0, "client closed early");
-        request.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&request).to_string();
-        if let Some(head_end) = text.find("\r\n\r\n") {
-            let length = text[..head_end]
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().unwrap())
-                })
-                .unwrap_or(0);
-            if request.len() >= head_end + 4 + length {
-                break;
-            }
-        }
-        assert!(request.len() < 64 * 1024, "request too large");
-    }
+    let request = crate::support::read_request(&mut socket)
+        .await
+        .expect("a whole request");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(body.as_bytes()).unwrap();
     let gz = gz.finish().unwrap();
@@ -46,7 +25,7 @@ async fn serve_once(listener: tokio::net::TcpListener, body: String) -> String {
     answer.extend_from_slice(b"0\r\n\r\n");
     socket.write_all(&answer).await.unwrap();
     socket.shutdown().await.unwrap();
-    String::from_utf8(request).unwrap()
+    request
 }
 
 #[tokio::test]
