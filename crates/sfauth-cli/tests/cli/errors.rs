@@ -493,6 +493,7 @@ failures! {
     }
 
     an_unknown_subcommand_is_a_usage_error {
+        // No `hint:` line: clap reports it, with its own `tip:` or usage line.
         args: &["refersh", "--token-file", "{file}"],
         code: exit::USAGE,
         error: "unrecognized subcommand 'refersh'",
@@ -500,6 +501,7 @@ failures! {
     }
 
     an_unknown_output_format_is_a_usage_error {
+        // No `hint:` line: clap reports it, with its own `tip:` or usage line.
         args: &["token", "--token-file", "{file}", "--client-id", "{client_id}",
                 "--format", "yaml"],
         code: exit::USAGE,
@@ -508,6 +510,7 @@ failures! {
     }
 
     a_max_age_that_overflows_is_a_usage_error {
+        // No `hint:` line: clap reports it, with its own `tip:` or usage line.
         args: &["token", "--token-file", "{file}", "--client-id", "{client_id}",
                 "--max-age", "307445734561825860m"],
         code: exit::USAGE,
@@ -517,6 +520,7 @@ failures! {
     }
 
     a_timeout_that_overflows_is_a_usage_error {
+        // No `hint:` line: clap reports it, with its own `tip:` or usage line.
         args: &["token", "--token-file", "{file}", "--client-id", "{client_id}",
                 "--timeout", "99999999999999999999s"],
         code: exit::USAGE,
