@@ -1,61 +1,21 @@
 //! Many `sfauth` processes on one token file: one refresh at the server, everyone gets the
 //! token it produced, and the server never sees a parallel or replayed refresh token.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Child;
 use std::time::Duration;
 
-use common::*;
-use serde_json::Value;
 use sfauth::{FileStore, TokenStore};
-use sfauth_emulator::Config;
+use sfauth_test_support::command::COMMAND_TIMEOUT;
+use sfauth_test_support::prelude::*;
 
 /// Long enough that the callers' requests would overlap at the server if they were not
 /// serialized.
 const LATENCY: Duration = Duration::from_millis(200);
 
-#[test]
-fn parallel_token_processes_on_a_stale_token_make_one_refresh() {
-    const CALLERS: usize = 32;
-    let org = emulator(Config {
-        latency: LATENCY,
-        ..Config::default()
-    });
-    let issued = org.issue_token(USERNAME);
-    let file = TokenFile::new(&stale(&issued));
-
-    let children: Vec<Child> = (0..CALLERS)
-        .map(|_| {
-            std_sfauth("token", &org, &file.path)
-                .spawn()
-                .expect("start sfauth token")
-        })
-        .collect();
-    let outputs = wait_all(children);
-
-    for output in &outputs {
-        assert!(
-            output.status.success(),
-            "an `sfauth token` failed: {}",
-            utf8(&output.stderr)
-        );
-    }
-    let printed: BTreeSet<String> = outputs.iter().map(|o| utf8(&o.stdout)).collect();
-    let stored = file.json();
-    let expected = format!("{}\n", text(&stored, "access_token"));
-    assert_eq!(
-        printed,
-        BTreeSet::from([expected]),
-        "every caller must print the token now in the file"
-    );
-    assert_ne!(text(&stored, "access_token"), text(&issued, "access_token"));
-    assert_ne!(
-        text(&stored, "refresh_token"),
-        text(&issued, "refresh_token")
-    );
+/// Panics unless the server served exactly one refresh, none refused as parallel, no
+/// token reused.
+fn assert_one_clean_refresh(org: &Emulator) {
     let stats = org.stats();
     assert_eq!(stats.refreshes_served, 1, "{stats:?}");
     assert_eq!(stats.refused_parallel, 0, "{stats:?}");
@@ -63,13 +23,42 @@ fn parallel_token_processes_on_a_stale_token_make_one_refresh() {
 }
 
 #[test]
+fn parallel_token_processes_on_a_stale_token_make_one_refresh() {
+    const CALLERS: usize = 32;
+    let org = OrgBuilder::new().latency(LATENCY).start();
+    let issued = org.issue_token(USERNAME);
+    let file = TokenFile::new(&stale(&issued));
+
+    let runs = finish_all(
+        (0..CALLERS)
+            .map(|_| token(&org, &file.path).start())
+            .collect(),
+    );
+
+    for run in &runs {
+        run.assert_ok();
+    }
+    let printed: BTreeSet<&str> = runs.iter().map(|run| run.stdout.as_str()).collect();
+    let stored = file.json();
+    let expected = format!("{}\n", text(&stored, "access_token"));
+    assert_eq!(
+        printed,
+        BTreeSet::from([expected.as_str()]),
+        "every caller must print the token now in the file"
+    );
+    assert_ne!(text(&stored, "access_token"), text(&issued, "access_token"));
+    assert_ne!(
+        text(&stored, "refresh_token"),
+        text(&issued, "refresh_token")
+    );
+    assert_one_clean_refresh(&org);
+}
+
+#[test]
 #[cfg(target_os = "linux")]
 fn parallel_refresh_runs_make_one_refresh_and_the_others_adopt_it() {
     const CALLERS: usize = 8;
-    let org = emulator(Config {
-        latency: LATENCY,
-        ..Config::default()
-    });
+    let org = OrgBuilder::new().latency(LATENCY).start();
     let file = TokenFile::issued_by(&org);
     let store = FileStore::new(&file.path);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -84,31 +73,21 @@ fn parallel_refresh_runs_make_one_refresh_and_the_others_adopt_it() {
         .lock_path()
         .canonicalize()
         .expect("the lock file exists");
-    let mut children: Vec<Child> = (0..CALLERS)
-        .map(|_| {
-            std_sfauth("refresh", &org, &file.path)
-                .arg("--json")
-                .spawn()
-                .expect("start sfauth refresh")
-        })
+    let mut running: Vec<Running> = (0..CALLERS)
+        .map(|_| refresh(&org, &file.path).arg("--json").start())
         .collect();
-    wait_until_all_open(&mut children, &lock_path);
+    wait_until_all_open(&mut running, &lock_path);
     assert_eq!(
         org.stats().token_requests,
         0,
         "a refresh ran while the store was locked"
     );
     drop(held);
-    let outputs = wait_all(children);
+    let runs = finish_all(running);
 
     let mut actions = Vec::new();
-    for output in &outputs {
-        assert!(
-            output.status.success(),
-            "an `sfauth refresh` failed: {}",
-            utf8(&output.stderr)
-        );
-        let summary: Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    for run in &runs {
+        let summary = run.assert_ok().json();
         assert_eq!(summary["issued_at"], file.json()["issued_at"], "{summary}");
         actions.push(text(&summary, "action"));
     }
@@ -116,29 +95,26 @@ fn parallel_refresh_runs_make_one_refresh_and_the_others_adopt_it() {
     let mut expected = vec!["adopted".to_owned(); CALLERS - 1];
     expected.push("refreshed".to_owned());
     assert_eq!(actions, expected);
-    let stats = org.stats();
-    assert_eq!(stats.refreshes_served, 1, "{stats:?}");
-    assert_eq!(stats.refused_parallel, 0, "{stats:?}");
-    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+    assert_one_clean_refresh(&org);
 }
 
-/// Waits (bounded) until every child has `lock_path` open, which `sfauth` does only after
-/// it has read the token file. Stops early if a child exits; the caller's checks then
+/// Waits (bounded) until every run has `lock_path` open, which `sfauth` does only after
+/// it has read the token file. Stops early if a run exits; the caller's checks then
 /// report it.
 #[cfg(target_os = "linux")]
-fn wait_until_all_open(children: &mut [Child], lock_path: &Path) {
+fn wait_until_all_open(running: &mut [Running], lock_path: &Path) {
     let limit = COMMAND_TIMEOUT.as_millis() / 20;
     for _ in 0..limit {
         let mut waiting = 0;
-        for child in children.iter_mut() {
-            if child.try_wait().expect("try_wait").is_some() {
+        for run in running.iter_mut() {
+            if run.has_exited() {
                 return;
             }
-            if open_files(child.id()).iter().any(|p| p == lock_path) {
+            if open_files(run.id()).iter().any(|p| p == lock_path) {
                 waiting += 1;
             }
         }
-        if waiting == children.len() {
+        if waiting == running.len() {
             return;
         }
         std::thread::sleep(Duration::from_millis(20));

@@ -3,14 +3,11 @@
 //! adopted, and every lost token family is explained by a kill inside the one window no
 //! client can close (after the server rotated the token, before the answer reached disk).
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::*;
 use serde_json::Value;
-use sfauth_emulator::Config;
+use sfauth_test_support::prelude::*;
 
 /// Kills tried, at most; the loop also stops at [`BUDGET`].
 const ITERATIONS: usize = 300;
@@ -72,7 +69,7 @@ fn refresh_token_in(path: &Path) -> Option<String> {
 
 /// Waits until the emulator has processed what the killed client sent: Salesforce finishes
 /// a refresh whose client went away, so the rotation happens after the kill.
-fn settle(org: &sfauth_emulator::Emulator) {
+fn settle(org: &Emulator) {
     // Bytes the client wrote just before dying may still be on their way to the handler.
     std::thread::sleep(LATENCY * 2);
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -96,10 +93,7 @@ struct Figures {
 
 #[test]
 fn kills_at_random_instants_never_tear_the_file_and_every_loss_is_unavoidable() {
-    let org = emulator(Config {
-        latency: LATENCY,
-        ..Config::default()
-    });
+    let org = OrgBuilder::new().latency(LATENCY).start();
     let file = TokenFile::issued_by(&org);
     let dir = file.dir.path().to_path_buf();
     let mut rng = Rng::new();
@@ -111,12 +105,9 @@ fn kills_at_random_instants_never_tear_the_file_and_every_loss_is_unavoidable() 
             break;
         }
         let served_before = org.stats().refreshes_served;
-        let mut child = std_sfauth("refresh", &org, &file.path)
-            .spawn()
-            .expect("start sfauth refresh");
+        let running = refresh(&org, &file.path).start();
         std::thread::sleep(Duration::from_micros(rng.below(KILL_WINDOW_US)));
-        let _ = child.kill();
-        let _ = child.wait();
+        running.kill();
         figures.kills += 1;
         settle(&org);
 
@@ -150,13 +141,16 @@ fn kills_at_random_instants_never_tear_the_file_and_every_loss_is_unavoidable() 
 
         // Whatever the kill left, the next run adopts the live token, refreshes, and leaves
         // no temp file behind.
-        let output = refresh(&org, &file.path)
-            .output()
-            .expect("run sfauth refresh");
-        assert!(
-            output.status.success(),
-            "a run after a kill failed although a live token was on disk: {}\n{figures:?}",
-            utf8(&output.stderr)
+        let served_at_check = org.stats().refreshes_served;
+        let run = refresh(&org, &file.path).run();
+        assert_eq!(
+            run.code,
+            Some(0),
+            "a run after a kill failed although a live token was on disk (in the file: \
+             {live_in_file}, in a leftover: {live_leftover}; refreshes served before the kill \
+             {served_before}, at the check {served_at_check}, now {}; leftovers {spare:?}): \
+             {run}\n{figures:?}",
+            org.stats().refreshes_served
         );
         assert_eq!(
             leftovers(&dir),

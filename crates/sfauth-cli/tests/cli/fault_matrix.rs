@@ -3,13 +3,9 @@
 //! lines, no secret in the output, the token file byte for byte, and how many token
 //! requests the server saw (a refresh token that may have been spent is never sent again).
 
-mod common;
-
-use std::process::Output;
 use std::time::Duration;
 
-use common::*;
-use sfauth_emulator::{Config, Emulator, Fault};
+use sfauth_test_support::prelude::*;
 
 /// What one fault must lead to.
 struct Case {
@@ -23,19 +19,16 @@ struct Case {
     hint: Option<&'static str>,
 }
 
-fn status(status: u16, content_type: &str, body: &str) -> Fault {
-    Fault::Status {
-        status,
-        content_type: content_type.into(),
-        body: body.into(),
-    }
+/// A fault in its `SPEC` form (`Fault`'s text form).
+fn spec(spec: &str) -> Fault {
+    spec.parse().expect("a fault spec")
 }
 
-fn oauth(status: u16, error: &str, description: &str) -> Fault {
-    Fault::OAuthError {
-        status,
-        error: error.into(),
-        description: description.into(),
+fn json_answer(body: &str) -> Fault {
+    Fault::Status {
+        status: 200,
+        content_type: "application/json".into(),
+        body: body.into(),
     }
 }
 
@@ -46,21 +39,21 @@ fn cases() -> Vec<Case> {
     vec![
         Case {
             name: "500 with an HTML page",
-            faults: vec![status(500, "text/html", "<html>Internal error</html>")],
+            faults: vec![Fault::html(500, "<html>Internal error</html>")],
             code: unavailable,
             requests: 1,
             hint: Some("may"),
         },
         Case {
             name: "502 bad gateway",
-            faults: vec![status(502, "text/html", "<html>Bad Gateway</html>")],
+            faults: vec![Fault::html(502, "<html>Bad Gateway</html>")],
             code: unavailable,
             requests: 1,
             hint: Some("may"),
         },
         Case {
             name: "504 gateway timeout",
-            faults: vec![status(504, "text/html", GATEWAY_PAGE)],
+            faults: vec![Fault::html(504, GATEWAY_PAGE)],
             code: unavailable,
             requests: 1,
             hint: Some("may"),
@@ -75,7 +68,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "503 every time",
             faults: (0..4)
-                .map(|_| status(503, "text/html", "<html>Down for maintenance</html>"))
+                .map(|_| Fault::html(503, "<html>Down for maintenance</html>"))
                 .collect(),
             code: unavailable,
             requests: 4,
@@ -103,78 +96,75 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "an HTML page with 200",
-            faults: vec![status(
-                200,
-                "text/html",
-                "<html>Log in to Salesforce</html>",
-            )],
+            faults: vec![Fault::html(200, "<html>Log in to Salesforce</html>")],
             code: exit::PROTOCOL,
             requests: 1,
             hint: Some("login URL"),
         },
         Case {
             name: "400 with an HTML page",
-            faults: vec![status(400, "text/html", "<html>Bad Request</html>")],
+            faults: vec![Fault::html(400, "<html>Bad Request</html>")],
             code: exit::PROTOCOL,
             requests: 1,
             hint: Some("login URL"),
         },
         Case {
             name: "401 with an HTML page",
-            faults: vec![status(401, "text/html", "<html>Unauthorized</html>")],
+            faults: vec![Fault::html(401, "<html>Unauthorized</html>")],
             code: exit::PROTOCOL,
             requests: 1,
             hint: Some("login URL"),
         },
         Case {
             name: "403 with an HTML page",
-            faults: vec![status(403, "text/html", "<html>Forbidden</html>")],
+            faults: vec![Fault::html(403, "<html>Forbidden</html>")],
             code: exit::PROTOCOL,
             requests: 1,
             hint: Some("login URL"),
         },
         Case {
             name: "404 with an HTML page",
-            faults: vec![status(404, "text/html", "<html>Not Found</html>")],
+            faults: vec![Fault::html(404, "<html>Not Found</html>")],
             code: exit::PROTOCOL,
             requests: 1,
             hint: Some("login URL"),
         },
         Case {
             name: "a 10 MB answer",
-            faults: vec![status(
-                200,
-                "application/json",
-                &format!("{{\"access_token\": \"{}\"}}", "x".repeat(10 << 20)),
-            )],
+            faults: vec![json_answer(&format!(
+                "{{\"access_token\": \"{}\"}}",
+                "x".repeat(10 << 20)
+            ))],
             code: exit::PROTOCOL,
             requests: 1,
             hint: None,
         },
         Case {
             name: "a 200 that is not JSON",
-            faults: vec![status(200, "application/json", "{\"access_token\": ")],
+            faults: vec![json_answer("{\"access_token\": ")],
             code: exit::PROTOCOL,
             requests: 1,
             hint: None,
         },
         Case {
             name: "an expired refresh token",
-            faults: vec![oauth(400, "invalid_grant", "expired access/refresh token")],
+            faults: vec![spec("oauth:400:invalid_grant:expired access/refresh token")],
             code: exit::LOGIN_REQUIRED,
             requests: 1,
             hint: Some("log in again"),
         },
         Case {
             name: "an unknown client id",
-            faults: vec![oauth(400, "invalid_client_id", "client identifier invalid")],
+            faults: vec![spec(
+                "oauth:400:invalid_client_id:client identifier invalid",
+            )],
             code: exit::CLIENT_REJECTED,
             requests: 1,
             hint: Some("client id"),
         },
         Case {
             name: "an inactive user",
-            faults: vec![oauth(400, "inactive_user", "user is inactive")],
+            faults: vec![spec("oauth:400:inactive_user:user is inactive")],
             code: exit::DENIED_BY_POLICY,
             requests: 1,
             hint: None,
@@ -263,27 +253,21 @@ const TIMEOUT: &str = "3s";
 /// Runs `subcommand` (refresh, or token on a stale file) against a fresh emulator that
 /// serves `case`'s faults first, and checks the whole contract.
 fn run_case(case: &Case, subcommand: &str) -> Result<(), String> {
-    let org = emulator(Config::default());
-    let issued = org.issue_token(USERNAME);
-    let file = TokenFile::new(&stale(&issued));
-    let before = file.bytes();
-    let secret = secret_file(&file, &org.config().client_secret);
-    for fault in &case.faults {
-        org.inject(fault.clone());
-    }
-    let output = sfauth()
-        .arg(subcommand)
-        .arg("--token-file")
-        .arg(&file.path)
-        .args(["--client-id", &org.config().client_id])
-        .arg("--client-secret-file")
-        .arg(&secret)
-        .args(["--timeout", TIMEOUT])
-        .output()
-        .map_err(|e| e.to_string())?;
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        check(case, &org, &file, &before, &output)
-    }));
+    let outcome = std::panic::catch_unwind(|| {
+        let org = org();
+        let file = TokenFile::stale_from(&org);
+        let before = Snapshot::of(&file, &org);
+        let secret = file.secret_file(org.client_secret());
+        for fault in &case.faults {
+            org.inject(fault.clone());
+        }
+        let run = on_token_file(subcommand, &org, &file.path)
+            .arg("--client-secret-file")
+            .arg(&secret)
+            .args(["--timeout", TIMEOUT])
+            .run();
+        check(case, &org, &before, &run);
+    });
     outcome.map_err(|panic| {
         panic
             .downcast_ref::<String>()
@@ -293,34 +277,29 @@ fn run_case(case: &Case, subcommand: &str) -> Result<(), String> {
     })
 }
 
-fn check(case: &Case, org: &Emulator, file: &TokenFile, before: &[u8], output: &Output) {
-    let secrets = secrets_of(org, &serde_json::from_slice(before).unwrap());
-    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    let stderr = utf8(&output.stderr);
+fn check(case: &Case, org: &Emulator, before: &Snapshot<'_>, run: &Run) {
     if case.code == 0 {
-        assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
-        assert_ne!(file.bytes(), before, "a successful run saves the new token");
-        for secret in &secrets {
-            assert!(!stderr.contains(secret), "a secret on stderr: {stderr}");
-        }
+        run.assert_ok();
+        assert!(
+            before.file_changed(),
+            "a successful run saves the new token"
+        );
+        before.never_shown_by(run);
     } else {
-        assert_failed_cleanly(output, case.code, file, before, &secrets);
+        before.assert_failed_cleanly(run, case.code);
         if let Some(word) = case.hint {
-            let hint = stderr
-                .lines()
-                .find(|l| l.starts_with("hint:"))
-                .unwrap_or_default();
+            let hint = run.hint().unwrap_or_default();
             assert!(
                 hint.to_lowercase().contains(&word.to_lowercase()),
-                "the hint should mention `{word}`: {stderr}"
+                "the hint should mention `{word}`: {run}"
             );
         }
     }
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    run.did_not_panic();
     let stats = org.stats();
     assert_eq!(
         stats.token_requests, case.requests,
-        "token requests the server saw: {stats:?}\nstderr: {stderr}"
+        "token requests the server saw: {stats:?}\n{run}"
     );
     assert_eq!(stats.reuse_detected, 0, "{stats:?}");
 }

@@ -1,23 +1,19 @@
 //! `sfauth token`: the fresh path makes no request, a stale token is refreshed once, and
 //! the three output formats.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
-use serde_json::Value;
+use sfauth_test_support::prelude::*;
 
 #[test]
 fn token_on_a_fresh_token_prints_it_without_any_request() {
-    let org = default_emulator();
+    let org = org();
     let file = TokenFile::issued_by(&org);
     let before = file.bytes();
 
-    let assert = token(&org, &file.path).assert().success();
+    let run = token(&org, &file.path).ok();
 
-    let stdout = utf8(&assert.get_output().stdout);
-    assert_eq!(stdout, format!("{}\n", file.field("access_token")));
+    assert_eq!(run.stdout, format!("{}\n", file.field("access_token")));
     assert_eq!(
         org.stats().token_requests,
         0,
@@ -28,17 +24,13 @@ fn token_on_a_fresh_token_prints_it_without_any_request() {
 
 #[test]
 fn token_format_header_prints_an_authorization_header() {
-    let org = default_emulator();
+    let org = org();
     let file = TokenFile::issued_by(&org);
 
-    let assert = token(&org, &file.path)
-        .args(["--format", "header"])
-        .assert()
-        .success();
+    let run = token(&org, &file.path).args(["--format", "header"]).ok();
 
-    let stdout = utf8(&assert.get_output().stdout);
     assert_eq!(
-        stdout,
+        run.stdout,
         format!("Authorization: Bearer {}\n", file.field("access_token"))
     );
     assert_eq!(org.stats().token_requests, 0);
@@ -46,17 +38,13 @@ fn token_format_header_prints_an_authorization_header() {
 
 #[test]
 fn token_format_json_prints_the_token_and_its_estimated_expiry() {
-    let org = default_emulator();
+    let org = org();
     let file = TokenFile::issued_by(&org);
 
-    let assert = token(&org, &file.path)
-        .args(["--format", "json"])
-        .assert()
-        .success();
+    let run = token(&org, &file.path).args(["--format", "json"]).ok();
 
-    let stdout = utf8(&assert.get_output().stdout);
-    assert!(stdout.ends_with('\n'));
-    let printed: Value = serde_json::from_str(&stdout).expect("stdout is one JSON object");
+    assert!(run.stdout.ends_with('\n'));
+    let printed = run.json();
     assert_eq!(
         keys(&printed),
         [
@@ -84,15 +72,14 @@ fn token_format_json_prints_the_token_and_its_estimated_expiry() {
 
 #[test]
 fn token_on_a_stale_token_refreshes_once_and_prints_the_saved_token() {
-    let org = default_emulator();
+    let org = org();
     let issued = org.issue_token(USERNAME);
     let file = TokenFile::new(&stale(&issued));
 
-    let assert = token(&org, &file.path).assert().success();
+    let run = token(&org, &file.path).ok();
 
-    let printed = utf8(&assert.get_output().stdout);
     let stored = file.json();
-    assert_eq!(printed, format!("{}\n", text(&stored, "access_token")));
+    assert_eq!(run.stdout, format!("{}\n", text(&stored, "access_token")));
     assert_ne!(text(&stored, "access_token"), text(&issued, "access_token"));
     assert_ne!(
         text(&stored, "refresh_token"),
@@ -106,29 +93,23 @@ fn token_on_a_stale_token_refreshes_once_and_prints_the_saved_token() {
 
 #[test]
 fn token_older_than_max_age_is_refreshed() {
-    let org = default_emulator();
-    let issued = org.issue_token(USERNAME);
-    let file = TokenFile::new(&aged(&issued, Duration::from_secs(3600)));
+    let org = org();
+    let file = TokenFile::new(&aged(&org.issue_token(USERNAME), Duration::from_secs(3600)));
 
-    let assert = token(&org, &file.path)
-        .args(["--max-age", "30m"])
-        .assert()
-        .success();
+    let run = token(&org, &file.path).args(["--max-age", "30m"]).ok();
 
     assert_eq!(org.stats().refreshes_served, 1);
-    let printed = utf8(&assert.get_output().stdout);
-    assert_eq!(printed, format!("{}\n", file.field("access_token")));
+    assert_eq!(run.stdout, format!("{}\n", file.field("access_token")));
 }
 
 #[test]
 fn token_younger_than_max_age_is_served_as_is() {
-    let org = default_emulator();
+    let org = org();
     let issued = aged(&org.issue_token(USERNAME), Duration::from_secs(3600));
     let file = TokenFile::new(&issued);
 
-    let assert = token(&org, &file.path).assert().success();
+    let run = token(&org, &file.path).ok();
 
     assert_eq!(org.stats().token_requests, 0);
-    let printed = utf8(&assert.get_output().stdout);
-    assert_eq!(printed, format!("{}\n", text(&issued, "access_token")));
+    assert_eq!(run.stdout, format!("{}\n", text(&issued, "access_token")));
 }

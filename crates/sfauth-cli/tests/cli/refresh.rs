@@ -1,15 +1,13 @@
 //! `sfauth refresh` against the emulator: the seeds' token file written back right,
 //! rotation, the `--json` summary, settings from the environment, site prefixes.
 
-mod common;
-
-use common::*;
 use serde_json::{Map, Value, json};
-use sfauth_emulator::Config;
+use sfauth_test_support::net::nowhere_url;
+use sfauth_test_support::prelude::*;
 
 #[test]
 fn refresh_writes_back_the_seed_file_with_rotated_token_and_unknown_keys_in_order() {
-    let org = default_emulator();
+    let org = org();
     let issued = org.issue_token(USERNAME);
     // The seeds' token file, plus keys sfauth does not know: one in the middle, one last.
     let mut seed = Map::new();
@@ -39,7 +37,7 @@ fn refresh_writes_back_the_seed_file_with_rotated_token_and_unknown_keys_in_orde
         "the fixture has the seeds' fields"
     );
 
-    let assert = refresh(&org, &file.path).assert().success();
+    let run = refresh(&org, &file.path).ok();
 
     let stored = file.json();
     assert_ne!(text(&stored, "access_token"), text(&seed, "access_token"));
@@ -63,30 +61,27 @@ fn refresh_writes_back_the_seed_file_with_rotated_token_and_unknown_keys_in_orde
     let stats = org.stats();
     assert_eq!((stats.token_requests, stats.refreshes_served), (1, 1));
     // One human line on stderr, nothing on stdout, no secret anywhere.
-    let output = assert.get_output();
-    let stderr = utf8(&output.stderr);
-    assert!(output.stdout.is_empty(), "{}", utf8(&output.stdout));
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("rotated"), "{stderr}");
+    run.stdout_is_empty().stderr_has("rotated");
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{run}");
     for secret in [
         text(&seed, "access_token"),
         text(&seed, "refresh_token"),
         text(&stored, "access_token"),
         new_refresh,
     ] {
-        assert!(!stderr.contains(&secret), "a token leaked: {stderr}");
+        run.never_shows(&secret);
     }
 }
 
 #[test]
 fn second_refresh_uses_the_rotated_token() {
-    let org = default_emulator();
+    let org = org();
     let file = TokenFile::issued_by(&org);
     let original = file.field("refresh_token");
 
-    refresh(&org, &file.path).assert().success();
+    refresh(&org, &file.path).ok();
     let after_first = file.field("refresh_token");
-    refresh(&org, &file.path).assert().success();
+    refresh(&org, &file.path).ok();
     let after_second = file.field("refresh_token");
 
     assert_ne!(after_first, original);
@@ -99,37 +94,30 @@ fn second_refresh_uses_the_rotated_token() {
 
 #[test]
 fn refresh_without_rotation_keeps_the_refresh_token_and_says_so() {
-    let org = emulator(Config {
-        rotation: false,
-        ..Config::default()
-    });
+    let org = OrgBuilder::new().without_rotation().start();
     let file = TokenFile::issued_by(&org);
     let before = file.json();
 
-    let assert = refresh(&org, &file.path).assert().success();
+    refresh(&org, &file.path).ok().stderr_has("unchanged");
 
     assert_eq!(file.field("refresh_token"), text(&before, "refresh_token"));
     assert_ne!(file.field("access_token"), text(&before, "access_token"));
-    let stderr = utf8(&assert.get_output().stderr);
-    assert!(stderr.contains("unchanged"), "{stderr}");
     assert_eq!(org.stats().refreshes_served, 1);
 }
 
 #[test]
 fn refresh_json_summary_describes_the_refresh() {
-    let org = default_emulator();
+    let org = org();
     let file = TokenFile::issued_by(&org);
-    let secret = secret_file(&file, &org.config().client_secret);
+    let secret = file.secret_file(org.client_secret());
 
-    let assert = refresh(&org, &file.path)
+    let run = refresh(&org, &file.path)
         .arg("--client-secret-file")
         .arg(&secret)
         .arg("--json")
-        .assert()
-        .success();
+        .ok();
 
-    let output = assert.get_output();
-    let summary: Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    let summary = run.json();
     let stored = file.json();
     let id = text(&stored, "id");
     let user_id = id.rsplit('/').next().unwrap();
@@ -141,72 +129,49 @@ fn refresh_json_summary_describes_the_refresh() {
     assert_eq!(summary["instance_url"], org.url());
     assert_eq!(summary["issued_at"], stored["issued_at"]);
     assert_eq!(summary["token_file"], file.path.display().to_string());
-    let printed = format!("{}{}", utf8(&output.stdout), utf8(&output.stderr));
-    for secret in [
-        text(&stored, "access_token"),
-        text(&stored, "refresh_token"),
-        org.config().client_secret.clone(),
-    ] {
-        assert!(!printed.contains(&secret), "a secret leaked: {printed}");
+    for secret in secrets_of(&org, &stored) {
+        run.never_shows(&secret);
     }
 }
 
 #[test]
 fn client_secret_from_env_verifies_the_signature() {
-    let org = default_emulator();
+    let org = org();
     let file = TokenFile::issued_by(&org);
 
-    let assert = refresh(&org, &file.path)
-        .env("SFAUTH_CLIENT_SECRET", &org.config().client_secret)
+    let summary = refresh(&org, &file.path)
+        .env("SFAUTH_CLIENT_SECRET", org.client_secret())
         .arg("--json")
-        .assert()
-        .success();
+        .ok()
+        .json();
 
-    let summary: Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
     assert_eq!(summary["signature"], "verified");
 }
 
 #[test]
 fn refresh_without_a_client_secret_reports_the_signature_unchecked() {
-    let org = default_emulator();
+    let org = org();
     let file = TokenFile::issued_by(&org);
 
-    let assert = refresh(&org, &file.path).arg("--json").assert().success();
+    let summary = refresh(&org, &file.path).arg("--json").ok().json();
 
-    let summary: Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
     assert_eq!(summary["signature"], "unchecked");
 }
 
 #[test]
-fn client_secret_flag_is_not_offered() {
-    let org = default_emulator();
-    let file = TokenFile::issued_by(&org);
-    let before = file.bytes();
-
-    refresh(&org, &file.path)
-        .args(["--client-secret", "s3cr3t-on-the-command-line"])
-        .assert()
-        .code(2);
-
-    assert_eq!(file.bytes(), before);
-    assert_eq!(org.stats().token_requests, 0);
-}
-
-#[test]
 fn env_vars_stand_in_for_flags() {
-    let org = default_emulator();
+    let org = org();
     // The token's instance_url leads nowhere: only SFAUTH_LOGIN_URL can reach the org.
     let mut issued = org.issue_token(USERNAME);
-    issued["instance_url"] = json!(format!("http://127.0.0.1:{}", closed_port()));
+    issued["instance_url"] = json!(nowhere_url());
     let file = TokenFile::new(&issued);
 
     sfauth()
         .arg("refresh")
         .env("SFAUTH_TOKEN_FILE", &file.path)
-        .env("SFAUTH_CLIENT_ID", &org.config().client_id)
+        .env("SFAUTH_CLIENT_ID", org.client_id())
         .env("SFAUTH_LOGIN_URL", org.url())
-        .assert()
-        .success();
+        .ok();
 
     assert_eq!(org.stats().refreshes_served, 1);
     assert_ne!(file.field("access_token"), text(&issued, "access_token"));
@@ -214,15 +179,14 @@ fn env_vars_stand_in_for_flags() {
 
 #[test]
 fn login_url_flag_overrides_the_token_instance_url() {
-    let org = default_emulator();
+    let org = org();
     let mut issued = org.issue_token(USERNAME);
-    issued["instance_url"] = json!(format!("http://127.0.0.1:{}", closed_port()));
+    issued["instance_url"] = json!(nowhere_url());
     let file = TokenFile::new(&issued);
 
     refresh(&org, &file.path)
         .args(["--login-url", &org.url()])
-        .assert()
-        .success();
+        .ok();
 
     assert_eq!(org.stats().refreshes_served, 1);
     assert_eq!(file.field("instance_url"), org.url());
@@ -230,44 +194,14 @@ fn login_url_flag_overrides_the_token_instance_url() {
 
 #[test]
 fn refresh_with_site_prefix_reaches_the_site_token_endpoint() {
-    let org = emulator(Config {
-        site: "/customers".into(),
-        ..Config::default()
-    });
+    let org = OrgBuilder::new().site("/customers").start();
     let file = TokenFile::issued_by(&org);
     let before = file.json();
 
     refresh(&org, &file.path)
         .args(["--site", "/customers"])
-        .assert()
-        .success();
+        .ok();
 
     assert_eq!(org.stats().refreshes_served, 1);
     assert_ne!(file.field("access_token"), text(&before, "access_token"));
-}
-
-#[test]
-fn refresh_of_a_site_token_without_the_site_prefix_fails() {
-    let org = emulator(Config {
-        site: "/customers".into(),
-        ..Config::default()
-    });
-    let file = TokenFile::issued_by(&org);
-    let before = file.bytes();
-
-    let output = refresh(&org, &file.path).output().unwrap();
-
-    let code = output.status.code();
-    assert!(
-        code.is_some_and(|c| c != 0 && c != 1),
-        "expected a classified failure, got {code:?}: {}",
-        utf8(&output.stderr)
-    );
-    assert_eq!(file.bytes(), before, "a failed refresh changed the file");
-    assert_eq!(org.stats().refreshes_served, 0);
-    let stderr = utf8(&output.stderr);
-    assert!(
-        stderr.contains("error:") && stderr.contains("hint:"),
-        "{stderr}"
-    );
 }
