@@ -36,13 +36,7 @@ use crate::in_flight::SendGuard;
 use crate::secret::{AccessToken, RefreshToken, Secret};
 use crate::signature::SignatureCheck;
 use crate::store::{StoreLock, TokenStore};
-use crate::token::Token;
-
-use crate::token::ROTATION_KEY;
-
-fn known_not_to_rotate(token: &Token) -> bool {
-    token.known_not_to_rotate()
-}
+use crate::token::{ROTATION_KEY, Token};
 
 /// Pauses before retrying a failed save: short, since the refresh is already done and the
 /// new token waits in memory.
@@ -125,7 +119,7 @@ impl Renewal {
                     return Err(no_refresh_token("the token"));
                 };
                 client
-                    .refresh_once(&refresh_token, known_not_to_rotate(stored))
+                    .refresh_once(&refresh_token, stored.known_not_to_rotate())
                     .await
             }
             Renewal::JwtBearer(jwt) => client.jwt_bearer(jwt).await,
@@ -512,7 +506,6 @@ impl Session {
         record_rotation: bool,
     ) -> Result<RefreshOutcome> {
         let store = &self.inner.store;
-        let signature: SignatureCheck = granted.signature;
         let mut merged = stored;
         let rotated = merged.merge_refresh(&granted.token);
         // The recorded expiry belonged to the old access token.
@@ -540,7 +533,10 @@ impl Session {
         self.remember(&merged);
         Ok(RefreshOutcome {
             token: merged,
-            action: RefreshAction::Refreshed { rotated, signature },
+            action: RefreshAction::Refreshed {
+                rotated,
+                signature: granted.signature,
+            },
         })
     }
 
@@ -601,7 +597,7 @@ impl Session {
         // Only a token known not to rotate may be sent again after an answer that leaves
         // open whether it was served: with rotation, a second use of a spent refresh token
         // revokes the whole token family.
-        let resend = known_not_to_rotate(&stored);
+        let resend = stored.known_not_to_rotate();
         let mut waits = self.inner.http_config.retry.backoff().build();
         loop {
             match client.refresh_once(refresh_token, resend).await {
