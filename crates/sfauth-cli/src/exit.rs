@@ -70,6 +70,9 @@ fn remedy_words(remedy: Remedy) -> Option<&'static str> {
             "pass it with --token-file (or SFAUTH_TOKEN_FILE), or name a stored org with --org"
         }
         Remedy::PasteRedirect => "log in with --no-browser and paste the redirected URL",
+        Remedy::ImportToken => {
+            "run sfauth store import --store URL --store-key KEY FILE (or log in with --store URL)"
+        }
         // A remedy a newer library adds: its own hint stands alone.
         _ => return None,
     })

@@ -10,7 +10,8 @@
 //!   finished and running runs;
 //! - [`home`]: a config home (`$SFAUTH_HOME`) of a test's own, with its stored orgs;
 //! - [`contract`]: the exit codes and the failure contract a failed run keeps;
-//! - [`lock`] and [`net`]: a token file's lock held from outside, ports that refuse.
+//! - [`lock`] and [`net`]: a token file's lock held from outside, ports that refuse;
+//! - [`services`]: real PostgreSQL and Redis servers for the fleet stores.
 //!
 //! It serves the tests of `sfauth` and `sfauth-cli`. The emulator's own tests cannot use
 //! it: it depends on the emulator, so a dev-dependency back would be a cycle.
@@ -25,6 +26,7 @@ pub mod home;
 pub mod lock;
 pub mod net;
 pub mod org;
+pub mod services;
 pub mod token;
 
 /// What nearly every test uses, in one import.

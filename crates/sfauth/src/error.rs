@@ -93,6 +93,8 @@ pub enum Remedy {
     /// Finish a web login without a browser on this machine: paste the URL the browser was
     /// redirected to.
     PasteRedirect,
+    /// Put a token into the store under the key (a shared store starts empty).
+    ImportToken,
 }
 
 /// Where a failure came from, as oauth2-rs splits its errors: whether Salesforce answered,

@@ -131,7 +131,14 @@ pub use secret::{
 pub use session::{RefreshAction, RefreshOutcome, Renewal, Session, SessionBuilder};
 pub use signature::SignatureCheck;
 pub use source::TokenSource;
-pub use store::{FileStore, StoreLock, TokenStore};
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
+pub use store::{
+    FileStore, RefreshMark, ServerUrl, StoreKey, StoreLock, StoreOptions, StoreUrl, StoredKey,
+    TokenStore,
+};
 pub use token::{InvalidToken, Token};
 
 /// Private files done right, for front ends that keep their own files beside the tokens

@@ -35,12 +35,8 @@ use crate::http::{HttpClient, HttpConfig};
 use crate::in_flight::SendGuard;
 use crate::secret::{AccessToken, RefreshToken, Secret};
 use crate::signature::SignatureCheck;
-use crate::store::{StoreLock, TokenStore};
+use crate::store::{RefreshMark, StoreLock, TokenStore};
 use crate::token::{ROTATION_KEY, Token};
-
-/// Pauses before retrying a failed save: short, since the refresh is already done and the
-/// new token waits in memory.
-const SAVE_RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(250)];
 
 /// What a refresh call did.
 #[non_exhaustive]
@@ -409,15 +405,98 @@ impl Session {
         })?
     }
 
-    /// The locked part of a refresh, run in its own task by [`refresh_from`].
+    /// The locked part of a refresh, run in its own task by [`refresh_from`]. The lock is
+    /// released explicitly once done: a lease on a server would otherwise outlive it.
     async fn refresh_detached(&self, seen: &Token, force: bool) -> Result<RefreshOutcome> {
-        let lock = self.inner.store.lock().await?;
+        let store = &self.inner.store;
+        let lock = store.lock().await?;
+        let outcome = self.refresh_under(&lock, seen, force).await;
+        if let Err(e) = store.release(lock).await {
+            tracing::debug!(error = %e, "releasing the store's lock failed; it runs out on its own");
+        }
+        outcome
+    }
+
+    async fn refresh_under(
+        &self,
+        lock: &StoreLock,
+        seen: &Token,
+        force: bool,
+    ) -> Result<RefreshOutcome> {
         let stored = self.inner.store.load().await?;
         if self.replaces(&stored, seen, force) {
             tracing::debug!("adopting a token another process refreshed");
             return Ok(self.adopt(stored));
         }
-        self.refresh_locked(&lock, stored).await
+        if let Some(mark) = lock.interrupted() {
+            self.check_interrupted(mark, &stored).await?;
+        }
+        self.refresh_locked(lock, stored).await
+    }
+
+    /// An earlier holder sent a refresh of `stored` and never saved its answer. With
+    /// rotation, Salesforce may have spent the stored refresh token for it: sending it again
+    /// would be a reuse, which revokes the whole family. Go on only if introspection says
+    /// the refresh token is still live; wait first until the marked request has surely ended.
+    async fn check_interrupted(&self, mark: &RefreshMark, stored: &Token) -> Result<()> {
+        let store = self.inner.store.describe();
+        let (Renewal::RefreshToken, Some(refresh_token)) =
+            (&self.inner.renewal, stored.refresh_token())
+        else {
+            return Ok(());
+        };
+        if stored.known_not_to_rotate() {
+            return Ok(());
+        }
+        let left = mark.time_left();
+        if !left.is_zero() {
+            tracing::info!(
+                holder = mark.holder(),
+                ?left,
+                "waiting for an interrupted refresh to end at Salesforce"
+            );
+            tokio::time::sleep(left).await;
+        }
+        let started = httpdate::fmt_http_date(mark.started());
+        if self.inner.client.client_secret().is_none() {
+            return Err(Error::new(
+                ErrorKind::LoginRequired,
+                format!(
+                    "a refresh of {store} sent by {} at {started} never saved its answer (that                      process stopped), so the stored refresh token may be spent; without the                      client secret sfauth cannot ask Salesforce whether it is, and it was not                      sent again",
+                    mark.holder()
+                ),
+            )
+            .with_hint(
+                "give the connected app's client secret, so that sfauth can check the refresh                  token by introspection; or log in again, or import a new token into the store",
+            )
+            .with_remedy(crate::error::Remedy::ClientSecret)
+            .with_origin(Origin::Storage));
+        }
+        let client = self.client_for(self.endpoint_for(stored)?)?;
+        let answer = client.introspect(&refresh_token).await.map_err(|e| {
+            let message = format!(
+                "{e}; sfauth asked because a refresh of {store} sent by {} at {started} never                  saved its answer, and the refresh token was not sent again",
+                mark.holder()
+            );
+            e.with_message(message)
+        })?;
+        if answer.active {
+            tracing::info!(
+                holder = mark.holder(),
+                "an interrupted refresh did not spend the refresh token; refreshing"
+            );
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::LoginRequired,
+            format!(
+                "a refresh of {store} sent by {} at {started} never saved its answer (that                  process stopped after Salesforce rotated the refresh token), and Salesforce says                  the stored refresh token is no longer valid: the token family is lost",
+                mark.holder()
+            ),
+        )
+        .with_hint(
+            "log in again (or import a new token into the store); the stored token was left as              it was, and the spent refresh token was not sent again",
+        ))
     }
 
     /// The app client for `endpoint`, over the session's one HTTP client (built on first
@@ -562,7 +641,7 @@ impl Session {
     /// Saves `token`, trying again a couple of times after short pauses: the refresh is
     /// done, and a passing fault (a full disk being cleaned, a busy store) should not lose it.
     async fn save_with_retries(&self, lock: &StoreLock, token: &Token) -> Result<()> {
-        let mut pauses = SAVE_RETRY_PAUSES.into_iter();
+        let mut pauses = self.inner.store.save_retry_pauses().iter().copied();
         loop {
             match self.inner.store.save(lock, token).await {
                 Ok(()) => return Ok(()),
@@ -598,6 +677,47 @@ impl Session {
         // open whether it was served: with rotation, a second use of a spent refresh token
         // revokes the whole token family.
         let resend = stored.known_not_to_rotate();
+        if !resend {
+            // Durable before anything is sent: if this process dies before it saves, the
+            // next holder knows the refresh token may be spent.
+            self.inner
+                .store
+                .mark_refreshing(lock, &RefreshMark::now(self.request_time()))
+                .await?;
+        }
+        let outcome = self
+            .send_refresh(lock, stored, &client, refresh_token, resend, sending)
+            .await;
+        if let Err(e) = &outcome
+            && !resend
+            && !e.is_ambiguous()
+        {
+            // An answer came (or nothing left): the stored refresh token is as it was.
+            if let Err(clear) = self.inner.store.clear_mark(lock).await {
+                tracing::warn!(error = %clear, "could not clear the refresh mark");
+            }
+        }
+        outcome
+    }
+
+    /// The longest a refresh request can take, its retries and pauses included.
+    fn request_time(&self) -> Duration {
+        let http = &self.inner.http_config;
+        let tries = u32::try_from(http.retry.max_retries.saturating_add(1)).unwrap_or(u32::MAX);
+        (http.timeout.saturating_add(http.connect_timeout))
+            .saturating_mul(tries)
+            .saturating_add(http.retry.max_delay.saturating_mul(tries))
+    }
+
+    async fn send_refresh(
+        &self,
+        lock: &StoreLock,
+        stored: Token,
+        client: &AppClient,
+        refresh_token: &RefreshToken,
+        resend: bool,
+        sending: SendGuard,
+    ) -> Result<RefreshOutcome> {
         let mut waits = self.inner.http_config.retry.backoff().build();
         loop {
             match client.refresh_once(refresh_token, resend).await {
@@ -673,14 +793,15 @@ fn save_failed(e: Error, rotated: bool) -> Error {
         (
             "the token was refreshed and Salesforce rotated the refresh token, but the new one \
              could not be saved, so it is lost",
-            "the stored refresh token is now spent: free the disk or fix the permissions, \
-             then log in again",
+            "the stored refresh token is now spent: fix what the cause below says (a full disk, \
+             permissions, a store that is down), then log in again",
         )
     } else {
         (
             "the token was refreshed but could not be saved; the stored token is unchanged \
              and still usable",
-            "free the disk or fix the file's directory or permissions, then run again",
+            "fix what the cause below says (a full disk, permissions, a store that is down), \
+             then run again",
         )
     };
     Error::new(ErrorKind::Storage, message)

@@ -2,10 +2,17 @@
 //! time across processes.
 
 pub mod file;
+mod location;
+mod mark;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::any::Any;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -13,6 +20,28 @@ use crate::error::Result;
 use crate::token::Token;
 
 pub use file::FileStore;
+pub use location::{ServerUrl, StoreKey, StoreOptions, StoreUrl, StoredKey};
+pub use mark::RefreshMark;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
+
+/// Pauses before retrying a failed save on a local store: short, since the refresh is done
+/// and the new token waits in memory.
+pub(crate) const LOCAL_SAVE_RETRY_PAUSES: &[Duration] =
+    &[Duration::from_millis(50), Duration::from_millis(250)];
+
+/// Pauses before retrying a failed save on a network store: a failover or a restart takes
+/// seconds, and the new token (with rotation, the only valid refresh token) waits in memory.
+pub(crate) const NETWORK_SAVE_RETRY_PAUSES: &[Duration] = &[
+    Duration::from_millis(100),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+];
 
 /// Proof that the store's exclusive lock is held; the lock is released on drop.
 ///
@@ -39,6 +68,7 @@ pub struct StoreLock {
     // still held, and no other process ever sees a leftover that is being removed.
     reservation: Mutex<Option<Box<dyn Any + Send>>>,
     version: Mutex<Option<u64>>,
+    interrupted: Option<RefreshMark>,
     guard: Box<dyn Any + Send + Sync>,
 }
 
@@ -48,8 +78,33 @@ impl StoreLock {
         StoreLock {
             reservation: Mutex::new(None),
             version: Mutex::new(None),
+            interrupted: None,
             guard: Box::new(guard),
         }
+    }
+
+    /// With the mark of a refresh that an earlier holder of this lock started and never
+    /// saved (see [`TokenStore::mark_refreshing`]).
+    pub fn with_interrupted(mut self, mark: RefreshMark) -> Self {
+        self.interrupted = Some(mark);
+        self
+    }
+
+    /// The refresh an earlier holder started and never saved, as the store found it when
+    /// this lock was taken: the stored refresh token may have been spent by it.
+    pub fn interrupted(&self) -> Option<&RefreshMark> {
+        self.interrupted.as_ref()
+    }
+
+    /// Takes the store's own guard back, if it is a `T`: for a store's
+    /// [`release`](TokenStore::release).
+    pub fn into_guard<T: Any>(self) -> Option<T> {
+        let StoreLock {
+            reservation, guard, ..
+        } = self;
+        drop(reservation);
+        let guard: Box<dyn Any> = guard;
+        guard.downcast::<T>().ok().map(|g| *g)
     }
 
     /// With the version of the stored token as read under this lock.
@@ -145,6 +200,25 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         Ok(())
     }
 
+    /// Records durably, before a refresh that can rotate the stored refresh token is sent,
+    /// that `mark`'s holder is sending it; the next [`save`](Self::save) clears the mark.
+    /// A later [`lock`](Self::lock) that finds a mark no save cleared reports it
+    /// ([`StoreLock::interrupted`]): the holder stopped between sending and saving, and the
+    /// stored refresh token may be spent. Stores shared by many machines keep marks; the
+    /// default keeps none.
+    async fn mark_refreshing(&self, lock: &StoreLock, mark: &RefreshMark) -> Result<()> {
+        let _ = (lock, mark);
+        Ok(())
+    }
+
+    /// Removes the mark of a refresh that was answered without a new token (an error from
+    /// Salesforce, or never sent): the stored refresh token is as it was. The default keeps
+    /// no marks.
+    async fn clear_mark(&self, lock: &StoreLock) -> Result<()> {
+        let _ = lock;
+        Ok(())
+    }
+
     /// Writes the token durably and atomically. The caller holds `lock`.
     ///
     /// A store whose lock can run out (a lease) checks it still holds; a store that keeps
@@ -164,8 +238,66 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         ))
     }
 
+    /// Releases `lock` now, for a store whose lock outlives a plain drop (a lease a server
+    /// keeps until it runs out). The default drops it.
+    async fn release(&self, lock: StoreLock) -> Result<()> {
+        drop(lock);
+        Ok(())
+    }
+
+    /// The pauses between tries of a save that failed after a refresh: a network store
+    /// waits out a failover longer than a local file waits for a full disk.
+    fn save_retry_pauses(&self) -> &'static [Duration] {
+        LOCAL_SAVE_RETRY_PAUSES
+    }
+
     /// Where the token lives, for messages (no secret).
     fn describe(&self) -> String;
+}
+
+/// A shared store is a store: a program can pick one at run time (see [`StoreUrl::open`])
+/// and hand it to a [`Session`](crate::Session).
+#[async_trait]
+impl<S: TokenStore + ?Sized> TokenStore for Arc<S> {
+    async fn load(&self) -> Result<Token> {
+        (**self).load().await
+    }
+
+    async fn lock(&self) -> Result<StoreLock> {
+        (**self).lock().await
+    }
+
+    async fn prepare(&self, lock: &StoreLock) -> Result<()> {
+        (**self).prepare(lock).await
+    }
+
+    async fn mark_refreshing(&self, lock: &StoreLock, mark: &RefreshMark) -> Result<()> {
+        (**self).mark_refreshing(lock, mark).await
+    }
+
+    async fn clear_mark(&self, lock: &StoreLock) -> Result<()> {
+        (**self).clear_mark(lock).await
+    }
+
+    async fn save(&self, lock: &StoreLock, token: &Token) -> Result<()> {
+        (**self).save(lock, token).await
+    }
+
+    async fn delete(&self, lock: &StoreLock) -> Result<()> {
+        (**self).delete(lock).await
+    }
+
+    async fn release(&self, lock: StoreLock) -> Result<()> {
+        (**self).release(lock).await
+    }
+
+    fn save_retry_pauses(&self) -> &'static [Duration] {
+        (**self).save_retry_pauses()
+    }
+
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
 }
 
 #[cfg(test)]

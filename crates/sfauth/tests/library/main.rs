@@ -37,6 +37,10 @@ mod single_flight;
 mod storage_faults;
 // The contract every TokenStore keeps (the file store runs it).
 mod store_contract;
+// The stores many machines share, against real PostgreSQL and Redis servers: the contract,
+// leases and dead holders, one refresh across "machines", interrupted refreshes, bad input.
+#[cfg(all(feature = "postgres", feature = "redis"))]
+mod store_fleet;
 // The token file: crash leftovers, symlinks, and what counts as a token file.
 mod store_file;
 // Certificate failures against a TLS server on 127.0.0.1 with certificates made in the

@@ -1,0 +1,644 @@
+//! [`PostgresStore`]: tokens in a PostgreSQL table, shared by every machine that reaches the
+//! database, refreshed one at a time under a transaction-scoped advisory lock.
+//!
+//! The table, created on first use (or by [`StoreUrl::init`](crate::StoreUrl::init)):
+//!
+//! ```sql
+//! CREATE TABLE sfauth_tokens (
+//!     key          text PRIMARY KEY,   -- the store key: an org's alias, or `default`
+//!     token        text NOT NULL,      -- the token JSON, as a token file holds it
+//!     version      bigint NOT NULL,    -- bumped by every write: the compare-and-set
+//!     refresh_mark text,               -- a refresh sent and not yet saved (see RefreshMark)
+//!     updated_at   timestamptz NOT NULL DEFAULT now()
+//! );
+//! ```
+//!
+//! How a refresh runs:
+//!
+//! - **The lock** is `pg_advisory_xact_lock` on the key, in a transaction of a connection of
+//!   its own. Transaction-scoped, it also works through PgBouncer in transaction mode, and
+//!   a holder that dies releases it with its connection (the server sees the socket close).
+//!   The wait is bounded by `lock_timeout`; while the refresh runs the holder pings the
+//!   connection, and `idle_in_transaction_session_timeout` (the lease) frees the lock of a
+//!   holder that froze or lost its network.
+//! - **Every write** (the mark, the token) is a single statement in its own transaction on
+//!   a second connection: `UPDATE … WHERE key = $1 AND version = $2`, so it is durable when
+//!   it returns (the server's `synchronous_commit`) and a holder that lost its lock cannot
+//!   overwrite a newer token. Only after that commit does the session hand the new token
+//!   out.
+//! - Statements use the unnamed prepared statement (`query_typed`): no named statements
+//!   that a pooler could hand to another client.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
+use tokio_postgres::{Client, Config};
+
+use crate::error::{Error, ErrorKind, Origin, Remedy, Result};
+use crate::store::file::MAX_TOKEN_FILE_BYTES;
+use crate::store::location::{ServerUrl, StoreKey, StoreOptions, StoredKey};
+use crate::store::{NETWORK_SAVE_RETRY_PAUSES, RefreshMark, StoreLock, TokenStore};
+use crate::token::Token;
+
+/// The first half of every advisory lock key sfauth takes (`'SFau'`), so that its locks do
+/// not collide with another application's one-number locks on the same database.
+const LOCK_NAMESPACE: i32 = 0x5346_6175;
+/// The advisory lock that serializes creating the table.
+const SCHEMA_LOCK: i32 = 0;
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS sfauth_tokens (
+    key          text PRIMARY KEY,
+    token        text NOT NULL,
+    version      bigint NOT NULL,
+    refresh_mark text,
+    updated_at   timestamptz NOT NULL DEFAULT now()
+)";
+
+/// A token store in a PostgreSQL database.
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> sfauth::Result<()> {
+/// use sfauth::{StoreKey, StoreOptions, StoreUrl, TokenStore};
+/// let url = StoreUrl::parse("postgres://sfauth@db.internal/tokens")?;
+/// let store = url.open(&StoreKey::parse("prod")?, &StoreOptions::default())?;
+/// let token = store.load().await?;
+/// # Ok(()) }
+/// ```
+pub struct PostgresStore {
+    config: Config,
+    shown: String,
+    key: StoreKey,
+    options: StoreOptions,
+    /// One connection for reads and writes, opened on first use and again after it broke.
+    shared: Mutex<Option<Arc<Client>>>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("url", &self.shown)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The lock: the transaction that holds the advisory lock, and the task that keeps its
+/// connection from looking idle while the refresh runs.
+struct PgLock {
+    client: Arc<Client>,
+    keeper: tokio::task::AbortHandle,
+}
+
+impl Drop for PgLock {
+    fn drop(&mut self) {
+        // Dropping the last handle on the client closes its connection: the server rolls
+        // the transaction back and the lock is free.
+        self.keeper.abort();
+    }
+}
+
+impl PostgresStore {
+    /// The store for `key` in the database `server` names. Connects on first use.
+    pub fn new(server: &ServerUrl, key: &StoreKey, options: &StoreOptions) -> Result<Self> {
+        let url = server.url();
+        let mut config: Config = url.as_str().parse().map_err(|e| {
+            Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "the store URL `{}` is not a PostgreSQL URL: {e}",
+                    server.redacted()
+                ),
+            )
+            .with_hint("write it as postgres://USER@HOST:PORT/DATABASE (options after `?`)")
+        })?;
+        if let Some(password) = server.password() {
+            config.password(password.expose());
+        }
+        config.connect_timeout(options.connect_timeout);
+        config.application_name("sfauth");
+        Ok(PostgresStore {
+            config,
+            shown: server.redacted().to_owned(),
+            key: key.clone(),
+            options: options.clone(),
+            shared: Mutex::new(None),
+        })
+    }
+
+    /// Creates the table if it is not there. Safe to run from many machines at once.
+    pub async fn init(&self) -> Result<()> {
+        let client = self.shared().await?;
+        self.create_table(&client).await
+    }
+
+    /// The tokens the table holds, by key.
+    pub async fn keys(&self) -> Result<Vec<StoredKey>> {
+        let client = self.shared().await?;
+        let sql = "SELECT key, version, extract(epoch FROM updated_at)::float8, \
+                   refresh_mark IS NOT NULL FROM sfauth_tokens ORDER BY key LIMIT 10000";
+        let rows = match client.query_typed(sql, &[]).await {
+            Err(e) if is_undefined_table(&e) => return Ok(Vec::new()),
+            other => other.map_err(|e| self.failed("list the tokens in", &e))?,
+        };
+        Ok(rows
+            .iter()
+            .map(|row| StoredKey {
+                key: row.get(0),
+                version: u64::try_from(row.get::<_, i64>(1)).unwrap_or(0),
+                updated: seconds_to_time(row.get(2)),
+                interrupted: row.get(3),
+            })
+            .collect())
+    }
+
+    async fn create_table(&self, client: &Client) -> Result<()> {
+        // Two machines creating the table at once could collide on the catalog; the lock
+        // makes the second wait and find it.
+        let sql = format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({LOCK_NAMESPACE}, {SCHEMA_LOCK}); {CREATE_TABLE}; COMMIT"
+        );
+        let done = client.batch_execute(&sql).await;
+        if done.is_err() {
+            let _ = client.batch_execute("ROLLBACK").await;
+        }
+        done.map_err(|e| {
+            let error = self.failed("create the table sfauth_tokens in", &e);
+            if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) {
+                error.with_hint(
+                    "let the store's user create tables in the database, or have its owner \
+                     create the table sfauth_tokens once (see the README's fleet section)",
+                )
+            } else {
+                error
+            }
+        })
+    }
+
+    /// A new connection, with every statement bounded in time.
+    async fn connect(&self) -> Result<Client> {
+        let tls = tls_connector()?;
+        let connecting = self.config.connect(tls);
+        let (client, connection) =
+            tokio::time::timeout(self.options.connect_timeout * 2, connecting)
+                .await
+                .map_err(|_| {
+                    self.unreachable(format!(
+                        "no answer within {}s",
+                        (self.options.connect_timeout * 2).as_secs()
+                    ))
+                })?
+                .map_err(|e| self.connect_failed(&e))?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "PostgreSQL connection ended");
+            }
+        });
+        let statement_ms = self.options.connect_timeout.as_millis().max(1);
+        client
+            .batch_execute(&format!("SET statement_timeout = {statement_ms}"))
+            .await
+            .map_err(|e| self.failed("set up a connection to", &e))?;
+        Ok(client)
+    }
+
+    /// The shared connection, opened if there is none or it broke.
+    async fn shared(&self) -> Result<Arc<Client>> {
+        let mut slot = self.shared.lock().await;
+        if let Some(client) = slot.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(Arc::clone(client));
+        }
+        let client = Arc::new(self.connect().await?);
+        *slot = Some(Arc::clone(&client));
+        Ok(client)
+    }
+
+    /// Runs `query` on the shared connection, creating the table once if it is missing.
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[(&(dyn tokio_postgres::types::ToSql + Sync), Type)],
+        doing: &str,
+    ) -> Result<Vec<tokio_postgres::Row>> {
+        let client = self.shared().await?;
+        match client.query_typed(sql, params).await {
+            Err(e) if is_undefined_table(&e) => {
+                self.create_table(&client).await?;
+                client.query_typed(sql, params).await
+            }
+            other => other,
+        }
+        .map_err(|e| self.failed(doing, &e))
+    }
+
+    fn key(&self) -> &str {
+        self.key.as_str()
+    }
+
+    fn unreachable(&self, why: String) -> Error {
+        Error::new(
+            ErrorKind::Unavailable,
+            format!("cannot reach the token store {}: {why}", self.shown),
+        )
+        .with_hint(
+            "check that the PostgreSQL server is up and reachable from here; nothing was sent \
+             to Salesforce and the stored token is unchanged",
+        )
+        .with_origin(Origin::Storage)
+    }
+
+    fn connect_failed(&self, e: &tokio_postgres::Error) -> Error {
+        match e.code() {
+            Some(code)
+                if *code == SqlState::INVALID_PASSWORD
+                    || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
+            {
+                Error::new(
+                    ErrorKind::Usage,
+                    format!(
+                        "the token store {} refused the login: {}",
+                        self.shown,
+                        db_message(e)
+                    ),
+                )
+                .with_hint(
+                    "check the user and password of the store URL (a password is read from the \
+                     URL, or set apart from it, never from the config)",
+                )
+            }
+            Some(code) if *code == SqlState::INVALID_CATALOG_NAME => Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "the token store {} names no database that exists: {}",
+                    self.shown,
+                    db_message(e)
+                ),
+            )
+            .with_hint("create the database, or name one that exists in the store URL"),
+            _ => self.unreachable(crate::http::chain(e)),
+        }
+    }
+
+    fn failed(&self, doing: &str, e: &tokio_postgres::Error) -> Error {
+        if e.is_closed() || e.as_db_error().is_none() {
+            return self.unreachable(crate::http::chain(e));
+        }
+        Error::new(
+            ErrorKind::Storage,
+            format!(
+                "cannot {doing} the token store {}: {}",
+                self.shown,
+                db_message(e)
+            ),
+        )
+    }
+
+    fn missing(&self) -> Error {
+        Error::new(
+            ErrorKind::Usage,
+            format!(
+                "the token store {} holds no token under the key `{}`",
+                self.shown,
+                self.key()
+            ),
+        )
+        .with_hint("import a token under this key first, or name the key that holds it")
+        .with_remedy(Remedy::ImportToken)
+    }
+
+    fn parse(&self, text: &str) -> Result<Token> {
+        if text.len() as u64 > MAX_TOKEN_FILE_BYTES {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "the token under the key `{}` in {} is larger than {} bytes",
+                    self.key(),
+                    self.shown,
+                    MAX_TOKEN_FILE_BYTES
+                ),
+            )
+            .with_hint("import a Salesforce token JSON under this key"));
+        }
+        Token::from_json(text.as_bytes()).map_err(|problem| {
+            Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "the value under the key `{}` in {} is not a usable token: {problem}",
+                    self.key(),
+                    self.shown
+                ),
+            )
+            .with_hint("import a Salesforce token JSON under this key; nothing was changed")
+            .with_remedy(Remedy::ImportToken)
+        })
+    }
+
+    /// A write over `version` (none: the key must not exist yet) in one statement of its
+    /// own transaction. Returns the new version, or `None` if the stored version moved.
+    async fn write(
+        &self,
+        version: Option<u64>,
+        token: Option<&str>,
+        mark: Option<&str>,
+        doing: &str,
+    ) -> Result<Option<u64>> {
+        let key = self.key();
+        let rows = match (version, token) {
+            (None, Some(token)) => {
+                let sql = "INSERT INTO sfauth_tokens (key, token, version, refresh_mark) \
+                           VALUES ($1, $2, 1, $3) ON CONFLICT (key) DO NOTHING RETURNING version";
+                self.query(
+                    sql,
+                    &[
+                        (&key, Type::TEXT),
+                        (&token, Type::TEXT),
+                        (&mark, Type::TEXT),
+                    ],
+                    doing,
+                )
+                .await?
+            }
+            (None, None) => return Ok(None),
+            (Some(version), token) => {
+                let version = i64::try_from(version).unwrap_or(i64::MAX);
+                // A mark alone keeps the token; a token write clears the mark.
+                let sql = "UPDATE sfauth_tokens SET token = coalesce($3, token), \
+                           refresh_mark = $4, version = version + 1, updated_at = now() \
+                           WHERE key = $1 AND version = $2 RETURNING version";
+                self.query(
+                    sql,
+                    &[
+                        (&key, Type::TEXT),
+                        (&version, Type::INT8),
+                        (&token, Type::TEXT),
+                        (&mark, Type::TEXT),
+                    ],
+                    doing,
+                )
+                .await?
+            }
+        };
+        if let Some(row) = rows.first() {
+            return Ok(Some(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0)));
+        }
+        // A retry of a token write whose answer was lost finds its own token one version
+        // on: done already, not a conflict.
+        if let Some(token) = token {
+            let next = version.map_or(1, |v| v.saturating_add(1));
+            let expected = i64::try_from(next).unwrap_or(i64::MAX);
+            let rows = self
+                .query(
+                    "SELECT version FROM sfauth_tokens WHERE key = $1 AND version = $2 AND token = $3",
+                    &[(&key, Type::TEXT), (&expected, Type::INT8), (&token, Type::TEXT)],
+                    doing,
+                )
+                .await?;
+            if !rows.is_empty() {
+                return Ok(Some(next));
+            }
+        }
+        Ok(None)
+    }
+
+    fn moved(&self) -> Error {
+        Error::new(
+            ErrorKind::Storage,
+            format!(
+                "the token under the key `{}` in {} was changed by another holder while this \
+                 one held the lock (its lock ran out); the newer token was kept, and this \
+                 write was not made",
+                self.key(),
+                self.shown
+            ),
+        )
+        .with_hint(
+            "a holder's lock runs out when it is silent for longer than the lease: check the \
+             network to the database, and that no client writes the table without sfauth's lock",
+        )
+    }
+}
+
+#[async_trait]
+impl TokenStore for PostgresStore {
+    async fn load(&self) -> Result<Token> {
+        let rows = self
+            .query(
+                "SELECT token FROM sfauth_tokens WHERE key = $1",
+                &[(&self.key(), Type::TEXT)],
+                "read a token from",
+            )
+            .await?;
+        let row = rows.first().ok_or_else(|| self.missing())?;
+        let text = zeroize::Zeroizing::new(row.get::<_, String>(0));
+        self.parse(&text)
+    }
+
+    async fn lock(&self) -> Result<StoreLock> {
+        let client = Arc::new(self.connect().await?);
+        let wait_ms = self.options.lock_timeout.as_millis().max(1);
+        let lease_ms = self.options.lease.as_millis().max(1000);
+        let statement_ms = self.options.connect_timeout.as_millis().max(1);
+        let begin = format!(
+            "BEGIN; SET LOCAL lock_timeout = {wait_ms}; SET LOCAL statement_timeout = {}; \
+             SET LOCAL idle_in_transaction_session_timeout = {lease_ms}",
+            wait_ms.saturating_add(statement_ms)
+        );
+        client
+            .batch_execute(&begin)
+            .await
+            .map_err(|e| self.failed("begin a transaction in", &e))?;
+        let key = self.key();
+        let locked = client
+            .execute_typed(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                &[(&LOCK_NAMESPACE, Type::INT4), (&key, Type::TEXT)],
+            )
+            .await;
+        if let Err(e) = locked {
+            if matches!(e.code(), Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE || *c == SqlState::QUERY_CANCELED)
+            {
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "timed out after {}s waiting for the lock on the key `{key}` in {}: \
+                         another holder is refreshing this token",
+                        self.options.lock_timeout.as_secs(),
+                        self.shown
+                    ),
+                )
+                .with_hint("run again once the other holder is done, or allow a longer wait")
+                .with_origin(Origin::Storage));
+            }
+            return Err(self.failed("lock a token in", &e));
+        }
+        client
+            .batch_execute(&format!("SET LOCAL statement_timeout = {statement_ms}"))
+            .await
+            .map_err(|e| self.failed("lock a token in", &e))?;
+        let found = match client
+            .query_typed(
+                "SELECT version, refresh_mark FROM sfauth_tokens WHERE key = $1",
+                &[(&key, Type::TEXT)],
+            )
+            .await
+        {
+            Err(e) if is_undefined_table(&e) => {
+                // The lock's transaction is aborted by the error: the table is created on
+                // the shared connection, and the lock taken again.
+                drop(client);
+                self.init().await?;
+                return self.lock().await;
+            }
+            other => other.map_err(|e| self.failed("lock a token in", &e))?,
+        };
+        let keeper = tokio::spawn(keep_alive(Arc::clone(&client), self.options.lease / 3));
+        let mut lock = StoreLock::new(PgLock {
+            client,
+            keeper: keeper.abort_handle(),
+        });
+        if let Some(row) = found.first() {
+            lock = lock.with_version(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0));
+            if let Some(mark) = row
+                .get::<_, Option<String>>(1)
+                .as_deref()
+                .and_then(RefreshMark::from_text)
+            {
+                lock = lock.with_interrupted(mark);
+            }
+        }
+        Ok(lock)
+    }
+
+    async fn mark_refreshing(&self, lock: &StoreLock, mark: &RefreshMark) -> Result<()> {
+        let text = mark.to_text();
+        let Some(version) = lock.version() else {
+            return Err(self.missing());
+        };
+        match self
+            .write(Some(version), None, Some(&text), "mark a refresh in")
+            .await?
+        {
+            Some(new) => {
+                lock.set_version(new);
+                Ok(())
+            }
+            None => Err(self.moved()),
+        }
+    }
+
+    async fn clear_mark(&self, lock: &StoreLock) -> Result<()> {
+        let Some(version) = lock.version() else {
+            return Ok(());
+        };
+        match self
+            .write(Some(version), None, None, "clear a refresh mark in")
+            .await?
+        {
+            Some(new) => {
+                lock.set_version(new);
+                Ok(())
+            }
+            None => Err(self.moved()),
+        }
+    }
+
+    async fn save(&self, lock: &StoreLock, token: &Token) -> Result<()> {
+        let json = token.to_json_pretty();
+        match self
+            .write(lock.version(), Some(json.as_str()), None, "save a token in")
+            .await?
+        {
+            Some(new) => {
+                lock.set_version(new);
+                Ok(())
+            }
+            None => Err(self.moved()),
+        }
+    }
+
+    async fn delete(&self, lock: &StoreLock) -> Result<()> {
+        let Some(version) = lock.version() else {
+            return Ok(());
+        };
+        let version = i64::try_from(version).unwrap_or(i64::MAX);
+        let rows = self
+            .query(
+                "DELETE FROM sfauth_tokens WHERE key = $1 AND version = $2 RETURNING version",
+                &[(&self.key(), Type::TEXT), (&version, Type::INT8)],
+                "delete a token from",
+            )
+            .await?;
+        if rows.is_empty() {
+            return Err(self.moved());
+        }
+        Ok(())
+    }
+
+    async fn release(&self, lock: StoreLock) -> Result<()> {
+        if let Some(guard) = lock.into_guard::<PgLock>() {
+            guard.keeper.abort();
+            // The lock ends with the transaction; if this fails, it ends with the connection.
+            let _ = guard.client.batch_execute("ROLLBACK").await;
+        }
+        Ok(())
+    }
+
+    fn save_retry_pauses(&self) -> &'static [Duration] {
+        NETWORK_SAVE_RETRY_PAUSES
+    }
+
+    fn describe(&self) -> String {
+        format!("the key `{}` in the token store {}", self.key(), self.shown)
+    }
+}
+
+/// Runs a trivial statement every `every`, so that a holder whose refresh is slow is not
+/// taken for one that froze.
+async fn keep_alive(client: Arc<Client>, every: Duration) {
+    let every = every.max(Duration::from_millis(200));
+    loop {
+        tokio::time::sleep(every).await;
+        if client.batch_execute("SELECT 1").await.is_err() {
+            return;
+        }
+    }
+}
+
+fn is_undefined_table(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&SqlState::UNDEFINED_TABLE)
+}
+
+fn db_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => crate::http::chain(e),
+    }
+}
+
+fn seconds_to_time(seconds: f64) -> Option<SystemTime> {
+    if seconds.is_finite() && seconds >= 0.0 {
+        UNIX_EPOCH.checked_add(Duration::from_secs_f64(seconds.min(1e12)))
+    } else {
+        None
+    }
+}
+
+/// TLS for `sslmode=require` (and `prefer`): rustls over the system's roots (which honour
+/// `SSL_CERT_FILE`), with the server's name checked.
+fn tls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    for cert in found.certs {
+        let _ = roots.add(cert);
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::internal(format!("cannot set up TLS for PostgreSQL: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}

@@ -1,0 +1,690 @@
+//! [`RedisStore`]: tokens in a Redis server, shared by every machine that reaches it,
+//! refreshed one at a time under a lease.
+//!
+//! Each token is a hash `sfauth:{KEY}:token` with the fields `token` (the token JSON),
+//! `version` (bumped by every write), `updated_ms` and, while a refresh is out, `mark`
+//! ([`RefreshMark`]). Its lock is `sfauth:{KEY}:lock`; the braces keep both in one hash
+//! slot of a cluster.
+//!
+//! - **The lock** is a lease: `SET lock OWNER NX PX lease`, with a random owner value. While
+//!   the refresh runs the holder renews it (only if it still holds `OWNER`), and it is
+//!   released by a compare-and-delete, so a holder whose lease ran out never frees the next
+//!   holder's lock.
+//! - **Every write** is a compare-and-set on `version`, in one Lua script: a holder whose
+//!   lease ran out, and that another holder followed, cannot overwrite the newer token.
+//! - **Durability** is the server's: with `appendonly yes` and `appendfsync always` a write
+//!   is on disk before Redis answers, so a rotated token survives a crash of the server.
+//!   Anything less can lose the last writes; the store warns when it finds the server set so.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, Script};
+use tokio::sync::{Mutex, OnceCell};
+
+use crate::error::{Error, ErrorKind, Origin, Remedy, Result};
+use crate::store::file::MAX_TOKEN_FILE_BYTES;
+use crate::store::location::{ServerUrl, StoreKey, StoreOptions, StoredKey};
+use crate::store::{NETWORK_SAVE_RETRY_PAUSES, RefreshMark, StoreLock, TokenStore};
+use crate::token::Token;
+
+/// Extends the lease only while `OWNER` still holds it.
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0";
+
+/// Deletes the lock only while `OWNER` still holds it.
+const UNLOCK: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0";
+
+/// A write over a version ('' for a key that must not exist yet): `token` sets the token
+/// and clears the mark, `mark` sets the mark, `clear` clears it, `delete` removes the hash. Returns the new
+/// version (0 after a delete), or -1 when the stored version is not the one expected. A token
+/// write that finds its own token one version on (a retry whose first answer was lost) is
+/// done.
+const WRITE: &str = r"
+local current = redis.call('HGET', KEYS[1], 'version')
+if (current or '') ~= ARGV[1] then
+  -- A retry of a token write whose answer was lost: done already, not a conflict.
+  if ARGV[2] == 'token' and tonumber(current) == (tonumber(ARGV[1]) or 0) + 1
+     and redis.call('HGET', KEYS[1], 'token') == ARGV[3] then
+    return tonumber(current)
+  end
+  return -1
+end
+if ARGV[2] == 'delete' then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+local next = (tonumber(current) or 0) + 1
+if ARGV[2] == 'token' then
+  redis.call('HSET', KEYS[1], 'token', ARGV[3], 'version', next, 'updated_ms', ARGV[4])
+  redis.call('HDEL', KEYS[1], 'mark')
+elseif ARGV[2] == 'clear' then
+  redis.call('HSET', KEYS[1], 'version', next)
+  redis.call('HDEL', KEYS[1], 'mark')
+else
+  redis.call('HSET', KEYS[1], 'mark', ARGV[3], 'version', next)
+end
+return next";
+
+/// How many keys `keys` lists at most.
+const MAX_LISTED: usize = 10_000;
+
+/// A token store in a Redis server.
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> sfauth::Result<()> {
+/// use sfauth::{StoreKey, StoreOptions, StoreUrl, TokenStore};
+/// let url = StoreUrl::parse("rediss://cache.internal:6380/0")?;
+/// let store = url.open(&StoreKey::parse("prod")?, &StoreOptions::default())?;
+/// let token = store.load().await?;
+/// # Ok(()) }
+/// ```
+pub struct RedisStore {
+    client: Client,
+    shown: String,
+    key: StoreKey,
+    options: StoreOptions,
+    connection: Mutex<Option<MultiplexedConnection>>,
+    /// The server's persistence is checked once, at the first lock.
+    checked: OnceCell<()>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &self.shown)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The lease: its owner value, and the task that renews it.
+struct Lease {
+    owner: String,
+    lost: Arc<AtomicBool>,
+    renewer: tokio::task::AbortHandle,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        // Not released here (that needs the server): the lease runs out on its own.
+        self.renewer.abort();
+    }
+}
+
+impl RedisStore {
+    /// The store for `key` on the server `server` names. Connects on first use.
+    pub fn new(server: &ServerUrl, key: &StoreKey, options: &StoreOptions) -> Result<Self> {
+        let malformed = |e: redis::RedisError| {
+            Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "the store URL `{}` is not a Redis URL: {e}",
+                    server.redacted()
+                ),
+            )
+            .with_hint("write it as redis://HOST:PORT/DB, or rediss://… for TLS")
+        };
+        let mut info = server
+            .url()
+            .clone()
+            .into_connection_info()
+            .map_err(malformed)?;
+        if let Some(password) = server.password() {
+            let settings = info
+                .redis_settings()
+                .clone()
+                .set_password(password.expose());
+            info = info.set_redis_settings(settings);
+        }
+        let client = Client::open(info).map_err(malformed)?;
+        Ok(RedisStore {
+            client,
+            shown: server.redacted().to_owned(),
+            key: key.clone(),
+            options: options.clone(),
+            connection: Mutex::new(None),
+            checked: OnceCell::new(),
+        })
+    }
+
+    fn token_key(&self) -> String {
+        format!("sfauth:{{{}}}:token", self.key)
+    }
+
+    fn lock_key(&self) -> String {
+        format!("sfauth:{{{}}}:lock", self.key)
+    }
+
+    /// The connection, opened if there is none.
+    async fn connection(&self) -> Result<MultiplexedConnection> {
+        let mut slot = self.connection.lock().await;
+        if let Some(connection) = slot.as_ref() {
+            return Ok(connection.clone());
+        }
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.options.connect_timeout))
+            .set_response_timeout(Some(self.options.connect_timeout));
+        let connection = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|e| self.failed("connect to", &e))?;
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Runs `command`; a broken connection is dropped, so the next call opens another.
+    async fn run<T: redis::FromRedisValue>(&self, command: &redis::Cmd, doing: &str) -> Result<T> {
+        let mut connection = self.connection().await?;
+        match command.query_async(&mut connection).await {
+            Ok(value) => Ok(value),
+            Err(e) => {
+                if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
+                    *self.connection.lock().await = None;
+                }
+                Err(self.failed(doing, &e))
+            }
+        }
+    }
+
+    async fn script<T: redis::FromRedisValue>(
+        &self,
+        script: &Script,
+        keys: &[&str],
+        args: &[&str],
+        doing: &str,
+    ) -> Result<T> {
+        let mut connection = self.connection().await?;
+        let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(*key);
+        }
+        for arg in args {
+            invocation.arg(*arg);
+        }
+        match invocation.invoke_async(&mut connection).await {
+            Ok(value) => Ok(value),
+            Err(e) => {
+                if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
+                    *self.connection.lock().await = None;
+                }
+                Err(self.failed(doing, &e))
+            }
+        }
+    }
+
+    /// What in the server's persistence settings can lose a rotated token, if anything.
+    pub async fn durability_warning(&self) -> Result<Option<String>> {
+        let config: std::result::Result<Vec<String>, Error> = self
+            .run(
+                redis::cmd("CONFIG").arg("GET").arg("append*"),
+                "read the persistence settings of",
+            )
+            .await;
+        let (aof, fsync) = match config {
+            Ok(pairs) => {
+                let find = |name: &str| {
+                    pairs
+                        .chunks(2)
+                        .find(|pair| pair[0] == name)
+                        .and_then(|pair| pair.get(1).cloned())
+                };
+                (find("appendonly"), find("appendfsync"))
+            }
+            // Managed servers often disable CONFIG; INFO tells whether the AOF is on.
+            Err(_) => {
+                let info: String = self
+                    .run(
+                        redis::cmd("INFO").arg("persistence"),
+                        "read the persistence of",
+                    )
+                    .await?;
+                let aof = info
+                    .lines()
+                    .find_map(|line| line.strip_prefix("aof_enabled:"))
+                    .map(|v| if v.trim() == "1" { "yes" } else { "no" }.to_owned());
+                (aof, None)
+            }
+        };
+        Ok(match (aof.as_deref(), fsync.as_deref()) {
+            (Some("yes"), Some("always")) => None,
+            (Some("yes"), Some(other)) => Some(format!(
+                "the Redis server of {} writes its append-only file with appendfsync {other}: a \
+                 crash of the server can lose the last second of writes, a rotated refresh token \
+                 among them; set appendfsync always (or replicate and WAIT), see the README's \
+                 fleet section",
+                self.shown
+            )),
+            (Some("yes"), None) => None,
+            _ => Some(format!(
+                "the Redis server of {} keeps no append-only file (appendonly no): a crash or \
+                 restart of the server loses every write since its last snapshot, rotated \
+                 refresh tokens among them; set appendonly yes and appendfsync always, see the \
+                 README's fleet section",
+                self.shown
+            )),
+        })
+    }
+
+    /// The tokens the server holds, by key.
+    pub async fn keys(&self) -> Result<Vec<StoredKey>> {
+        let mut cursor: u64 = 0;
+        let mut names = Vec::new();
+        // Bounded: each round trip moves the cursor; stop at the cap either way.
+        for _ in 0..10_000 {
+            let (next, batch): (u64, Vec<String>) = self
+                .run(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg("sfauth:{*}:token")
+                        .arg("COUNT")
+                        .arg(500),
+                    "list the tokens in",
+                )
+                .await?;
+            names.extend(batch);
+            cursor = next;
+            if cursor == 0 || names.len() >= MAX_LISTED {
+                break;
+            }
+        }
+        names.sort();
+        names.dedup();
+        names.truncate(MAX_LISTED);
+        let mut listed = Vec::with_capacity(names.len());
+        for name in names {
+            let Some(key) = name
+                .strip_prefix("sfauth:{")
+                .and_then(|rest| rest.strip_suffix("}:token"))
+            else {
+                continue;
+            };
+            let (version, updated, mark): (Option<u64>, Option<u64>, Option<String>) = self
+                .run(
+                    redis::cmd("HMGET")
+                        .arg(&name)
+                        .arg("version")
+                        .arg("updated_ms")
+                        .arg("mark"),
+                    "list the tokens in",
+                )
+                .await?;
+            listed.push(StoredKey {
+                key: key.to_owned(),
+                version: version.unwrap_or(0),
+                updated: updated.map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
+                interrupted: mark.is_some(),
+            });
+        }
+        Ok(listed)
+    }
+
+    fn failed(&self, doing: &str, e: &redis::RedisError) -> Error {
+        if e.kind() == redis::ErrorKind::AuthenticationFailed
+            || e.code().is_some_and(|c| c == "WRONGPASS" || c == "NOAUTH")
+        {
+            return Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "the token store {} refused the login: {}",
+                    self.shown,
+                    e.code().unwrap_or("authentication failed")
+                ),
+            )
+            .with_hint(
+                "check the user and password of the store URL (a password is read from the URL, \
+                 or set apart from it, never from the config)",
+            );
+        }
+        if e.is_io_error()
+            || e.is_connection_refusal()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+        {
+            return Error::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "cannot reach the token store {}: {}",
+                    self.shown,
+                    crate::http::chain(e)
+                ),
+            )
+            .with_hint(
+                "check that the Redis server is up and reachable from here; nothing was sent to \
+                 Salesforce and the stored token is unchanged",
+            )
+            .with_origin(Origin::Storage);
+        }
+        Error::new(
+            ErrorKind::Storage,
+            format!(
+                "cannot {doing} the token store {}: {}",
+                self.shown,
+                crate::http::chain(e)
+            ),
+        )
+    }
+
+    fn missing(&self) -> Error {
+        Error::new(
+            ErrorKind::Usage,
+            format!(
+                "the token store {} holds no token under the key `{}`",
+                self.shown, self.key
+            ),
+        )
+        .with_hint("import a token under this key first, or name the key that holds it")
+        .with_remedy(Remedy::ImportToken)
+    }
+
+    fn moved(&self) -> Error {
+        Error::new(
+            ErrorKind::Storage,
+            format!(
+                "the token under the key `{}` in {} was changed by another holder while this \
+                 one held the lock (its lease ran out); the newer token was kept, and this \
+                 write was not made",
+                self.key, self.shown
+            ),
+        )
+        .with_hint(
+            "a lease runs out when its holder is silent for longer than the lease: check the \
+             network to the server, and that no client writes the key without sfauth's lock",
+        )
+    }
+
+    /// A compare-and-set write; the new version, or `None` when the stored one moved.
+    async fn write(
+        &self,
+        lock: &StoreLock,
+        what: &str,
+        value: &str,
+        doing: &str,
+    ) -> Result<Option<u64>> {
+        let expected = lock.version().map(|v| v.to_string()).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0)
+            .to_string();
+        let answer: i64 = self
+            .script(
+                &Script::new(WRITE),
+                &[&self.token_key()],
+                &[&expected, what, value, &now],
+                doing,
+            )
+            .await?;
+        Ok(u64::try_from(answer).ok())
+    }
+
+    async fn warn_once_about_durability(&self) {
+        self.checked
+            .get_or_init(|| async {
+                match self.durability_warning().await {
+                    Ok(Some(warning)) => tracing::warn!("{warning}"),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::debug!(error = %e, "cannot check the Redis server's persistence")
+                    }
+                }
+            })
+            .await;
+    }
+}
+
+#[async_trait]
+impl TokenStore for RedisStore {
+    async fn load(&self) -> Result<Token> {
+        let text: Option<String> = self
+            .run(
+                redis::cmd("HGET").arg(self.token_key()).arg("token"),
+                "read a token from",
+            )
+            .await
+            .map_err(|e| match e.kind() {
+                // A key of another type under the token's name.
+                ErrorKind::Storage => Error::new(
+                    ErrorKind::Usage,
+                    format!(
+                        "the value under the key `{}` in {} is not an sfauth token ({e})",
+                        self.key, self.shown
+                    ),
+                )
+                .with_hint("import a Salesforce token JSON under this key; nothing was changed")
+                .with_remedy(Remedy::ImportToken),
+                _ => e,
+            })?;
+        let text = zeroize::Zeroizing::new(text.ok_or_else(|| self.missing())?);
+        if text.len() as u64 > MAX_TOKEN_FILE_BYTES {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "the token under the key `{}` in {} is larger than {MAX_TOKEN_FILE_BYTES} bytes",
+                    self.key, self.shown
+                ),
+            )
+            .with_hint("import a Salesforce token JSON under this key"));
+        }
+        Token::from_json(text.as_bytes()).map_err(|problem| {
+            Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "the value under the key `{}` in {} is not a usable token: {problem}",
+                    self.key, self.shown
+                ),
+            )
+            .with_hint("import a Salesforce token JSON under this key; nothing was changed")
+            .with_remedy(Remedy::ImportToken)
+        })
+    }
+
+    async fn lock(&self) -> Result<StoreLock> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| Error::internal(format!("no randomness for a lease owner: {e}")))?;
+        let owner: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let lease_ms = u64::try_from(self.options.lease.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1000);
+        let lock_key = self.lock_key();
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(10);
+        loop {
+            let taken: Option<String> = self
+                .run(
+                    redis::cmd("SET")
+                        .arg(&lock_key)
+                        .arg(&owner)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(lease_ms),
+                    "lock a token in",
+                )
+                .await?;
+            if taken.is_some() {
+                break;
+            }
+            if started.elapsed() >= self.options.lock_timeout {
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "timed out after {}s waiting for the lock on the key `{}` in {}: \
+                         another holder is refreshing this token",
+                        self.options.lock_timeout.as_secs(),
+                        self.key,
+                        self.shown
+                    ),
+                )
+                .with_hint("run again once the other holder is done, or allow a longer wait")
+                .with_origin(Origin::Storage));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
+        self.warn_once_about_durability().await;
+        let lost = Arc::new(AtomicBool::new(false));
+        let renewer = tokio::spawn(renew(
+            self.connection().await?,
+            lock_key,
+            owner.clone(),
+            lease_ms,
+            Arc::clone(&lost),
+        ));
+        let found: (Option<u64>, Option<String>) = self
+            .run(
+                redis::cmd("HMGET")
+                    .arg(self.token_key())
+                    .arg("version")
+                    .arg("mark"),
+                "lock a token in",
+            )
+            .await?;
+        let mut lock = StoreLock::new(Lease {
+            owner,
+            lost,
+            renewer: renewer.abort_handle(),
+        });
+        if let Some(version) = found.0 {
+            lock = lock.with_version(version);
+        }
+        if let Some(mark) = found.1.as_deref().and_then(RefreshMark::from_text) {
+            lock = lock.with_interrupted(mark);
+        }
+        Ok(lock)
+    }
+
+    async fn mark_refreshing(&self, lock: &StoreLock, mark: &RefreshMark) -> Result<()> {
+        if lock.version().is_none() {
+            return Err(self.missing());
+        }
+        match self
+            .write(lock, "mark", &mark.to_text(), "mark a refresh in")
+            .await?
+        {
+            Some(version) => {
+                lock.set_version(version);
+                Ok(())
+            }
+            None => Err(self.moved()),
+        }
+    }
+
+    async fn clear_mark(&self, lock: &StoreLock) -> Result<()> {
+        if lock.version().is_none() {
+            return Ok(());
+        }
+        match self
+            .write(lock, "clear", "", "clear a refresh mark in")
+            .await?
+        {
+            Some(version) => {
+                lock.set_version(version);
+                Ok(())
+            }
+            None => Err(self.moved()),
+        }
+    }
+
+    async fn save(&self, lock: &StoreLock, token: &Token) -> Result<()> {
+        if let Some(lease) = lock.guard::<Lease>()
+            && lease.lost.load(Ordering::SeqCst)
+        {
+            // Still written if no one else wrote meanwhile: the version decides.
+            tracing::warn!(
+                "the lease on {} ran out during the refresh",
+                self.describe()
+            );
+        }
+        let json = token.to_json_pretty();
+        match self
+            .write(lock, "token", json.as_str(), "save a token in")
+            .await?
+        {
+            Some(version) => {
+                lock.set_version(version);
+                Ok(())
+            }
+            None => Err(self.moved()),
+        }
+    }
+
+    async fn delete(&self, lock: &StoreLock) -> Result<()> {
+        if lock.version().is_none() {
+            return Ok(());
+        }
+        match self
+            .write(lock, "delete", "", "delete a token from")
+            .await?
+        {
+            Some(_) => Ok(()),
+            None => Err(self.moved()),
+        }
+    }
+
+    async fn release(&self, lock: StoreLock) -> Result<()> {
+        let Some(lease) = lock.into_guard::<Lease>() else {
+            return Ok(());
+        };
+        lease.renewer.abort();
+        let _: i64 = self
+            .script(
+                &Script::new(UNLOCK),
+                &[&self.lock_key()],
+                &[&lease.owner],
+                "unlock a token in",
+            )
+            .await?;
+        Ok(())
+    }
+
+    fn save_retry_pauses(&self) -> &'static [Duration] {
+        NETWORK_SAVE_RETRY_PAUSES
+    }
+
+    fn describe(&self) -> String {
+        format!("the key `{}` in the token store {}", self.key, self.shown)
+    }
+}
+
+/// Renews the lease every third of its length while `owner` holds it; notes when it does not.
+async fn renew(
+    mut connection: MultiplexedConnection,
+    lock_key: String,
+    owner: String,
+    lease_ms: u64,
+    lost: Arc<AtomicBool>,
+) {
+    let every = Duration::from_millis((lease_ms / 3).max(100));
+    let script = Script::new(RENEW);
+    loop {
+        tokio::time::sleep(every).await;
+        let renewed: redis::RedisResult<i64> = script
+            .key(&lock_key)
+            .arg(&owner)
+            .arg(lease_ms)
+            .invoke_async(&mut connection)
+            .await;
+        match renewed {
+            Ok(1) => {}
+            Ok(_) => {
+                lost.store(true, Ordering::SeqCst);
+                return;
+            }
+            // A passing error: the next round tries again, while the lease lasts.
+            Err(e) => tracing::debug!(error = %e, "renewing the Redis lease failed"),
+        }
+    }
+}
