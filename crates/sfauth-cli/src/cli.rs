@@ -50,6 +50,66 @@ pub enum Command {
     /// Print the org as an SFDX auth URL (force://...). Prints a secret; single-use when the
     /// refresh token rotates (for CI, prefer `login jwt`).
     Export(ExportArgs),
+    /// Work with a token store many machines share (PostgreSQL, Redis): import, export,
+    /// list, delete, init.
+    Store(StoreCommandArgs),
+}
+
+/// `sfauth store`.
+#[derive(Debug, Args)]
+pub struct StoreCommandArgs {
+    /// What to do with the store.
+    #[command(subcommand)]
+    pub action: StoreAction,
+}
+
+/// The `sfauth store` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StoreAction {
+    /// Create what the store needs (PostgreSQL: its table) and check its settings (Redis:
+    /// whether a crash can lose the last writes). Safe to run again.
+    Init(StoreTargetArgs),
+    /// Copy a token JSON (the seeds' format, or an sfauth token file) into the store under
+    /// the key, under the store's lock: a developer's login becomes the fleet's.
+    Import(StoreImportArgs),
+    /// Print the token JSON the store holds under the key. Prints a secret.
+    Export(StoreTargetArgs),
+    /// List the keys the store holds, with their age; no secrets.
+    List(StoreListArgs),
+    /// Delete the token under the key, under the store's lock.
+    Delete(StoreTargetArgs),
+}
+
+/// The store and key a `sfauth store` subcommand works on.
+#[derive(Debug, Args)]
+pub struct StoreTargetArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// `sfauth store import`.
+#[derive(Debug, Args)]
+pub struct StoreImportArgs {
+    #[command(flatten)]
+    pub target: StoreTargetArgs,
+
+    /// The token JSON file, or `-` for stdin.
+    #[arg(value_name = "FILE|-")]
+    pub file: PathBuf,
+}
+
+/// `sfauth store list`.
+#[derive(Debug, Args)]
+pub struct StoreListArgs {
+    #[command(flatten)]
+    pub target: StoreTargetArgs,
+
+    /// Print JSON.
+    #[arg(long, env = "SFAUTH_JSON")]
+    pub json: bool,
 }
 
 /// `sfauth revoke`.
@@ -135,6 +195,9 @@ pub struct AliasArgs {
     /// Make it the default org.
     #[arg(long)]
     pub set_default: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     #[command(flatten)]
     pub http: HttpArgs,
@@ -348,11 +411,52 @@ pub struct AppArgs {
     pub site: Option<String>,
 }
 
+/// Where the token lives: a file (the default) or a store many machines share.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// The token store: a path or file:PATH, postgres://USER@HOST:PORT/DB, redis://HOST:PORT/DB
+    /// or rediss://… (TLS); else SFAUTH_STORE; else the org's own, else its token file. A
+    /// password never goes in this flag (it shows in `ps`): put it in SFAUTH_STORE_PASSWORD,
+    /// a file (--store-password-file), or the URL in SFAUTH_STORE.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+
+    /// Which token in a shared store; else SFAUTH_STORE_KEY; else the org's alias, else
+    /// `default`.
+    #[arg(long, value_name = "NAME")]
+    pub store_key: Option<String>,
+
+    /// A file holding the shared store's password; else SFAUTH_STORE_PASSWORD_FILE (or the
+    /// password itself in SFAUTH_STORE_PASSWORD).
+    #[arg(long, value_name = "PATH")]
+    pub store_password_file: Option<PathBuf>,
+
+    /// How long a shared store keeps the lock of a holder that went silent (froze, lost its
+    /// network, was killed without closing its connection) before others go on. A live
+    /// holder renews it.
+    #[arg(long, env = "SFAUTH_STORE_LEASE", value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub store_lease: Duration,
+}
+
+impl Default for StoreArgs {
+    fn default() -> Self {
+        StoreArgs {
+            store: None,
+            store_key: None,
+            store_password_file: None,
+            store_lease: sfauth::StoreOptions::DEFAULT_LEASE,
+        }
+    }
+}
+
 /// Which token, which app, which login host: the token commands' flags.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     #[command(flatten)]
     pub select: TokenSelection,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     #[command(flatten)]
     pub app: AppArgs,

@@ -184,6 +184,12 @@ pub struct Org {
     pub secret: SecretSource,
     /// The token file.
     pub token_file: PathBuf,
+    /// A shared store holding the token instead of the file (its URL, never a password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+    /// The token's key in the shared store, when not the alias.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_key: Option<String>,
     /// The user, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
@@ -215,6 +221,8 @@ impl Org {
             client_id,
             secret: SecretSource::default(),
             token_file,
+            store: None,
+            store_key: None,
             username: None,
             key_file: None,
             audience: None,
@@ -332,6 +340,8 @@ mod tests {
                 ..Default::default()
             },
             token_file: "/tmp/t.json".into(),
+            store: Some("postgres://sfauth@db.internal/tokens".into()),
+            store_key: None,
             username: Some("ada@example.com".into()),
             key_file: None,
             audience: None,

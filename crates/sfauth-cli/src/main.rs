@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Header(_) | Command::Exec(_) | Command::Request(_) => false,
         Command::Orgs(args) => args.json,
         Command::Status(args) => args.json,
+        Command::Store(args) => matches!(&args.action, cli::StoreAction::List(l) if l.json),
         Command::Demo(_)
         | Command::Login(_)
         | Command::Revoke(_)
@@ -83,6 +84,7 @@ async fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Revoke(args) => commands::revoke::revoke(args).await,
         Command::Logout(args) => commands::revoke::logout(args).await,
         Command::Export(args) => commands::revoke::export(args).await,
+        Command::Store(args) => commands::store::run(args).await,
     };
     done.map(|()| ExitCode::SUCCESS)
 }
@@ -104,7 +106,8 @@ fn refresh_timeout(command: &Command) -> Option<std::time::Duration> {
         | Command::Status(_)
         | Command::Revoke(_)
         | Command::Logout(_)
-        | Command::Export(_) => return None,
+        | Command::Export(_)
+        | Command::Store(_) => return None,
     };
     Some(http.timeout)
 }

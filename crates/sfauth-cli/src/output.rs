@@ -59,6 +59,29 @@ pub fn unix_secs(time: SystemTime) -> Option<u64> {
     time.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
 }
 
+/// `time` as RFC 3339 in UTC, to the second: `2026-12-02T14:05:09Z`. Before the epoch: the
+/// epoch.
+pub fn rfc3339(time: SystemTime) -> String {
+    let secs = unix_secs(time).unwrap_or(0);
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's `civil_from_days`).
+    let z = i64::try_from(days).unwrap_or(i64::MAX / 2) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
 /// Now, in milliseconds since the Unix epoch, as Salesforce writes `issued_at`.
 pub fn now_millis() -> u128 {
     SystemTime::now()
@@ -70,6 +93,15 @@ pub fn now_millis() -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_as_rfc_3339_in_utc() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let leap_day = UNIX_EPOCH + Duration::from_secs(951_827_696);
+        assert_eq!(rfc3339(leap_day), "2000-02-29T12:34:56Z");
+        let later = UNIX_EPOCH + Duration::from_secs(1_796_220_309);
+        assert_eq!(rfc3339(later), "2026-12-02T14:05:09Z");
+    }
 
     #[test]
     fn a_table_pads_each_column_to_its_widest_cell() {

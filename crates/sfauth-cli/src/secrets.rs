@@ -21,6 +21,30 @@ pub const CLIENT_SECRET_ENV: &str = "SFAUTH_CLIENT_SECRET";
 /// when a password org is renewed.
 pub const PASSWORD_ENV: &str = "SFAUTH_PASSWORD";
 
+/// The env var that may hold a shared store's password.
+pub const STORE_PASSWORD_ENV: &str = "SFAUTH_STORE_PASSWORD";
+
+/// A shared store's password, from a file (trimmed), else SFAUTH_STORE_PASSWORD; `None`
+/// when neither gives one.
+pub fn store_password(file: Option<&Path>) -> Result<Option<Secret<String>>> {
+    match file {
+        Some(path) => {
+            let raw = Secret::new(std::fs::read_to_string(path).map_err(|e| {
+                Error::new(
+                    ErrorKind::Usage,
+                    format!(
+                        "cannot read the store password file {}: {e}",
+                        path.display()
+                    ),
+                )
+                .with_hint("the file should hold the store's password and nothing else")
+            })?);
+            non_empty(raw, &format!("the file {}", path.display())).map(Some)
+        }
+        None => env(STORE_PASSWORD_ENV),
+    }
+}
+
 /// The env var `login access-token` reads the token from, as `sf` does.
 pub const ACCESS_TOKEN_ENV: &str = "SF_ACCESS_TOKEN";
 
@@ -135,24 +159,59 @@ pub fn access_token() -> Result<AccessToken> {
     Ok(AccessToken::new(raw.expose()))
 }
 
-/// The whole of `file`, or of stdin for `-`, naming `what` in errors.
+/// The most `text` reads: far more than any token, URL or key.
+const MAX_TEXT_BYTES: u64 = 1024 * 1024;
+
+/// The whole of `file`, or of stdin for `-`, naming `what` in errors; at most 1 MiB.
 pub fn text(file: &Path, what: &str) -> Result<Secret<String>> {
-    if file == Path::new("-") {
-        let mut text = String::new();
-        let read = std::io::stdin().read_to_string(&mut text);
-        let text = Secret::new(text);
-        read.map_err(|e| {
+    let (reader, place): (Box<dyn Read>, String) = if file == Path::new("-") {
+        (Box::new(std::io::stdin()), "stdin".to_owned())
+    } else {
+        let opened = std::fs::File::open(file).map_err(|e| {
             Error::new(
                 ErrorKind::Usage,
-                format!("cannot read the {what} from stdin: {e}"),
+                format!("cannot read {}: {e}", file.display()),
             )
         })?;
-        return Ok(text);
-    }
-    std::fs::read_to_string(file).map(Secret::new).map_err(|e| {
+        (Box::new(opened), file.display().to_string())
+    };
+    let mut buffer = zeroize::Zeroizing::new(String::new());
+    let read = reader.take(MAX_TEXT_BYTES + 1).read_to_string(&mut buffer);
+    let text = Secret::new(std::mem::take(&mut *buffer));
+    read.map_err(|e| {
         Error::new(
             ErrorKind::Usage,
-            format!("cannot read {}: {e}", file.display()),
+            format!("cannot read the {what} from {place}: {e}"),
+        )
+    })?;
+    if text.expose().len() as u64 > MAX_TEXT_BYTES {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!("the {what} in {place} is larger than 1 MiB"),
+        )
+        .with_hint(format!("give the {what} alone")));
+    }
+    Ok(text)
+}
+
+/// A token JSON (the seeds' format) from `file`, or stdin for `-`.
+pub fn token_json(file: &Path) -> Result<Token> {
+    let text = text(file, "token JSON")?;
+    Token::from_json(text.expose().as_bytes()).map_err(|problem| {
+        Error::new(
+            ErrorKind::Usage,
+            format!(
+                "{} is not a usable token: {problem}",
+                if file == Path::new("-") {
+                    "stdin".to_owned()
+                } else {
+                    file.display().to_string()
+                }
+            ),
+        )
+        .with_hint(
+            "give a JSON object like Salesforce's token response, with at least access_token and \
+             instance_url (and refresh_token to refresh), as sfauth's token files hold",
         )
     })
 }
@@ -180,11 +239,10 @@ pub fn stdin_line(what: &str) -> Result<Secret<String>> {
 fn non_empty(raw: Secret<String>, place: &str) -> Result<Secret<String>> {
     let trimmed = raw.expose().trim();
     if trimmed.is_empty() {
-        return Err(Error::new(
-            ErrorKind::Usage,
-            format!("the client secret in {place} is empty"),
-        )
-        .with_hint("put the Consumer Secret there, or leave it unset"));
+        return Err(
+            Error::new(ErrorKind::Usage, format!("the secret in {place} is empty"))
+                .with_hint("put the secret there, or leave it unset"),
+        );
     }
     Ok(Secret::from(trimmed))
 }

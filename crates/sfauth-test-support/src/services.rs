@@ -76,6 +76,15 @@ impl Server {
         }
     }
 
+    /// `sfauth SUBCOMMAND --store URL --store-key KEY`, the password in
+    /// SFAUTH_STORE_PASSWORD (never on the command line).
+    pub fn sfauth(&self, subcommand: &str, key: &str) -> crate::command::TestCommand {
+        crate::command::sfauth()
+            .args(subcommand.split(' '))
+            .args(["--store", &self.url(), "--store-key", key])
+            .env("SFAUTH_STORE_PASSWORD", PASSWORD)
+    }
+
     /// The server's log so far, for a failure message.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()

@@ -700,13 +700,12 @@ impl Session {
         outcome
     }
 
-    /// The longest a refresh request can take, its retries and pauses included.
+    /// The longest the one try of a refresh that may reach Salesforce can take: a try is
+    /// sent again only when the answer proves it was not processed (see
+    /// [`Renewal::renew`]), so no later try can rotate the token.
     fn request_time(&self) -> Duration {
         let http = &self.inner.http_config;
-        let tries = u32::try_from(http.retry.max_retries.saturating_add(1)).unwrap_or(u32::MAX);
-        (http.timeout.saturating_add(http.connect_timeout))
-            .saturating_mul(tries)
-            .saturating_add(http.retry.max_delay.saturating_mul(tries))
+        http.timeout.saturating_add(http.connect_timeout)
     }
 
     async fn send_refresh(

@@ -8,6 +8,7 @@ pub mod orgs;
 pub mod refresh;
 pub mod request;
 pub mod revoke;
+pub mod store;
 pub mod token;
 
 use crate::cli::DemoArgs;

@@ -70,7 +70,7 @@ pub async fn list(args: &ListArgs) -> anyhow::Result<()> {
 pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
     let org = ResolvedOrg::stored(&args.select, None)?;
     let (alias, record) = org.named()?;
-    let token = FileStore::new(org.token_file()).load().await;
+    let token = org.store().load().await;
     let mut details = describe(alias, record, token.as_ref().ok(), org.is_default());
     if let Err(e) = &token {
         details["token_problem"] = e.to_string().into();

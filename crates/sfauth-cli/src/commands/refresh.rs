@@ -10,7 +10,7 @@ use crate::out::{errln, outln};
 pub async fn run(args: &RefreshArgs) -> anyhow::Result<()> {
     let org = ResolvedOrg::for_token(&args.target)?;
     let outcome = org.session().refresh().await?;
-    let summary = summary(&outcome, &org.token_file().display().to_string());
+    let summary = summary(&outcome, &org.describe_store());
     if args.json {
         outln!("{summary}")?;
     } else {

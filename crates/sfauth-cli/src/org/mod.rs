@@ -12,14 +12,16 @@
 //! a login writes its org (`commands/login/commit.rs`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sfauth::{
     AppClient, ClientSecret, ConnectedApp, Endpoint, Error, ErrorKind, ExpiryPolicy, FileStore,
-    HttpConfig, IssuedToken, JwtBearer, LoginUrl, Renewal, Result, Session, SitePrefix, Token,
+    HttpConfig, IssuedToken, JwtBearer, LoginUrl, Renewal, Result, Session, SitePrefix, StoreKey,
+    StoreOptions, StoreUrl, Token, TokenStore,
 };
 
-use crate::cli::{AliasArgs, AppArgs, AppLoginArgs, HttpArgs, OrgSelection, TargetArgs};
+use crate::cli::{AliasArgs, AppArgs, AppLoginArgs, HttpArgs, OrgSelection, StoreArgs, TargetArgs};
 use crate::config::{Alias, Config, Flow, Home, Org, SecretSource};
 use crate::out::errln;
 use crate::secrets;
@@ -41,6 +43,12 @@ const CLIENT_SECRET_FILE_ENV: &str = "SFAUTH_CLIENT_SECRET_FILE";
 const LOGIN_URL_ENV: &str = "SFAUTH_LOGIN_URL";
 /// The env var with the site prefix.
 const SITE_ENV: &str = "SFAUTH_SITE";
+/// The env var naming the token store.
+pub const STORE_ENV: &str = "SFAUTH_STORE";
+/// The env var naming the token's key in a shared store.
+const STORE_KEY_ENV: &str = "SFAUTH_STORE_KEY";
+/// The env var naming the shared store's password file.
+const STORE_PASSWORD_FILE_ENV: &str = "SFAUTH_STORE_PASSWORD_FILE";
 
 /// The org a command works on, resolved from flags, environment and config.
 pub struct ResolvedOrg {
@@ -52,6 +60,8 @@ pub struct ResolvedOrg {
     is_default: bool,
     /// The token file.
     token_file: Sourced<PathBuf>,
+    /// A shared store that holds the token instead of the file, opened once.
+    shared: Option<SharedStore>,
     /// The connected app's Consumer Key, once the app is resolved.
     client_id: Option<Sourced<String>>,
     /// The client secret, read once.
@@ -74,6 +84,15 @@ pub struct ResolvedOrg {
     http: HttpConfig,
     /// The longest wait for another sfauth that holds the token file's lock.
     lock_timeout: Duration,
+    /// How long a shared store keeps a silent holder's lock.
+    store_lease: Duration,
+}
+
+/// A store many machines share, as resolved: where, which key, opened.
+struct SharedStore {
+    url: Sourced<StoreUrl>,
+    key: StoreKey,
+    store: Arc<dyn TokenStore>,
 }
 
 /// Which token the token commands' flags, else the environment, name.
@@ -124,12 +143,21 @@ impl ResolvedOrg {
     /// environment and the org's record. Checks every flag before anything touches the
     /// network or the token file.
     pub fn for_token(args: &TargetArgs) -> Result<ResolvedOrg> {
-        let org = match pick(args)? {
+        let named_store = store_flag_or_env(&args.store).is_some();
+        let mut org = match pick(args)? {
             Picked::TokenFile(path) => ResolvedOrg::bare(path, Some(&args.http)),
+            // A store URL alone names the token, as a token file does.
+            Picked::Org(None) if named_store => {
+                let placeholder = Sourced::new(PathBuf::new(), Source::Default);
+                ResolvedOrg::bare(placeholder, Some(&args.http))
+            }
             Picked::Org(alias) => ResolvedOrg::lookup(alias, Some(&args.http))?,
         };
         org.refuse_revoked()?;
-        warn_if_others_can_replace(org.token_file());
+        org.resolve_store(&args.store)?;
+        if org.shared.is_none() {
+            warn_if_others_can_replace(org.token_file());
+        }
         org.with_app(&args.app, args.max_age)
     }
 
@@ -138,7 +166,22 @@ impl ResolvedOrg {
     /// commands that talk to Salesforce.
     pub fn stored(select: &OrgSelection, http: Option<&HttpArgs>) -> Result<ResolvedOrg> {
         let alias = flag_or_env(select.org.as_ref(), "--org", ORG_ENV);
-        ResolvedOrg::lookup(alias, http)
+        let mut org = ResolvedOrg::lookup(alias, http)?;
+        org.resolve_store(&StoreArgs::default())?;
+        Ok(org)
+    }
+
+    /// The token a `sfauth store` subcommand names: `--store` (or SFAUTH_STORE) and its key.
+    pub fn for_store(args: &StoreArgs, http: &HttpArgs) -> Result<ResolvedOrg> {
+        if store_flag_or_env(args).is_none() {
+            return Err(Error::new(ErrorKind::Usage, "no store named").with_hint(format!(
+                "pass --store URL (e.g. postgres://sfauth@db.internal/tokens) or set {STORE_ENV}"
+            )));
+        }
+        let placeholder = Sourced::new(PathBuf::new(), Source::Default);
+        let mut org = ResolvedOrg::bare(placeholder, Some(http));
+        org.resolve_store(args)?;
+        Ok(org)
     }
 
     /// The org as a stored record says, with `http`: for the previous org a login replaces.
@@ -149,6 +192,9 @@ impl ResolvedOrg {
         resolved.stored = Some(org);
         resolved.http = http.clone();
         resolved.lock_timeout = lock_timeout;
+        if let Err(e) = resolved.resolve_store(&StoreArgs::default()) {
+            tracing::debug!(error = %e, "the replaced org's store cannot be opened");
+        }
         resolved
     }
 
@@ -161,6 +207,7 @@ impl ResolvedOrg {
         let mut org =
             ResolvedOrg::bare(Sourced::new(token_file, Source::Default), Some(&args.http));
         org.alias = Some(Sourced::new(alias, Source::Flag("--alias")));
+        org.resolve_store(&args.store)?;
         Ok(org)
     }
 
@@ -175,6 +222,7 @@ impl ResolvedOrg {
             stored: None,
             is_default: false,
             token_file,
+            shared: None,
             client_id: None,
             secret: None,
             secret_source: SecretSource::default(),
@@ -186,6 +234,7 @@ impl ResolvedOrg {
             introspect: false,
             http,
             lock_timeout,
+            store_lease: StoreOptions::DEFAULT_LEASE,
         }
     }
 
@@ -206,6 +255,74 @@ impl ResolvedOrg {
         resolved.expiry = org.expiry(None);
         resolved.stored = Some(org);
         Ok(resolved)
+    }
+
+    /// Where the token lives: `--store`, else SFAUTH_STORE, else the stored org's store,
+    /// else its token file. A shared store is opened here (it connects on first use), with
+    /// its key (`--store-key`, SFAUTH_STORE_KEY, the org's, the alias, `default`) and its
+    /// password (in SFAUTH_STORE's URL, a password file, or SFAUTH_STORE_PASSWORD; never in
+    /// a flag or the config).
+    fn resolve_store(&mut self, args: &StoreArgs) -> Result<()> {
+        let recorded = self
+            .stored
+            .as_ref()
+            .and_then(|org| org.store.clone())
+            .map(|url| Sourced::new(url, Source::Config));
+        let Some(text) = store_flag_or_env(args).or(recorded) else {
+            return Ok(());
+        };
+        let url = text.clone().parse(|t| StoreUrl::parse(t))?;
+        if url.source == Source::Flag("--store") && url.value.has_password() {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "the --store URL holds a password, which every user of this machine can read in \
+                 the process list",
+            )
+            .with_hint(
+                "leave the password out of --store: put it in SFAUTH_STORE_PASSWORD or a file \
+                 named by --store-password-file, or put the whole URL in SFAUTH_STORE",
+            ));
+        }
+        let mut url = url;
+        if let StoreUrl::File(path) = &url.value {
+            self.token_file = Sourced::new(path.clone(), url.source.clone());
+            return Ok(());
+        }
+        let password_file = flag_or_env(
+            args.store_password_file.as_ref(),
+            "--store-password-file",
+            STORE_PASSWORD_FILE_ENV,
+        );
+        let password = secrets::store_password(password_file.as_ref().map(|p| p.value.as_path()))?;
+        if let Some(password) = password {
+            url.value = url.value.with_password(password);
+        }
+        let key = match flag_or_env(args.store_key.as_ref(), "--store-key", STORE_KEY_ENV) {
+            Some(key) => key.parse(|k| StoreKey::parse(k))?.value,
+            None => match (
+                self.stored.as_ref().and_then(|o| o.store_key.as_deref()),
+                self.alias(),
+            ) {
+                (Some(key), _) => StoreKey::parse(key)?,
+                (None, Some(alias)) => StoreKey::parse(alias.as_str())?,
+                (None, None) => StoreKey::default(),
+            },
+        };
+        self.store_lease = args.store_lease;
+        let store = url
+            .value
+            .open(&key, &self.store_options())
+            .map_err(|e| from_source(e, &url.source))?;
+        self.shared = Some(SharedStore { url, key, store });
+        Ok(())
+    }
+
+    /// How long the store may make this command wait.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions::default()
+            .with_lock_timeout(self.lock_timeout)
+            .with_connect_timeout(self.http.connect_timeout.min(self.http.timeout))
+            .with_lease(self.store_lease)
     }
 
     /// A revoked org is not served: its access token would be refused.
@@ -492,9 +609,30 @@ impl ResolvedOrg {
         AppClient::new(self.client(), self.endpoint()?, &self.http)
     }
 
+    /// The org's store: the shared one, else its token file.
+    pub fn store(&self) -> Arc<dyn TokenStore> {
+        match &self.shared {
+            Some(shared) => Arc::clone(&shared.store),
+            None => Arc::new(self.file_store()),
+        }
+    }
+
+    /// The shared store's URL (no password) and key, when the token is in one.
+    pub fn shared_store(&self) -> Option<(&StoreUrl, &StoreKey)> {
+        self.shared.as_ref().map(|s| (&s.url.value, &s.key))
+    }
+
+    /// Where the token lives, for messages.
+    pub fn describe_store(&self) -> String {
+        match &self.shared {
+            Some(shared) => shared.store.describe(),
+            None => self.token_file().display().to_string(),
+        }
+    }
+
     /// The token file's store: another sfauth's lock is waited for at most `--timeout`, and
     /// on a terminal the wait is announced once, after a second.
-    pub fn store(&self) -> FileStore {
+    pub fn file_store(&self) -> FileStore {
         use std::io::IsTerminal;
         let store = FileStore::new(self.token_file()).with_lock_timeout(self.lock_timeout);
         if std::io::stderr().is_terminal() {
@@ -541,14 +679,30 @@ impl ResolvedOrg {
             .as_ref()
             .map(|id| id.value.clone())
             .unwrap_or_default();
+        let (store, store_key) = match &self.shared {
+            Some(shared) => (
+                Some(shared.url.value.to_string()),
+                self.alias()
+                    .filter(|alias| alias.as_str() == shared.key.as_str())
+                    .map_or_else(|| Some(shared.key.to_string()), |_| None),
+            ),
+            None => (None, None),
+        };
         Ok(Org {
             site: self.site.as_str().to_owned(),
             secret: self.secret_source.clone(),
+            store,
+            store_key,
             session_timeout_secs: self.session_timeout.map(|d| d.as_secs()),
             introspect: self.introspect,
             ..Org::new(flow, login_url, client_id, self.token_file().to_path_buf())
         })
     }
+}
+
+/// `--store`, else SFAUTH_STORE.
+fn store_flag_or_env(args: &StoreArgs) -> Option<Sourced<String>> {
+    flag_or_env(args.store.as_ref(), "--store", STORE_ENV)
 }
 
 /// A non-empty client id, or a usage error saying how to give one.

@@ -75,9 +75,19 @@ pub async fn log_in<T: Into<Token>>(
     let previous = Config::load(&home)
         .ok()
         .and_then(|config| config.orgs.get(&alias).cloned());
+    let shared = org.shared_store().is_some();
     let before = match &lock {
         Some(lock) => {
-            let before = read_if_present(&entry.token_file)?;
+            let before = if shared {
+                // A key that holds no token yet has nothing to put back.
+                store
+                    .load()
+                    .await
+                    .ok()
+                    .map(|t| Zeroizing::new(t.to_json_pretty().as_bytes().to_vec()))
+            } else {
+                read_if_present(&entry.token_file)?
+            };
             store.save(lock, &token).await?;
             before
         }
@@ -95,13 +105,21 @@ pub async fn log_in<T: Into<Token>>(
     let replaced = match replaced {
         Ok(replaced) => replaced,
         Err(e) => {
-            if lock.is_some() {
-                put_back(&entry.token_file, before.as_ref().map(|b| b.as_slice()));
+            if let Some(lock) = lock {
+                let before = before.as_ref().map(|b| b.as_slice());
+                if shared {
+                    put_back_shared(store.as_ref(), &lock, before).await;
+                } else {
+                    put_back(&entry.token_file, before);
+                }
+                let _ = store.release(lock).await;
             }
             return Err(e.into());
         }
     };
-    drop(lock);
+    if let Some(lock) = lock {
+        let _ = store.release(lock).await;
+    }
     let verb = if replaced { "replaced" } else { "stored" };
     let who = match token.user_id() {
         Some(user) => format!(" (user {user} at {})", token.instance_url()),
@@ -219,6 +237,22 @@ fn read_if_present(path: &Path) -> sfauth::Result<Option<Zeroizing<Vec<u8>>>> {
             format!("cannot read {}: {e}", path.display()),
         )
         .with_hint("check the file and its directory's permissions")),
+    }
+}
+
+/// Puts the previous token back into a shared store after a failed login (or removes the
+/// new one when there was none). The caller holds the store's lock.
+async fn put_back_shared(store: &dyn TokenStore, lock: &sfauth::StoreLock, before: Option<&[u8]>) {
+    let undone = match before.map(Token::from_json) {
+        Some(Ok(token)) => store.save(lock, &token).await,
+        Some(Err(_)) => return,
+        None => store.delete(lock).await,
+    };
+    if let Err(e) = undone {
+        errln!(
+            "warning: the login failed and the previous token in {} could not be put back: {e}",
+            store.describe()
+        );
     }
 }
 

@@ -1,0 +1,332 @@
+//! One token shared by many machines through a PostgreSQL or Redis store, with the real
+//! servers: `sfauth store import/export/list/delete/init`, 64 processes in 8 separate homes
+//! that make one refresh, a holder killed mid-refresh, a store that cannot be reached, and
+//! bad input. Each scenario runs on both servers (`on_both!`).
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sfauth_test_support::net::closed_port;
+use sfauth_test_support::prelude::*;
+use sfauth_test_support::services::{self, PASSWORD, Server};
+
+/// Long enough that the callers' requests would overlap at the server if they were not
+/// serialized across the homes.
+const LATENCY: Duration = Duration::from_millis(300);
+
+/// Which server a scenario runs on.
+#[derive(Clone, Copy)]
+enum Kind {
+    Postgres,
+    Redis,
+}
+
+impl Kind {
+    fn server(self) -> &'static Server {
+        match self {
+            Kind::Postgres => services::postgres(),
+            Kind::Redis => services::redis(),
+        }
+    }
+}
+
+/// A key no other test of this run uses.
+fn new_key() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "org{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// `cmd` on the token under `key` in `server`, the password in the environment.
+fn on_store(cmd: TestCommand, server: &Server, key: &str) -> TestCommand {
+    cmd.args(["--store", &server.url(), "--store-key", key])
+        .env("SFAUTH_STORE_PASSWORD", PASSWORD)
+}
+
+/// `sfauth store import` of `token` under `key`.
+fn import(server: &Server, key: &str, token: &Value) {
+    on_store(sfauth().args(["store", "import", "-"]), server, key)
+        .stdin(token.to_string())
+        .ok();
+}
+
+/// What the store holds under `key`, by `sfauth store export`.
+fn export(server: &Server, key: &str) -> Value {
+    on_store(sfauth().args(["store", "export"]), server, key)
+        .ok()
+        .json()
+}
+
+/// `sfauth token` on the stored token from `home`, as a worker on its own machine.
+fn token_on(home: &Home, org: &Emulator, server: &Server, key: &str) -> TestCommand {
+    on_store(home.sfauth().arg("token"), server, key).args(["--client-id", org.client_id()])
+}
+
+macro_rules! on_both {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[test]
+            fn postgres() {
+                super::$scenario(super::Kind::Postgres);
+            }
+
+            #[test]
+            fn redis() {
+                super::$scenario(super::Kind::Redis);
+            }
+        }
+    )*};
+}
+
+on_both!(
+    sixty_four_processes_in_eight_homes_make_one_refresh_and_print_one_token,
+    a_holder_killed_mid_refresh_is_reported_truthfully_and_its_token_never_resent,
+    an_unreachable_store_exits_6_and_sends_nothing,
+    a_store_import_round_trips_and_lists_without_secrets,
+    a_login_with_a_store_keeps_the_token_there_and_no_password_in_the_config,
+    a_key_holding_garbage_is_a_usage_error_and_stays,
+    a_wrong_password_is_a_usage_error_that_names_no_secret,
+);
+
+fn sixty_four_processes_in_eight_homes_make_one_refresh_and_print_one_token(kind: Kind) {
+    const HOMES: usize = 8;
+    const PROCESSES: usize = 64;
+    let server = kind.server();
+    let org = OrgBuilder::new().latency(LATENCY).start();
+    let key = new_key();
+    let issued = stale(&org.issue_token(USERNAME));
+    import(server, &key, &issued);
+    // No shared file system between them: each "machine" has its own home.
+    let homes: Vec<Home> = (0..HOMES).map(|_| Home::new()).collect();
+    let runs = finish_all(
+        (0..PROCESSES)
+            .map(|i| token_on(&homes[i % HOMES], &org, server, &key).start())
+            .collect(),
+    );
+    for run in &runs {
+        run.assert_ok();
+    }
+    let stored = export(server, &key);
+    let printed: BTreeSet<&str> = runs.iter().map(|run| run.stdout.as_str()).collect();
+    let expected = format!("{}\n", text(&stored, "access_token"));
+    assert_eq!(printed, BTreeSet::from([expected.as_str()]));
+    assert_ne!(
+        text(&stored, "refresh_token"),
+        text(&issued, "refresh_token")
+    );
+    assert!(org.refresh_token_is_live(&text(&stored, "refresh_token")));
+    let stats = org.stats();
+    assert_eq!(stats.refreshes_served, 1, "{stats:?}");
+    assert_eq!(stats.refused_parallel, 0, "{stats:?}");
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+}
+
+fn a_holder_killed_mid_refresh_is_reported_truthfully_and_its_token_never_resent(kind: Kind) {
+    let server = kind.server();
+    let org = OrgBuilder::new().latency(Duration::from_secs(1)).start();
+    let key = new_key();
+    let issued = stale(&org.issue_token(USERNAME));
+    import(server, &key, &issued);
+    let lease = ["--store-lease", "2s"];
+    // The holder's request gives up after 3 s: the next holder waits at most that long for
+    // an answer Salesforce may still be working on.
+    let holder = on_store(sfauth().arg("refresh").args(lease), server, &key)
+        .args(["--client-id", org.client_id(), "--timeout", "3s"])
+        .start();
+    sfauth_test_support::wait_until(
+        "the holder's refresh to reach the emulator",
+        Duration::from_secs(20),
+        || org.refreshes_in_flight() > 0,
+    );
+    holder.kill();
+    // Salesforce finishes a refresh whose client went away: the family rotates, and the new
+    // refresh token died with the holder.
+    sfauth_test_support::wait_until(
+        "the emulator to finish the killed holder's refresh",
+        Duration::from_secs(20),
+        || org.refreshes_in_flight() == 0,
+    );
+    let started = Instant::now();
+    let secret = Home::new();
+    let secret_file = secret.dir.path().join("secret");
+    std::fs::write(&secret_file, &org.config().client_secret).unwrap();
+    let next = on_store(sfauth().arg("token").args(lease), server, &key)
+        .args(["--client-id", org.client_id()])
+        .arg("--client-secret-file")
+        .arg(&secret_file)
+        .exits(exit::LOGIN_REQUIRED);
+    next.stderr_has("never saved its answer")
+        .stderr_has("family is lost");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the next holder waited {:?}",
+        started.elapsed()
+    );
+    let stats = org.stats();
+    assert_eq!(
+        stats.refreshes_served, 1,
+        "the spent token was sent again: {stats:?}"
+    );
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+    assert_eq!(export(server, &key), issued, "the store changed");
+}
+
+fn an_unreachable_store_exits_6_and_sends_nothing(kind: Kind) {
+    let org = OrgBuilder::new().start();
+    let url = match kind {
+        Kind::Postgres => format!(
+            "postgres://sfauth@127.0.0.1:{}/postgres?sslmode=disable",
+            closed_port()
+        ),
+        Kind::Redis => format!("redis://127.0.0.1:{}/0", closed_port()),
+    };
+    let run = sfauth()
+        .args(["token", "--store", &url, "--store-key", "prod"])
+        .args(["--client-id", org.client_id()])
+        .exits(exit::UNAVAILABLE);
+    run.stderr_has("cannot reach the token store");
+    assert!(
+        run.hint().is_some_and(|h| h.contains("nothing was sent")),
+        "{run}"
+    );
+    assert_eq!(org.stats().token_requests, 0);
+}
+
+fn a_store_import_round_trips_and_lists_without_secrets(kind: Kind) {
+    let server = kind.server();
+    let org = OrgBuilder::new().start();
+    let key = new_key();
+    let issued = org.issue_token(USERNAME);
+    on_store(sfauth().args(["store", "init"]), server, &key)
+        .ok()
+        .stderr_has("is ready");
+    import(server, &key, &issued);
+    assert_eq!(export(server, &key), issued);
+    let listed = on_store(sfauth().args(["store", "list", "--json"]), server, &key).ok();
+    listed.never_shows(&text(&issued, "access_token"));
+    listed.never_shows(&text(&issued, "refresh_token"));
+    let entry = listed
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == key.as_str())
+        .cloned()
+        .expect("the imported key is listed");
+    assert!(entry["age_seconds"].as_u64().unwrap() < 600, "{entry}");
+    assert!(entry["updated"].as_str().unwrap().ends_with('Z'), "{entry}");
+    on_store(sfauth().args(["store", "delete"]), server, &key).ok();
+    on_store(sfauth().args(["store", "export"]), server, &key)
+        .exits(exit::USAGE)
+        .stderr_has("holds no token under the key");
+}
+
+fn a_login_with_a_store_keeps_the_token_there_and_no_password_in_the_config(kind: Kind) {
+    let server = kind.server();
+    let org = OrgBuilder::new().start();
+    let home = Home::new();
+    let key = new_key();
+    let issued = org.issue_token(USERNAME);
+    on_store(
+        home.sfauth().args([
+            "login",
+            "access-token",
+            "--alias",
+            &key,
+            "--instance-url",
+            &org.url(),
+        ]),
+        server,
+        &key,
+    )
+    .env("SF_ACCESS_TOKEN", text(&issued, "access_token"))
+    .ok();
+    let config = String::from_utf8(home.config_bytes()).unwrap();
+    assert!(config.contains(&server.url()), "{config}");
+    assert!(!config.contains(PASSWORD), "{config}");
+    assert!(
+        !home.token_file(&key).exists(),
+        "the token went to a file too"
+    );
+    let run = home
+        .sfauth()
+        .args(["token", "--org", &key])
+        .env("SFAUTH_STORE_PASSWORD", PASSWORD)
+        .ok();
+    assert_eq!(run.printed(), text(&issued, "access_token"));
+}
+
+fn a_key_holding_garbage_is_a_usage_error_and_stays(kind: Kind) {
+    let server = kind.server();
+    let org = OrgBuilder::new().start();
+    let key = new_key();
+    on_store(sfauth().args(["store", "import", "-"]), server, &key)
+        .stdin("{\"access_token\": 1}")
+        .exits(exit::USAGE)
+        .stderr_has("not a usable token");
+    on_store(sfauth().arg("token"), server, &key)
+        .args(["--client-id", org.client_id()])
+        .exits(exit::USAGE)
+        .stderr_has("holds no token under the key");
+}
+
+fn a_wrong_password_is_a_usage_error_that_names_no_secret(kind: Kind) {
+    let server = kind.server();
+    let run = sfauth()
+        .args(["store", "list", "--store", &server.url()])
+        .env("SFAUTH_STORE_PASSWORD", "wrong-password")
+        .exits(exit::USAGE);
+    run.stderr_has("refused the login")
+        .never_shows("wrong-password");
+}
+
+#[test]
+fn a_password_in_the_store_flag_is_refused_before_anything_is_read() {
+    let run = sfauth()
+        .args([
+            "token",
+            "--store",
+            "redis://:hunter2@127.0.0.1:1/0",
+            "--client-id",
+            "x",
+        ])
+        .exits(exit::USAGE);
+    run.stderr_has("process list").never_shows("hunter2");
+}
+
+#[test]
+fn a_malformed_or_unknown_store_url_is_a_usage_error() {
+    for (url, says) in [
+        ("mysql://db/tokens", "not a kind of store"),
+        ("postgres://u:secret@[bad/db", "malformed"),
+        ("redis:///0", "names no host"),
+    ] {
+        let run = sfauth()
+            .args(["token", "--client-id", "x"])
+            .env("SFAUTH_STORE", url)
+            .exits(exit::USAGE);
+        run.stderr_has(says)
+            .stderr_has("(from SFAUTH_STORE)")
+            .never_shows("secret");
+    }
+}
+
+#[test]
+fn a_store_key_that_is_not_one_is_a_usage_error() {
+    sfauth()
+        .args([
+            "token",
+            "--store",
+            "redis://127.0.0.1:1/0",
+            "--store-key",
+            "prod key",
+        ])
+        .args(["--client-id", "x"])
+        .exits(exit::USAGE)
+        .stderr_has("is not a store key");
+}
