@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs beyond cargo, on a Debian machine: PostgreSQL's server
+# (initdb, postgres) and redis-server, for the fleet-store tests. The tests start their own
+# servers (in temporary directories, on free ports of 127.0.0.1) and stop them; nothing is
+# left running. Safe to run again; it installs only what is missing. Then runs the tests
+# unless --install-only is given.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v setpriv >/dev/null || missing+=(util-linux)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "test-deps: missing ${missing[*]}; install them (sudo apt-get install ${missing[*]}) or run this as root" >&2
+    exit 1
+  fi
+  echo "== apt-get install ${missing[*]}"
+  # The Debian packages start their own services where a service manager runs; the tests
+  # use servers of their own, so a default server that cannot start is not an error here.
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "${1:-}" != "--install-only" ]; then
+  exec cargo test --workspace --locked
+fi
