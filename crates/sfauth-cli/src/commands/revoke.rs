@@ -112,6 +112,14 @@ async fn forget(home: &Home, alias: &Alias, org: &Org) -> sfauth::Result<()> {
         Ok(())
     })
     .await?;
+    if let Some(store) = &org.store {
+        // Other machines may share it: the store's token is theirs to delete.
+        errln!(
+            "logged out of `{alias}`: org forgotten; its token in the shared store {store} was \
+             left there (sfauth store delete removes it)"
+        );
+        return Ok(());
+    }
     if home.owns(&org.token_file) {
         match std::fs::remove_file(&org.token_file) {
             Ok(()) => {}
