@@ -28,21 +28,22 @@ pub const STORE_PASSWORD_ENV: &str = "SFAUTH_STORE_PASSWORD";
 /// when neither gives one.
 pub fn store_password(file: Option<&Path>) -> Result<Option<Secret<String>>> {
     match file {
-        Some(path) => {
-            let raw = Secret::new(std::fs::read_to_string(path).map_err(|e| {
-                Error::new(
-                    ErrorKind::Usage,
-                    format!(
-                        "cannot read the store password file {}: {e}",
-                        path.display()
-                    ),
-                )
-                .with_hint("the file should hold the store's password and nothing else")
-            })?);
-            non_empty(raw, &format!("the file {}", path.display())).map(Some)
-        }
+        Some(path) => secret_file(path, "store password", "the store's password").map(Some),
         None => env(STORE_PASSWORD_ENV),
     }
+}
+
+/// The secret in the file at `path`, trimmed and not empty; `what` names the file in
+/// errors, and `holds` what it should hold.
+fn secret_file(path: &Path, what: &str, holds: &str) -> Result<Secret<String>> {
+    let raw = Secret::new(std::fs::read_to_string(path).map_err(|e| {
+        Error::new(
+            ErrorKind::Usage,
+            format!("cannot read the {what} file {}: {e}", path.display()),
+        )
+        .with_hint(format!("the file should hold {holds} and nothing else"))
+    })?);
+    non_empty(raw, &format!("the file {}", path.display()))
 }
 
 /// The env var `login access-token` reads the token from, as `sf` does.
@@ -50,14 +51,7 @@ pub const ACCESS_TOKEN_ENV: &str = "SF_ACCESS_TOKEN";
 
 /// A client secret read from a file, trimmed.
 pub fn client_secret_file(path: &Path) -> Result<ClientSecret> {
-    let raw = Secret::new(std::fs::read_to_string(path).map_err(|e| {
-        Error::new(
-            ErrorKind::Usage,
-            format!("cannot read the client secret file {}: {e}", path.display()),
-        )
-        .with_hint("the file should hold the connected app's Consumer Secret and nothing else")
-    })?);
-    non_empty(raw, &format!("the file {}", path.display())).map(client_secret)
+    secret_file(path, "client secret", "the connected app's Consumer Secret").map(client_secret)
 }
 
 /// The client secret in SFAUTH_CLIENT_SECRET, trimmed; `None` when unset.

@@ -147,10 +147,7 @@ impl ResolvedOrg {
         let mut org = match pick(args)? {
             Picked::TokenFile(path) => ResolvedOrg::bare(path, Some(&args.http)),
             // A store URL alone names the token, as a token file does.
-            Picked::Org(None) if named_store => {
-                let placeholder = Sourced::new(PathBuf::new(), Source::Default);
-                ResolvedOrg::bare(placeholder, Some(&args.http))
-            }
+            Picked::Org(None) if named_store => ResolvedOrg::in_store_only(&args.http),
             Picked::Org(alias) => ResolvedOrg::lookup(alias, Some(&args.http))?,
         };
         org.refuse_revoked()?;
@@ -178,8 +175,7 @@ impl ResolvedOrg {
                 "pass --store URL (e.g. postgres://sfauth@db.internal/tokens) or set {STORE_ENV}"
             )));
         }
-        let placeholder = Sourced::new(PathBuf::new(), Source::Default);
-        let mut org = ResolvedOrg::bare(placeholder, Some(http));
+        let mut org = ResolvedOrg::in_store_only(http);
         org.resolve_store(args)?;
         Ok(org)
     }
@@ -209,6 +205,12 @@ impl ResolvedOrg {
         org.alias = Some(Sourced::new(alias, Source::Flag("--alias")));
         org.resolve_store(&args.store)?;
         Ok(org)
+    }
+
+    /// An org that a store URL alone names: no stored org, no token file (the store is
+    /// resolved next).
+    fn in_store_only(http: &HttpArgs) -> ResolvedOrg {
+        ResolvedOrg::bare(Sourced::new(PathBuf::new(), Source::Default), Some(http))
     }
 
     /// An org that is no stored org: a token file, or a login's before its app is known.

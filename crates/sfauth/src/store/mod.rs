@@ -2,6 +2,8 @@
 //! time across processes.
 
 pub mod file;
+#[cfg(any(feature = "postgres", feature = "redis"))]
+mod keyed;
 mod location;
 mod mark;
 #[cfg(feature = "postgres")]

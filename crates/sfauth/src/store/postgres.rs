@@ -29,7 +29,7 @@
 //! - Statements use the unnamed prepared statement (`query_typed`): no named statements
 //!   that a pooler could hand to another client.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -38,8 +38,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Config};
 
-use crate::error::{Error, ErrorKind, Origin, Remedy, Result};
-use crate::store::file::MAX_TOKEN_FILE_BYTES;
+use crate::error::{Error, ErrorKind, Result};
+use crate::store::keyed::{AbortOnDrop, KeyedToken};
 use crate::store::location::{ServerUrl, StoreKey, StoreOptions, StoredKey};
 use crate::store::{NETWORK_SAVE_RETRY_PAUSES, RefreshMark, StoreLock, TokenStore};
 use crate::token::Token;
@@ -70,8 +70,7 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS sfauth_tokens (
 /// ```
 pub struct PostgresStore {
     config: Config,
-    shown: String,
-    key: StoreKey,
+    keyed: KeyedToken,
     options: StoreOptions,
     /// One connection for reads and writes, opened on first use and again after it broke.
     shared: Mutex<Option<Arc<Client>>>,
@@ -80,25 +79,21 @@ pub struct PostgresStore {
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresStore")
-            .field("url", &self.shown)
-            .field("key", &self.key)
+            .field("url", &self.keyed.shown)
+            .field("key", &self.keyed.key)
             .finish_non_exhaustive()
     }
 }
 
 /// The lock: the transaction that holds the advisory lock, and the task that keeps its
 /// connection from looking idle while the refresh runs.
+///
+/// Dropping the last handle on the client closes its connection: the server rolls the
+/// transaction back and the lock is free.
 struct PgLock {
+    // Declared first, so it stops before the connection closes.
+    keeper: AbortOnDrop,
     client: Arc<Client>,
-    keeper: tokio::task::AbortHandle,
-}
-
-impl Drop for PgLock {
-    fn drop(&mut self) {
-        // Dropping the last handle on the client closes its connection: the server rolls
-        // the transaction back and the lock is free.
-        self.keeper.abort();
-    }
 }
 
 impl PostgresStore {
@@ -122,8 +117,7 @@ impl PostgresStore {
         config.application_name("sfauth");
         Ok(PostgresStore {
             config,
-            shown: server.redacted().to_owned(),
-            key: key.clone(),
+            keyed: KeyedToken::new(server.redacted(), key, "the PostgreSQL server"),
             options: options.clone(),
             shared: Mutex::new(None),
         })
@@ -178,25 +172,25 @@ impl PostgresStore {
         })
     }
 
-    /// A new connection, with every statement bounded in time.
+    /// A new connection, with every statement bounded in time. TLS is set up only for a
+    /// URL whose `sslmode` may use it.
     async fn connect(&self) -> Result<Client> {
-        let tls = tls_connector()?;
-        let connecting = self.config.connect(tls);
-        let (client, connection) =
-            tokio::time::timeout(self.options.connect_timeout * 2, connecting)
-                .await
-                .map_err(|_| {
-                    self.unreachable(format!(
-                        "no answer within {}s",
-                        (self.options.connect_timeout * 2).as_secs()
-                    ))
-                })?
-                .map_err(|e| self.connect_failed(&e))?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "PostgreSQL connection ended");
+        let limit = self.options.connect_timeout * 2;
+        let connecting = async {
+            match self.config.get_ssl_mode() {
+                tokio_postgres::config::SslMode::Disable => {
+                    open(&self.config, tokio_postgres::NoTls).await
+                }
+                _ => open(&self.config, tls_connector()?).await,
             }
-        });
+            .map_err(|e| self.connect_failed(&e))
+        };
+        let client = tokio::time::timeout(limit, connecting)
+            .await
+            .map_err(|_| {
+                self.keyed
+                    .unreachable(&format!("no answer within {}s", limit.as_secs()))
+            })??;
         let statement_ms = self.options.connect_timeout.as_millis().max(1);
         client
             .batch_execute(&format!("SET statement_timeout = {statement_ms}"))
@@ -235,19 +229,7 @@ impl PostgresStore {
     }
 
     fn key(&self) -> &str {
-        self.key.as_str()
-    }
-
-    fn unreachable(&self, why: String) -> Error {
-        Error::new(
-            ErrorKind::Unavailable,
-            format!("cannot reach the token store {}: {why}", self.shown),
-        )
-        .with_hint(
-            "check that the PostgreSQL server is up and reachable from here; nothing was sent \
-             to Salesforce and the stored token is unchanged",
-        )
-        .with_origin(Origin::Storage)
+        self.keyed.key()
     }
 
     fn connect_failed(&self, e: &tokio_postgres::Error) -> Error {
@@ -256,84 +238,26 @@ impl PostgresStore {
                 if *code == SqlState::INVALID_PASSWORD
                     || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
             {
-                Error::new(
-                    ErrorKind::Usage,
-                    format!(
-                        "the token store {} refused the login: {}",
-                        self.shown,
-                        db_message(e)
-                    ),
-                )
-                .with_hint(
-                    "check the user and password of the store URL (a password is read from the \
-                     URL, or set apart from it, never from the config)",
-                )
+                self.keyed.login_refused(&db_message(e))
             }
             Some(code) if *code == SqlState::INVALID_CATALOG_NAME => Error::new(
                 ErrorKind::Usage,
                 format!(
                     "the token store {} names no database that exists: {}",
-                    self.shown,
+                    self.keyed.shown,
                     db_message(e)
                 ),
             )
             .with_hint("create the database, or name one that exists in the store URL"),
-            _ => self.unreachable(crate::http::chain(e)),
+            _ => self.keyed.unreachable(&crate::http::chain(e)),
         }
     }
 
     fn failed(&self, doing: &str, e: &tokio_postgres::Error) -> Error {
         if e.is_closed() || e.as_db_error().is_none() {
-            return self.unreachable(crate::http::chain(e));
+            return self.keyed.unreachable(&crate::http::chain(e));
         }
-        Error::new(
-            ErrorKind::Storage,
-            format!(
-                "cannot {doing} the token store {}: {}",
-                self.shown,
-                db_message(e)
-            ),
-        )
-    }
-
-    fn missing(&self) -> Error {
-        Error::new(
-            ErrorKind::Usage,
-            format!(
-                "the token store {} holds no token under the key `{}`",
-                self.shown,
-                self.key()
-            ),
-        )
-        .with_hint("import a token under this key first, or name the key that holds it")
-        .with_remedy(Remedy::ImportToken)
-    }
-
-    fn parse(&self, text: &str) -> Result<Token> {
-        if text.len() as u64 > MAX_TOKEN_FILE_BYTES {
-            return Err(Error::new(
-                ErrorKind::Usage,
-                format!(
-                    "the token under the key `{}` in {} is larger than {} bytes",
-                    self.key(),
-                    self.shown,
-                    MAX_TOKEN_FILE_BYTES
-                ),
-            )
-            .with_hint("import a Salesforce token JSON under this key"));
-        }
-        Token::from_json(text.as_bytes()).map_err(|problem| {
-            Error::new(
-                ErrorKind::Usage,
-                format!(
-                    "the value under the key `{}` in {} is not a usable token: {problem}",
-                    self.key(),
-                    self.shown
-                ),
-            )
-            .with_hint("import a Salesforce token JSON under this key; nothing was changed")
-            .with_remedy(Remedy::ImportToken)
-        })
+        self.keyed.failed(doing, &db_message(e))
     }
 
     /// A write over `version` (none: the key must not exist yet) in one statement of its
@@ -402,23 +326,6 @@ impl PostgresStore {
         }
         Ok(None)
     }
-
-    fn moved(&self) -> Error {
-        Error::new(
-            ErrorKind::Storage,
-            format!(
-                "the token under the key `{}` in {} was changed by another holder while this \
-                 one held the lock (its lock ran out); the newer token was kept, and this \
-                 write was not made",
-                self.key(),
-                self.shown
-            ),
-        )
-        .with_hint(
-            "a holder's lock runs out when it is silent for longer than the lease: check the \
-             network to the database, and that no client writes the table without sfauth's lock",
-        )
-    }
 }
 
 #[async_trait]
@@ -431,9 +338,9 @@ impl TokenStore for PostgresStore {
                 "read a token from",
             )
             .await?;
-        let row = rows.first().ok_or_else(|| self.missing())?;
+        let row = rows.first().ok_or_else(|| self.keyed.missing())?;
         let text = zeroize::Zeroizing::new(row.get::<_, String>(0));
-        self.parse(&text)
+        self.keyed.parse(&text)
     }
 
     async fn lock(&self) -> Result<StoreLock> {
@@ -460,17 +367,7 @@ impl TokenStore for PostgresStore {
         if let Err(e) = locked {
             if matches!(e.code(), Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE || *c == SqlState::QUERY_CANCELED)
             {
-                return Err(Error::new(
-                    ErrorKind::Unavailable,
-                    format!(
-                        "timed out after {}s waiting for the lock on the key `{key}` in {}: \
-                         another holder is refreshing this token",
-                        self.options.lock_timeout.as_secs(),
-                        self.shown
-                    ),
-                )
-                .with_hint("run again once the other holder is done, or allow a longer wait")
-                .with_origin(Origin::Storage));
+                return Err(self.keyed.lock_timed_out(self.options.lock_timeout));
             }
             return Err(self.failed("lock a token in", &e));
         }
@@ -496,8 +393,8 @@ impl TokenStore for PostgresStore {
         };
         let keeper = tokio::spawn(keep_alive(Arc::clone(&client), self.options.lease / 3));
         let mut lock = StoreLock::new(PgLock {
+            keeper: AbortOnDrop(keeper.abort_handle()),
             client,
-            keeper: keeper.abort_handle(),
         });
         if let Some(row) = found.first() {
             lock = lock.with_version(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0));
@@ -515,48 +412,30 @@ impl TokenStore for PostgresStore {
     async fn mark_refreshing(&self, lock: &StoreLock, mark: &RefreshMark) -> Result<()> {
         let text = mark.to_text();
         let Some(version) = lock.version() else {
-            return Err(self.missing());
+            return Err(self.keyed.missing());
         };
-        match self
+        let written = self
             .write(Some(version), None, Some(&text), "mark a refresh in")
-            .await?
-        {
-            Some(new) => {
-                lock.set_version(new);
-                Ok(())
-            }
-            None => Err(self.moved()),
-        }
+            .await?;
+        self.keyed.written(lock, written)
     }
 
     async fn clear_mark(&self, lock: &StoreLock) -> Result<()> {
         let Some(version) = lock.version() else {
             return Ok(());
         };
-        match self
+        let written = self
             .write(Some(version), None, None, "clear a refresh mark in")
-            .await?
-        {
-            Some(new) => {
-                lock.set_version(new);
-                Ok(())
-            }
-            None => Err(self.moved()),
-        }
+            .await?;
+        self.keyed.written(lock, written)
     }
 
     async fn save(&self, lock: &StoreLock, token: &Token) -> Result<()> {
         let json = token.to_json_pretty();
-        match self
+        let written = self
             .write(lock.version(), Some(json.as_str()), None, "save a token in")
-            .await?
-        {
-            Some(new) => {
-                lock.set_version(new);
-                Ok(())
-            }
-            None => Err(self.moved()),
-        }
+            .await?;
+        self.keyed.written(lock, written)
     }
 
     async fn delete(&self, lock: &StoreLock) -> Result<()> {
@@ -572,16 +451,16 @@ impl TokenStore for PostgresStore {
             )
             .await?;
         if rows.is_empty() {
-            return Err(self.moved());
+            return Err(self.keyed.moved());
         }
         Ok(())
     }
 
     async fn release(&self, lock: StoreLock) -> Result<()> {
-        if let Some(guard) = lock.into_guard::<PgLock>() {
-            guard.keeper.abort();
+        if let Some(PgLock { keeper, client }) = lock.into_guard::<PgLock>() {
+            drop(keeper);
             // The lock ends with the transaction; if this fails, it ends with the connection.
-            let _ = guard.client.batch_execute("ROLLBACK").await;
+            let _ = client.batch_execute("ROLLBACK").await;
         }
         Ok(())
     }
@@ -591,7 +470,7 @@ impl TokenStore for PostgresStore {
     }
 
     fn describe(&self) -> String {
-        format!("the key `{}` in the token store {}", self.key(), self.shown)
+        self.keyed.describe()
     }
 }
 
@@ -626,19 +505,41 @@ fn seconds_to_time(seconds: f64) -> Option<SystemTime> {
     }
 }
 
+/// Connects with `tls`, and drives the connection in a task of its own.
+async fn open<T>(config: &Config, tls: T) -> std::result::Result<Client, tokio_postgres::Error>
+where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = config.connect(tls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "PostgreSQL connection ended");
+        }
+    });
+    Ok(client)
+}
+
 /// TLS for `sslmode=require` (and `prefer`): rustls over the system's roots (which honour
-/// `SSL_CERT_FILE`), with the server's name checked.
+/// `SSL_CERT_FILE`), with the server's name checked. The roots are read once per process:
+/// a command that connects twice (a read, then a lock) does not parse them twice.
 fn tls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
-    let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    for cert in found.certs {
-        let _ = roots.add(cert);
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::internal(format!("cannot set up TLS for PostgreSQL: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+    static TLS: OnceLock<std::result::Result<tokio_postgres_rustls::MakeRustlsConnect, String>> =
+        OnceLock::new();
+    let built = TLS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+    });
+    built
+        .clone()
+        .map_err(|e| Error::internal(format!("cannot set up TLS for PostgreSQL: {e}")))
 }

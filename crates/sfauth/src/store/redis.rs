@@ -16,8 +16,8 @@
 //!   is on disk before Redis answers, so a rotated token survives a crash of the server.
 //!   Anything less can lose the last writes; the store warns when it finds the server set so.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -25,21 +25,23 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, Script};
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::error::{Error, ErrorKind, Origin, Remedy, Result};
-use crate::store::file::MAX_TOKEN_FILE_BYTES;
+use crate::error::{Error, ErrorKind, Remedy, Result};
+use crate::store::keyed::{AbortOnDrop, KeyedToken};
 use crate::store::location::{ServerUrl, StoreKey, StoreOptions, StoredKey};
 use crate::store::{NETWORK_SAVE_RETRY_PAUSES, RefreshMark, StoreLock, TokenStore};
 use crate::token::Token;
 
 /// Extends the lease only while `OWNER` still holds it.
-const RENEW: &str = r"
+static RENEW: LazyLock<Script> = LazyLock::new(|| Script::new(RENEW_LUA));
+const RENEW_LUA: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0";
 
 /// Deletes the lock only while `OWNER` still holds it.
-const UNLOCK: &str = r"
+static UNLOCK: LazyLock<Script> = LazyLock::new(|| Script::new(UNLOCK_LUA));
+const UNLOCK_LUA: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -50,7 +52,8 @@ return 0";
 /// version (0 after a delete), or -1 when the stored version is not the one expected. A token
 /// write that finds its own token one version on (a retry whose first answer was lost) is
 /// done.
-const WRITE: &str = r"
+static WRITE: LazyLock<Script> = LazyLock::new(|| Script::new(WRITE_LUA));
+const WRITE_LUA: &str = r"
 local current = redis.call('HGET', KEYS[1], 'version')
 if (current or '') ~= ARGV[1] then
   -- A retry of a token write whose answer was lost: done already, not a conflict.
@@ -91,8 +94,7 @@ const MAX_LISTED: usize = 10_000;
 /// ```
 pub struct RedisStore {
     client: Client,
-    shown: String,
-    key: StoreKey,
+    keyed: KeyedToken,
     options: StoreOptions,
     connection: Mutex<Option<MultiplexedConnection>>,
     /// The server's persistence is checked once, at the first lock.
@@ -102,24 +104,20 @@ pub struct RedisStore {
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStore")
-            .field("url", &self.shown)
-            .field("key", &self.key)
+            .field("url", &self.keyed.shown)
+            .field("key", &self.keyed.key)
             .finish_non_exhaustive()
     }
 }
 
 /// The lease: its owner value, and the task that renews it.
+///
+/// Dropped without [`release`](TokenStore::release), the lease is not freed (that needs the
+/// server): it runs out on its own.
 struct Lease {
     owner: String,
     lost: Arc<AtomicBool>,
-    renewer: tokio::task::AbortHandle,
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        // Not released here (that needs the server): the lease runs out on its own.
-        self.renewer.abort();
-    }
+    renewer: AbortOnDrop,
 }
 
 impl RedisStore {
@@ -150,8 +148,7 @@ impl RedisStore {
         let client = Client::open(info).map_err(malformed)?;
         Ok(RedisStore {
             client,
-            shown: server.redacted().to_owned(),
-            key: key.clone(),
+            keyed: KeyedToken::new(server.redacted(), key, "the Redis server"),
             options: options.clone(),
             connection: Mutex::new(None),
             checked: OnceCell::new(),
@@ -159,11 +156,11 @@ impl RedisStore {
     }
 
     fn token_key(&self) -> String {
-        format!("sfauth:{{{}}}:token", self.key)
+        format!("sfauth:{{{}}}:token", self.keyed.key)
     }
 
     fn lock_key(&self) -> String {
-        format!("sfauth:{{{}}}:lock", self.key)
+        format!("sfauth:{{{}}}:lock", self.keyed.key)
     }
 
     /// The connection, opened if there is none.
@@ -184,10 +181,17 @@ impl RedisStore {
         Ok(connection)
     }
 
-    /// Runs `command`; a broken connection is dropped, so the next call opens another.
+    /// Runs `command`.
     async fn run<T: redis::FromRedisValue>(&self, command: &redis::Cmd, doing: &str) -> Result<T> {
         let mut connection = self.connection().await?;
-        match command.query_async(&mut connection).await {
+        let answer = command.query_async(&mut connection).await;
+        self.answered(answer, doing).await
+    }
+
+    /// `answer`, or its error; a broken connection is dropped, so the next call opens
+    /// another.
+    async fn answered<T>(&self, answer: redis::RedisResult<T>, doing: &str) -> Result<T> {
+        match answer {
             Ok(value) => Ok(value),
             Err(e) => {
                 if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
@@ -213,15 +217,8 @@ impl RedisStore {
         for arg in args {
             invocation.arg(*arg);
         }
-        match invocation.invoke_async(&mut connection).await {
-            Ok(value) => Ok(value),
-            Err(e) => {
-                if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
-                    *self.connection.lock().await = None;
-                }
-                Err(self.failed(doing, &e))
-            }
-        }
+        let answer = invocation.invoke_async(&mut connection).await;
+        self.answered(answer, doing).await
     }
 
     /// What in the server's persistence settings can lose a rotated token, if anything.
@@ -264,7 +261,7 @@ impl RedisStore {
                  crash of the server can lose the last second of writes, a rotated refresh token \
                  among them; set appendfsync always (or replicate and WAIT), see the README's \
                  fleet section",
-                self.shown
+                self.keyed.shown
             )),
             (Some("yes"), None) => None,
             _ => Some(format!(
@@ -272,7 +269,7 @@ impl RedisStore {
                  restart of the server loses every write since its last snapshot, rotated \
                  refresh tokens among them; set appendonly yes and appendfsync always, see the \
                  README's fleet section",
-                self.shown
+                self.keyed.shown
             )),
         })
     }
@@ -335,74 +332,19 @@ impl RedisStore {
         if e.kind() == redis::ErrorKind::AuthenticationFailed
             || e.code().is_some_and(|c| c == "WRONGPASS" || c == "NOAUTH")
         {
-            return Error::new(
-                ErrorKind::Usage,
-                format!(
-                    "the token store {} refused the login: {}",
-                    self.shown,
-                    e.code().unwrap_or("authentication failed")
-                ),
-            )
-            .with_hint(
-                "check the user and password of the store URL (a password is read from the URL, \
-                 or set apart from it, never from the config)",
-            );
+            return self
+                .keyed
+                .login_refused(e.code().unwrap_or("authentication failed"));
         }
+        let detail = crate::http::chain(e);
         if e.is_io_error()
             || e.is_connection_refusal()
             || e.is_timeout()
             || e.is_connection_dropped()
         {
-            return Error::new(
-                ErrorKind::Unavailable,
-                format!(
-                    "cannot reach the token store {}: {}",
-                    self.shown,
-                    crate::http::chain(e)
-                ),
-            )
-            .with_hint(
-                "check that the Redis server is up and reachable from here; nothing was sent to \
-                 Salesforce and the stored token is unchanged",
-            )
-            .with_origin(Origin::Storage);
+            return self.keyed.unreachable(&detail);
         }
-        Error::new(
-            ErrorKind::Storage,
-            format!(
-                "cannot {doing} the token store {}: {}",
-                self.shown,
-                crate::http::chain(e)
-            ),
-        )
-    }
-
-    fn missing(&self) -> Error {
-        Error::new(
-            ErrorKind::Usage,
-            format!(
-                "the token store {} holds no token under the key `{}`",
-                self.shown, self.key
-            ),
-        )
-        .with_hint("import a token under this key first, or name the key that holds it")
-        .with_remedy(Remedy::ImportToken)
-    }
-
-    fn moved(&self) -> Error {
-        Error::new(
-            ErrorKind::Storage,
-            format!(
-                "the token under the key `{}` in {} was changed by another holder while this \
-                 one held the lock (its lease ran out); the newer token was kept, and this \
-                 write was not made",
-                self.key, self.shown
-            ),
-        )
-        .with_hint(
-            "a lease runs out when its holder is silent for longer than the lease: check the \
-             network to the server, and that no client writes the key without sfauth's lock",
-        )
+        self.keyed.failed(doing, &detail)
     }
 
     /// A compare-and-set write; the new version, or `None` when the stored one moved.
@@ -421,7 +363,7 @@ impl RedisStore {
             .to_string();
         let answer: i64 = self
             .script(
-                &Script::new(WRITE),
+                &WRITE,
                 &[&self.token_key()],
                 &[&expected, what, value, &now],
                 doing,
@@ -460,35 +402,15 @@ impl TokenStore for RedisStore {
                     ErrorKind::Usage,
                     format!(
                         "the value under the key `{}` in {} is not an sfauth token ({e})",
-                        self.key, self.shown
+                        self.keyed.key, self.keyed.shown
                     ),
                 )
                 .with_hint("import a Salesforce token JSON under this key; nothing was changed")
                 .with_remedy(Remedy::ImportToken),
                 _ => e,
             })?;
-        let text = zeroize::Zeroizing::new(text.ok_or_else(|| self.missing())?);
-        if text.len() as u64 > MAX_TOKEN_FILE_BYTES {
-            return Err(Error::new(
-                ErrorKind::Usage,
-                format!(
-                    "the token under the key `{}` in {} is larger than {MAX_TOKEN_FILE_BYTES} bytes",
-                    self.key, self.shown
-                ),
-            )
-            .with_hint("import a Salesforce token JSON under this key"));
-        }
-        Token::from_json(text.as_bytes()).map_err(|problem| {
-            Error::new(
-                ErrorKind::Usage,
-                format!(
-                    "the value under the key `{}` in {} is not a usable token: {problem}",
-                    self.key, self.shown
-                ),
-            )
-            .with_hint("import a Salesforce token JSON under this key; nothing was changed")
-            .with_remedy(Remedy::ImportToken)
-        })
+        let text = zeroize::Zeroizing::new(text.ok_or_else(|| self.keyed.missing())?);
+        self.keyed.parse(&text)
     }
 
     async fn lock(&self) -> Result<StoreLock> {
@@ -518,18 +440,7 @@ impl TokenStore for RedisStore {
                 break;
             }
             if started.elapsed() >= self.options.lock_timeout {
-                return Err(Error::new(
-                    ErrorKind::Unavailable,
-                    format!(
-                        "timed out after {}s waiting for the lock on the key `{}` in {}: \
-                         another holder is refreshing this token",
-                        self.options.lock_timeout.as_secs(),
-                        self.key,
-                        self.shown
-                    ),
-                )
-                .with_hint("run again once the other holder is done, or allow a longer wait")
-                .with_origin(Origin::Storage));
+                return Err(self.keyed.lock_timed_out(self.options.lock_timeout));
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(200));
@@ -555,7 +466,7 @@ impl TokenStore for RedisStore {
         let mut lock = StoreLock::new(Lease {
             owner,
             lost,
-            renewer: renewer.abort_handle(),
+            renewer: AbortOnDrop(renewer.abort_handle()),
         });
         if let Some(version) = found.0 {
             lock = lock.with_version(version);
@@ -568,34 +479,22 @@ impl TokenStore for RedisStore {
 
     async fn mark_refreshing(&self, lock: &StoreLock, mark: &RefreshMark) -> Result<()> {
         if lock.version().is_none() {
-            return Err(self.missing());
+            return Err(self.keyed.missing());
         }
-        match self
+        let written = self
             .write(lock, "mark", &mark.to_text(), "mark a refresh in")
-            .await?
-        {
-            Some(version) => {
-                lock.set_version(version);
-                Ok(())
-            }
-            None => Err(self.moved()),
-        }
+            .await?;
+        self.keyed.written(lock, written)
     }
 
     async fn clear_mark(&self, lock: &StoreLock) -> Result<()> {
         if lock.version().is_none() {
             return Ok(());
         }
-        match self
+        let written = self
             .write(lock, "clear", "", "clear a refresh mark in")
-            .await?
-        {
-            Some(version) => {
-                lock.set_version(version);
-                Ok(())
-            }
-            None => Err(self.moved()),
-        }
+            .await?;
+        self.keyed.written(lock, written)
     }
 
     async fn save(&self, lock: &StoreLock, token: &Token) -> Result<()> {
@@ -609,16 +508,10 @@ impl TokenStore for RedisStore {
             );
         }
         let json = token.to_json_pretty();
-        match self
+        let written = self
             .write(lock, "token", json.as_str(), "save a token in")
-            .await?
-        {
-            Some(version) => {
-                lock.set_version(version);
-                Ok(())
-            }
-            None => Err(self.moved()),
-        }
+            .await?;
+        self.keyed.written(lock, written)
     }
 
     async fn delete(&self, lock: &StoreLock) -> Result<()> {
@@ -630,7 +523,7 @@ impl TokenStore for RedisStore {
             .await?
         {
             Some(_) => Ok(()),
-            None => Err(self.moved()),
+            None => Err(self.keyed.moved()),
         }
     }
 
@@ -638,10 +531,10 @@ impl TokenStore for RedisStore {
         let Some(lease) = lock.into_guard::<Lease>() else {
             return Ok(());
         };
-        lease.renewer.abort();
+        drop(lease.renewer);
         let _: i64 = self
             .script(
-                &Script::new(UNLOCK),
+                &UNLOCK,
                 &[&self.lock_key()],
                 &[&lease.owner],
                 "unlock a token in",
@@ -655,7 +548,7 @@ impl TokenStore for RedisStore {
     }
 
     fn describe(&self) -> String {
-        format!("the key `{}` in the token store {}", self.key, self.shown)
+        self.keyed.describe()
     }
 }
 
@@ -668,10 +561,9 @@ async fn renew(
     lost: Arc<AtomicBool>,
 ) {
     let every = Duration::from_millis((lease_ms / 3).max(100));
-    let script = Script::new(RENEW);
     loop {
         tokio::time::sleep(every).await;
-        let renewed: redis::RedisResult<i64> = script
+        let renewed: redis::RedisResult<i64> = RENEW
             .key(&lock_key)
             .arg(&owner)
             .arg(lease_ms)

@@ -409,19 +409,8 @@ async fn redis_with_appendfsync_always_gets_no_warning() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_save_that_meets_a_frozen_store_is_retried_until_the_store_is_back() {
     let server = services::start_redis(Persistence::Always);
-    let shared = Shared::on(Kind::Redis, &server)
-        .with_options(StoreOptions::default().with_connect_timeout(Duration::from_millis(500)));
-    let org = support::emulator(Config {
-        latency: Duration::from_millis(800),
-        ..Config::default()
-    })
-    .await;
-    let key = shared.new_key();
-    import(&shared, &key, &stale(&org)).await;
-    let refreshing = tokio::spawn({
-        let session = session(&shared, &key, &org);
-        async move { session.refresh().await }
-    });
+    let shared = Shared::on(Kind::Redis, &server);
+    let (org, key, refreshing) = slow_refresh_started(&shared).await;
     // Freeze the server while the refresh is at Salesforce, for longer than an answer may
     // take; thaw it while the save is still being retried.
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -438,7 +427,28 @@ async fn a_save_that_meets_a_frozen_store_is_retried_until_the_store_is_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_dies_mid_refresh_is_a_storage_error_that_says_the_token_is_lost() {
     let server = services::start_postgres();
-    let shared = Shared::on(Kind::Postgres, &server)
+    let shared = Shared::on(Kind::Postgres, &server);
+    let (org, _key, refreshing) = slow_refresh_started(&shared).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    server.kill();
+    let e = refreshing.await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
+    assert!(e.to_string().contains("could not be saved"), "{e}");
+    assert_eq!(org.stats().refreshes_served, 1);
+}
+
+/// A refresh of a stale token in `shared` that takes 800 ms at the emulator, started in a
+/// task of its own, over a store that waits at most 500 ms for an answer; with the org and
+/// the key.
+async fn slow_refresh_started(
+    shared: &Shared,
+) -> (
+    Emulator,
+    String,
+    tokio::task::JoinHandle<sfauth::Result<sfauth::RefreshOutcome>>,
+) {
+    let shared = shared
+        .clone()
         .with_options(StoreOptions::default().with_connect_timeout(Duration::from_millis(500)));
     let org = support::emulator(Config {
         latency: Duration::from_millis(800),
@@ -447,16 +457,9 @@ async fn a_store_that_dies_mid_refresh_is_a_storage_error_that_says_the_token_is
     .await;
     let key = shared.new_key();
     import(&shared, &key, &stale(&org)).await;
-    let refreshing = tokio::spawn({
-        let session = session(&shared, &key, &org);
-        async move { session.refresh().await }
-    });
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    server.kill();
-    let e = refreshing.await.unwrap().unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
-    assert!(e.to_string().contains("could not be saved"), "{e}");
-    assert_eq!(org.stats().refreshes_served, 1);
+    let session = session(&shared, &key, &org);
+    let refreshing = tokio::spawn(async move { session.refresh().await });
+    (org, key, refreshing)
 }
 
 fn port_of(url: &str) -> u16 {
