@@ -85,6 +85,7 @@ macro_rules! on_both {
 
 on_both!(
     sixty_four_processes_in_eight_homes_make_one_refresh_and_print_one_token,
+    ten_thousand_tasks_over_one_session_and_processes_at_once_make_one_refresh,
     a_holder_killed_mid_refresh_is_reported_truthfully_and_its_token_never_resent,
     an_unreachable_store_exits_6_and_sends_nothing,
     a_store_import_round_trips_and_lists_without_secrets,
@@ -124,6 +125,69 @@ fn sixty_four_processes_in_eight_homes_make_one_refresh_and_print_one_token(kind
     assert_eq!(stats.refreshes_served, 1, "{stats:?}");
     assert_eq!(stats.refused_parallel, 0, "{stats:?}");
     assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+}
+
+fn ten_thousand_tasks_over_one_session_and_processes_at_once_make_one_refresh(kind: Kind) {
+    const HOMES: usize = 8;
+    const PROCESSES: usize = 64;
+    const TASKS: usize = 10_000;
+    let server = kind.server();
+    // Long enough that the processes start while the first refresher is still waiting on
+    // Salesforce, so they meet its lock rather than its result.
+    let org = OrgBuilder::new()
+        .latency(Duration::from_millis(1500))
+        .start();
+    let key = new_key();
+    let issued = stale(&org.issue_token(USERNAME));
+    import(server, &key, &issued);
+    let homes: Vec<Home> = (0..HOMES).map(|_| Home::new()).collect();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let session = library_session(server, &key, &org);
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let session = session.clone();
+            runtime.spawn(async move { session.access_token().await })
+        })
+        .collect();
+    let runs = finish_all(
+        (0..PROCESSES)
+            .map(|i| token_on(&homes[i % HOMES], &org, server, &key).start())
+            .collect(),
+    );
+    let from_tasks: BTreeSet<String> = runtime.block_on(async {
+        let mut seen = BTreeSet::new();
+        for task in tasks {
+            let token = task.await.expect("no task panics");
+            seen.insert(token.expect("every task gets a token").expose().to_owned());
+        }
+        seen
+    });
+    for run in &runs {
+        run.assert_ok();
+    }
+    let stored = export(server, &key);
+    let access = text(&stored, "access_token");
+    assert_eq!(from_tasks, BTreeSet::from([access.clone()]));
+    let printed: BTreeSet<&str> = runs.iter().map(|run| run.stdout.as_str()).collect();
+    assert_eq!(printed, BTreeSet::from([format!("{access}\n").as_str()]));
+    assert!(org.refresh_token_is_live(&text(&stored, "refresh_token")));
+    let stats = org.stats();
+    assert_eq!(stats.refreshes_served, 1, "{stats:?}");
+    assert_eq!(stats.refused_parallel, 0, "{stats:?}");
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+}
+
+/// A library `Session` on the token under `key`, as an app server on one more machine.
+fn library_session(server: &Server, key: &str, org: &Emulator) -> sfauth::Session {
+    let store = sfauth::StoreUrl::parse(&server.url())
+        .unwrap()
+        .with_password(sfauth::Secret::from(PASSWORD))
+        .open(
+            &sfauth::StoreKey::parse(key).unwrap(),
+            &sfauth::StoreOptions::default(),
+        )
+        .unwrap();
+    sfauth::Session::builder(store, sfauth::ConnectedApp::new(org.client_id())).build()
 }
 
 fn a_holder_killed_mid_refresh_is_reported_truthfully_and_its_token_never_resent(kind: Kind) {
@@ -329,4 +393,17 @@ fn a_store_key_that_is_not_one_is_a_usage_error() {
         .args(["--client-id", "x"])
         .exits(exit::USAGE)
         .stderr_has("is not a store key");
+}
+
+#[test]
+fn a_store_url_naming_a_missing_schema_is_a_usage_error_that_says_to_create_it() {
+    let server = services::postgres();
+    let url = format!("{}&options=-csearch_path%3Dno_such_schema", server.url());
+    let run = sfauth()
+        .args(["store", "init", "--store", &url])
+        .env("SFAUTH_STORE_PASSWORD", PASSWORD)
+        .exits(exit::USAGE);
+    run.stderr_has("names no schema")
+        .stderr_has("CREATE SCHEMA")
+        .never_shows(PASSWORD);
 }

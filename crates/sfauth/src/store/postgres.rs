@@ -161,13 +161,31 @@ impl PostgresStore {
         }
         done.map_err(|e| {
             let error = self.failed("create the table sfauth_tokens in", &e);
-            if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) {
-                error.with_hint(
+            match e.code() {
+                Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE => error.with_hint(
                     "let the store's user create tables in the database, or have its owner \
                      create the table sfauth_tokens once (see the README's fleet section)",
-                )
-            } else {
-                error
+                ),
+                // A search_path that names no existing schema leaves nowhere to create in.
+                Some(code)
+                    if *code == SqlState::INVALID_SCHEMA_NAME
+                        || *code == SqlState::UNDEFINED_SCHEMA =>
+                {
+                    Error::new(
+                        ErrorKind::Usage,
+                        format!(
+                            "the token store {} names no schema that exists to hold the table \
+                             sfauth_tokens: {}",
+                            self.keyed.shown,
+                            db_message(&e)
+                        ),
+                    )
+                    .with_hint(
+                        "create the schema (CREATE SCHEMA name), or name one that exists in \
+                         the store URL's search_path (?options=-csearch_path%3Dname)",
+                    )
+                }
+                _ => error,
             }
         })
     }

@@ -390,25 +390,28 @@ impl RedisStore {
 #[async_trait]
 impl TokenStore for RedisStore {
     async fn load(&self) -> Result<Token> {
-        let text: Option<String> = self
-            .run(
-                redis::cmd("HGET").arg(self.token_key()).arg("token"),
-                "read a token from",
+        let mut connection = self.connection().await?;
+        let answer: redis::RedisResult<Option<String>> = redis::cmd("HGET")
+            .arg(self.token_key())
+            .arg("token")
+            .query_async(&mut connection)
+            .await;
+        // A key of another type under the token's name is bad input, not a failing store.
+        if let Err(e) = &answer
+            && e.code() == Some("WRONGTYPE")
+        {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "the value under the key `{}` in {} is not an sfauth token (a Redis value \
+                     of another type holds its name)",
+                    self.keyed.key, self.keyed.shown
+                ),
             )
-            .await
-            .map_err(|e| match e.kind() {
-                // A key of another type under the token's name.
-                ErrorKind::Storage => Error::new(
-                    ErrorKind::Usage,
-                    format!(
-                        "the value under the key `{}` in {} is not an sfauth token ({e})",
-                        self.keyed.key, self.keyed.shown
-                    ),
-                )
-                .with_hint("import a Salesforce token JSON under this key; nothing was changed")
-                .with_remedy(Remedy::ImportToken),
-                _ => e,
-            })?;
+            .with_hint("import a Salesforce token JSON under this key; nothing was changed")
+            .with_remedy(Remedy::ImportToken));
+        }
+        let text = self.answered(answer, "read a token from").await?;
         let text = zeroize::Zeroizing::new(text.ok_or_else(|| self.keyed.missing())?);
         self.keyed.parse(&text)
     }

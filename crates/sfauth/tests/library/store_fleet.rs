@@ -391,6 +391,67 @@ async fn postgres_creates_its_table_on_first_use_in_an_empty_schema() {
 }
 
 #[tokio::test]
+async fn a_search_path_naming_a_missing_schema_is_an_error_that_says_to_create_it() {
+    let server = services::postgres();
+    let schema = format!("missing_{}_{}", std::process::id(), next_number());
+    let url = format!(
+        "{}&options=-csearch_path%3D{schema}",
+        server.url_with_password()
+    );
+    let store = StoreUrl::parse(&url)
+        .unwrap()
+        .open(&StoreKey::parse("any").unwrap(), &StoreOptions::default())
+        .unwrap();
+    let e = store.load().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Usage, "{e}");
+    assert!(e.to_string().contains("names no schema"), "{e}");
+    assert!(e.hint().unwrap().contains("CREATE SCHEMA"), "{e:?}");
+    assert!(!e.to_string().contains(services::PASSWORD), "{e}");
+}
+
+#[tokio::test]
+async fn a_url_naming_a_missing_database_is_a_usage_error_that_says_to_create_it() {
+    let server = services::postgres();
+    let url = server
+        .url_with_password()
+        .replacen("/postgres?", "/no_such_database?", 1);
+    assert_ne!(url, server.url_with_password(), "the URL names a database");
+    let store = StoreUrl::parse(&url)
+        .unwrap()
+        .open(&StoreKey::parse("any").unwrap(), &StoreOptions::default())
+        .unwrap();
+    let e = store.load().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Usage, "{e}");
+    assert!(e.to_string().contains("names no database"), "{e}");
+    assert!(e.hint().unwrap().contains("create the database"), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_redis_value_of_another_type_under_the_token_name_is_a_usage_error_and_stays() {
+    let shared = Shared::redis();
+    let key = shared.new_key();
+    let name = format!("sfauth:{{{key}}}:token");
+    let client = redis::Client::open(shared.url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(&name)
+        .arg("somebody else's")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let e = shared.store(&key).load().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Usage, "{e}");
+    assert!(e.to_string().contains("not an sfauth token"), "{e}");
+    assert_eq!(e.remedy(), Some(Remedy::ImportToken));
+    let kept: String = redis::cmd("GET")
+        .arg(&name)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(kept, "somebody else's");
+}
+
+#[tokio::test]
 async fn redis_that_keeps_writes_only_in_memory_gets_a_durability_warning() {
     let server = services::start_redis(Persistence::MemoryOnly);
     let url = StoreUrl::parse(&server.url_with_password()).unwrap();
