@@ -3,7 +3,8 @@
 #
 #   bench/install.sh        # from anywhere: it cds to the repository root
 #
-# - curl, hyperfine and GNU time with apt-get (only when root and apt-get exists);
+# - curl, hyperfine, GNU time, PostgreSQL and Redis with apt-get (only when root and apt-get
+#   exists);
 # - jsforce 3 with npm into bench/.node (bench/refresh_jsforce.js requires it from there);
 # - requests-oauthlib with pip into the venv bench/.venv (for bench/refresh_requests_oauthlib.py);
 # - the crates the release builds of bench/run.sh need (`cargo fetch --locked` for this
@@ -46,6 +47,9 @@ apt_install() { # apt_install PACKAGE CHECK-COMMAND...: installs PACKAGE unless 
 apt_install curl command -v curl
 apt_install hyperfine command -v hyperfine
 apt_install time test -x /usr/bin/time
+# The fleet stores of benchmarks 7 and 8 (bench/stores.sh starts servers of its own).
+apt_install postgresql sh -c 'command -v initdb || ls /usr/lib/postgresql/*/bin/initdb'
+apt_install redis-server command -v redis-server
 
 # The same check as bench/run.sh makes before measuring jsforce.
 JSFORCE_CHECK=(node -e "require('$ROOT/bench/.node/node_modules/jsforce')")

@@ -1,11 +1,15 @@
-"""Start CALLERS `sfauth token` processes at once on one token file, ROUNDS times.
+"""Start CALLERS `sfauth token` processes at once on one token, ROUNDS times.
 
     python3 bench/parallel_token.py --sfauth BIN --token-file F --client-id ID \
         --login-url URL [--callers 64] [--rounds 5] [--stale] > result.json
+    python3 bench/parallel_token.py --sfauth BIN --store URL --store-key KEY --homes 8 ... \
+        > result.json   # the token in a shared store (password in SFAUTH_STORE_PASSWORD)
 
-With --stale, each round first backdates the file's issued_at by three hours (past the 2 h
+With --stale, each round first backdates the token's issued_at by three hours (past the 2 h
 session timeout), so exactly one refresh is needed; without it the token is used as it is
-(the baseline: the same processes, no refresh). Around each round it reads the emulator's
+(the baseline: the same processes, no refresh). With --store, the token is read and written
+back by `sfauth store export` / `sfauth store import`, and the callers are spread over HOMES
+separate SFAUTH_HOME directories (machines that share nothing but the store). Around each round it reads the emulator's
 counters (GET URL/__emulator/stats) and reports how many refreshes the emulator served,
 refused as parallel, or caught as reuse. Standard library only. Every wait is bounded.
 """
@@ -16,6 +20,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -40,15 +45,33 @@ def make_stale(path: str) -> None:
     os.replace(tmp, path)
 
 
-def one_round(a, env) -> dict:
+def make_stale_in_store(a, env) -> None:
+    where = ["--store", a.store, "--store-key", a.store_key]
+    out = subprocess.run([a.sfauth, "store", "export", *where], env=env, check=True,
+                         capture_output=True, timeout=30).stdout
+    token = json.loads(out)
+    token["issued_at"] = str(int((time.time() - 3 * 3600) * 1000))
+    subprocess.run([a.sfauth, "store", "import", *where, "-"], env=env, check=True,
+                   input=json.dumps(token).encode(), capture_output=True, timeout=30)
+
+
+def one_round(a, env, homes) -> dict:
     if a.stale:
-        make_stale(a.token_file)
+        if a.store:
+            make_stale_in_store(a, env)
+        else:
+            make_stale(a.token_file)
     before = stats(a.login_url)
-    cmd = [a.sfauth, "token", "--token-file", a.token_file, "--client-id", a.client_id,
-           "--login-url", a.login_url]
+    if a.store:
+        where = ["--store", a.store, "--store-key", a.store_key]
+    else:
+        where = ["--token-file", a.token_file]
+    cmd = [a.sfauth, "token", *where, "--client-id", a.client_id, "--login-url", a.login_url]
     started = time.perf_counter()
     procs = [subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, env=env) for _ in range(a.callers)]
+                              stderr=subprocess.PIPE,
+                              env=dict(env, SFAUTH_HOME=homes[i % len(homes)]))
+             for i in range(a.callers)]
     spawned_ms = (time.perf_counter() - started) * 1000
     tokens, failures, deadline = [], [], time.monotonic() + a.timeout
     for p in procs:
@@ -74,7 +97,10 @@ def one_round(a, env) -> dict:
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--sfauth", required=True)
-    p.add_argument("--token-file", required=True)
+    p.add_argument("--token-file")
+    p.add_argument("--store", help="a shared store's URL, instead of --token-file")
+    p.add_argument("--store-key", default="default")
+    p.add_argument("--homes", type=int, default=1, help="separate SFAUTH_HOMEs (with --store)")
     p.add_argument("--client-id", required=True)
     p.add_argument("--login-url", required=True)
     p.add_argument("--callers", type=int, default=64)
@@ -82,15 +108,27 @@ def main() -> int:
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per round")
     p.add_argument("--stale", action="store_true")
     a = p.parse_args()
-    if not (1 <= a.callers <= 512 and 1 <= a.rounds <= 50):
-        print("callers 1..512, rounds 1..50", file=sys.stderr)
+    if not (1 <= a.callers <= 512 and 1 <= a.rounds <= 50 and 1 <= a.homes <= 64):
+        print("callers 1..512, rounds 1..50, homes 1..64", file=sys.stderr)
+        return 2
+    if bool(a.store) == bool(a.token_file):
+        print("give one of --token-file and --store", file=sys.stderr)
         return 2
     env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     env.pop("SFAUTH_CLIENT_SECRET", None)
-    rounds = [one_round(a, env) for _ in range(a.rounds)]
+    with tempfile.TemporaryDirectory(prefix="sfauth-bench-homes-") as base:
+        homes = [os.path.join(base, f"home{i}") for i in range(a.homes)]
+        if not a.store:
+            # One machine: the caller's own home, as before.
+            homes = [env.get("SFAUTH_HOME", os.path.join(base, "home0"))]
+        for home in homes:
+            os.makedirs(home, mode=0o700, exist_ok=True)
+        rounds = [one_round(a, env, homes) for _ in range(a.rounds)]
     walls = [r["wall_ms"] for r in rounds]
     summary = {
         "callers": a.callers,
+        "homes": len(homes),
+        "store": a.store.split("://")[0] if a.store else "file",
         "stale": a.stale,
         "rounds": rounds,
         "median_wall_ms": statistics.median(walls),

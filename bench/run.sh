@@ -81,12 +81,15 @@ for bin in "$SFAUTH" "$EMU" "$EXAMPLE" "$RUST_CAT"; do [ -x "$bin" ] || die "mis
 
 # ---------------------------------------------------------------------------------------
 EMU_PIDS=()
+# shellcheck source=bench/stores.sh
+source bench/stores.sh
 cleanup() {
   local pid
   for pid in "${EMU_PIDS[@]}"; do
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
+  stop_stores
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -321,6 +324,72 @@ else
   status https "not measured: hyperfine failed (see 6_https_refresh_vs_curl.txt)"
 fi
 emu_stats "$URL_C" "$OUT/6_stats_tls_total.json" "$CA_PEM"
+
+# ---------------------------------------------------------------------------------------
+log "7. a fresh token from each store: file vs PostgreSQL vs Redis vs cat (and the servers' own clients)"
+# The servers are the benchmark's own (bench/stores.sh), with the durable settings the README
+# recommends for a fleet; only 127.0.0.1. The password reaches sfauth, psql and redis-cli
+# through the environment, never the command line of sfauth.
+export SFAUTH_STORE_PASSWORD=$STORE_PASSWORD PGPASSWORD=$STORE_PASSWORD REDISCLI_AUTH=$STORE_PASSWORD
+HAVE_PG=1 HAVE_REDIS=1
+start_postgres || { HAVE_PG=; warn "PostgreSQL did not start: see $OUT/postgres/"; }
+start_redis || { HAVE_REDIS=; warn "Redis did not start: see $OUT/redis/"; }
+STORES=()
+[ -n "$HAVE_PG" ] && STORES+=("postgres|$PG_URL")
+[ -n "$HAVE_REDIS" ] && STORES+=("redis|$REDIS_URL")
+for entry in "${STORES[@]}"; do
+  # Emulator A's token: rotation is off there, so the same token in two stores is harmless
+  # (with rotation, two copies of one refresh token are what a fleet store prevents).
+  "$SFAUTH" store import --store "${entry#*|}" --store-key fresh "$F_FRESH" 2>>"$OUT/sanity.log" ||
+    die "sfauth store import into ${entry%%|*} failed: $(cat "$OUT/sanity.log")"
+done
+if [ -z "$HAVE_HYPERFINE" ]; then
+  status stores "not measured: hyperfine could not be installed"
+elif [ ${#STORES[@]} -eq 0 ]; then
+  status stores "not measured: neither PostgreSQL nor Redis could be started (bench/install.sh installs them)"
+else
+  STORE_CMDS=(-n cat "$CMD_CAT" -n "sfauth token (file)" "$CMD_TOKEN")
+  if [ -n "$HAVE_PG" ]; then
+    STORE_CMDS+=(-n "sfauth token (postgres)" "$SFAUTH token --store '$PG_URL' --store-key fresh --client-id $CLIENT_ID")
+    command -v psql >/dev/null &&
+      STORE_CMDS+=(-n psql "psql -X -q -A -t -d '$PG_URL' -c \"SELECT token FROM sfauth_tokens WHERE key = 'fresh'\"")
+  fi
+  if [ -n "$HAVE_REDIS" ]; then
+    STORE_CMDS+=(-n "sfauth token (redis)" "$SFAUTH token --store '$REDIS_URL' --store-key fresh --client-id $CLIENT_ID")
+    command -v redis-cli >/dev/null &&
+      STORE_CMDS+=(-n redis-cli "redis-cli -u '$REDIS_URL' HGET 'sfauth:{fresh}:token' token")
+  fi
+  for ((i = 2; i < ${#STORE_CMDS[@]}; i += 3)); do printf '%s\n' "${STORE_CMDS[i]}"; done >>"$OUT/commands.txt"
+  if timeout $STEP_TIMEOUT hyperfine -N --warmup 5 --runs "$RUNS" \
+    --export-json "$OUT/7_token_by_store.json" "${STORE_CMDS[@]}" >"$OUT/7_token_by_store.txt" 2>&1; then
+    status stores measured
+  else status stores "not measured: hyperfine failed (see 7_token_by_store.txt)"; fi
+fi
+
+# ---------------------------------------------------------------------------------------
+log "8. the fleet stampede: $CALLERS processes in 8 homes on one stale token in each store"
+# One emulator per store, rotation on and LATENCY_MS per refresh as in benchmark 3, so each
+# store's token family is its own.
+for entry in "${STORES[@]}"; do
+  name=${entry%%|*} url=${entry#*|}
+  start_emulator "emulator_$name" "$OUT/token_$name.json" --latency-ms "$LATENCY_MS"
+  URL_S=$EMU_URL
+  "$SFAUTH" store import --store "$url" --store-key stampede "$OUT/token_$name.json" 2>>"$OUT/sanity.log" ||
+    die "sfauth store import into $name failed: $(cat "$OUT/sanity.log")"
+  # The stampede, then its baseline: one process on the same stale token (one refresh,
+  # nobody to wait for).
+  for run in "stampede $CALLERS 8" "one 1 1"; do
+    read -r what callers homes <<<"$run"
+    timeout $STEP_TIMEOUT python3 bench/parallel_token.py --sfauth "$SFAUTH" --store "$url" \
+      --store-key stampede --homes "$homes" --client-id "$CLIENT_ID" --login-url "$URL_S" \
+      --callers "$callers" --rounds "$ROUNDS" --stale >"$OUT/8_${name}_${what}.json" ||
+      warn "stampede on $name with $callers callers had failures"
+  done
+  emu_stats "$URL_S" "$OUT/8_${name}_stats_total.json"
+done
+if [ ${#STORES[@]} -gt 0 ]; then
+  status stampede measured
+else status stampede "not measured: neither PostgreSQL nor Redis could be started"; fi
 
 # ---------------------------------------------------------------------------------------
 log "summary"

@@ -256,7 +256,13 @@ impl Emulator {
         let (shutdown, shutdown_rx) = oneshot::channel();
         let router = server::router(Arc::clone(&shared));
         let (ca_pem, acceptor) = tls.map(|tls| (tls.ca_pem, tls.acceptor)).unzip();
-        handle.spawn(server::serve(listener, router, acceptor, shutdown_rx));
+        handle.spawn(server::serve(
+            listener,
+            Arc::clone(&shared),
+            router,
+            acceptor,
+            shutdown_rx,
+        ));
         tracing::debug!(url = %shared.url, "emulator listening");
         Ok(Emulator {
             shared,
@@ -426,6 +432,28 @@ impl Emulator {
     /// ```
     pub fn refreshes_in_flight(&self) -> usize {
         self.shared.lock().refreshes_in_flight()
+    }
+
+    /// No connection is open and no refresh is in flight: everything any client sent has
+    /// been processed. A connection a killed client left behind stays open until the
+    /// emulator has read it to its end, so waiting for this (after the kill) is how a test
+    /// knows the server has done all it will do.
+    ///
+    /// ```
+    /// use sfauth_emulator::{Config, Emulator};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let emulator = Emulator::start(Config::default())?;
+    /// assert!(emulator.is_idle());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_idle(&self) -> bool {
+        self.shared
+            .open_connections
+            .load(std::sync::atomic::Ordering::SeqCst)
+            == 0
+            && self.refreshes_in_flight() == 0
     }
 
     /// Stops serving; same as dropping the emulator.

@@ -7,6 +7,7 @@
 //! socket with no response written. What each route does is in the module it names.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
@@ -84,6 +85,7 @@ fn always_compress(_: StatusCode, _: Version, _: &HeaderMap, extensions: &Extens
 /// finishes one holds up nobody else.
 pub(crate) async fn serve(
     listener: TcpListener,
+    shared: Arc<Shared>,
     router: Router,
     tls: Option<TlsAcceptor>,
     mut shutdown: oneshot::Receiver<()>,
@@ -95,9 +97,13 @@ pub(crate) async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     let router = router.clone();
+                    let open = OpenConnection::counted(&shared);
                     match tls.clone() {
                         None => {
-                            connections.spawn(serve_connection(stream, router));
+                            connections.spawn(async move {
+                                serve_connection(stream, router).await;
+                                drop(open);
+                            });
                         }
                         Some(acceptor) => {
                             connections.spawn(async move {
@@ -105,6 +111,7 @@ pub(crate) async fn serve(
                                     Ok(stream) => serve_connection(stream, router).await,
                                     Err(error) => tracing::debug!(%error, "TLS handshake failed"),
                                 }
+                                drop(open);
                             });
                         }
                     }
@@ -120,6 +127,23 @@ pub(crate) async fn serve(
         }
     }
     tracing::debug!("emulator shutting down");
+}
+
+/// One accepted connection in [`Shared::open_connections`], until it is dropped (also when
+/// the server aborts the connection's task).
+struct OpenConnection(Arc<Shared>);
+
+impl OpenConnection {
+    fn counted(shared: &Arc<Shared>) -> OpenConnection {
+        shared.open_connections.fetch_add(1, Ordering::SeqCst);
+        OpenConnection(Arc::clone(shared))
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.open_connections.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 async fn serve_connection<S>(stream: S, router: Router)

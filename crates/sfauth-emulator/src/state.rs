@@ -23,6 +23,9 @@ pub(crate) struct Shared {
     pub(crate) url: String,
     /// Verifies JWT bearer assertions; from `config.jwt_certificate_pem`.
     pub(crate) jwt_key: Option<DecodingKey>,
+    /// Connections accepted and not yet closed: what a client sent before it died may still
+    /// be on one of them.
+    pub(crate) open_connections: std::sync::atomic::AtomicUsize,
     state: Mutex<State>,
 }
 
@@ -39,6 +42,7 @@ impl Shared {
             config,
             url,
             jwt_key,
+            open_connections: std::sync::atomic::AtomicUsize::new(0),
             state: Mutex::new(state),
         }
     }

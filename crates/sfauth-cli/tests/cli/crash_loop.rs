@@ -70,13 +70,23 @@ fn refresh_token_in(path: &Path) -> Option<String> {
 /// Waits until the emulator has processed what the killed client sent: Salesforce finishes
 /// a refresh whose client went away, so the rotation happens after the kill.
 fn settle(org: &Emulator) {
-    // Bytes the client wrote just before dying may still be on their way to the handler.
-    std::thread::sleep(LATENCY * 2);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while org.refreshes_in_flight() > 0 {
+    // The kernel closes a killed client's sockets at once, but the emulator may not have
+    // accepted or read them yet: wait until it has been idle (no connection open, no
+    // refresh in flight) for a while, so that nothing the client sent is still to come.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut idle_since: Option<Instant> = None;
+    loop {
+        if org.is_idle() {
+            let since = *idle_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= LATENCY {
+                return;
+            }
+        } else {
+            idle_since = None;
+        }
         assert!(
             Instant::now() < deadline,
-            "the emulator never finished a refresh"
+            "the emulator never went idle after a kill"
         );
         std::thread::sleep(Duration::from_millis(2));
     }

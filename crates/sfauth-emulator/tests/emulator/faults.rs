@@ -290,3 +290,31 @@ async fn a_bad_spec_at_the_side_door_is_refused_and_queues_nothing() {
     // The valid line was not queued either.
     assert_refresh_works(&emulator, &token).await;
 }
+
+#[test]
+fn the_emulator_is_idle_only_when_no_connection_is_open() {
+    use std::io::Write;
+    let emulator = Emulator::start(Config::default()).unwrap();
+    assert!(emulator.is_idle());
+    let mut client = std::net::TcpStream::connect(emulator.addr()).unwrap();
+    // Half a request: the emulator has more to read, so it is not idle.
+    client
+        .write_all(b"POST /services/oauth2/token HTTP/1.1\r\n")
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while emulator.is_idle() {
+        assert!(
+            Instant::now() < deadline,
+            "the connection was never counted"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    drop(client);
+    while !emulator.is_idle() {
+        assert!(
+            Instant::now() < deadline,
+            "the closed connection stayed open"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}

@@ -81,6 +81,8 @@ return next";
 
 /// How many keys `keys` lists at most.
 const MAX_LISTED: usize = 10_000;
+/// The longest pause between two tries at a held lock.
+const LOCK_POLL_CAP: Duration = Duration::from_millis(40);
 
 /// A token store in a Redis server.
 ///
@@ -426,7 +428,17 @@ impl TokenStore for RedisStore {
             .max(1000);
         let lock_key = self.lock_key();
         let started = Instant::now();
-        let mut pause = Duration::from_millis(10);
+        // Redis has no queue of waiters: poll, often enough that a stampede drains quickly
+        // once the holder is done (each waiter holds the lock for a few round trips only),
+        // with jitter so that the waiters do not poll in step.
+        let mut pauses = backon::BackoffBuilder::build(
+            backon::ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(2))
+                .with_max_delay(LOCK_POLL_CAP)
+                .with_factor(1.5)
+                .with_jitter()
+                .without_max_times(),
+        );
         loop {
             let taken: Option<String> = self
                 .run(
@@ -445,8 +457,7 @@ impl TokenStore for RedisStore {
             if started.elapsed() >= self.options.lock_timeout {
                 return Err(self.keyed.lock_timed_out(self.options.lock_timeout));
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(200));
+            tokio::time::sleep(pauses.next().unwrap_or(LOCK_POLL_CAP)).await;
         }
         self.warn_once_about_durability().await;
         let lost = Arc::new(AtomicBool::new(false));
