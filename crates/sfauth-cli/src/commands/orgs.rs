@@ -16,7 +16,12 @@ pub async fn list(args: &ListArgs) -> anyhow::Result<()> {
     let config = Config::load(&home)?;
     let mut rows = Vec::new();
     for (alias, org) in &config.orgs {
-        let token = FileStore::new(&org.token_file).load().await.ok();
+        // A shared store is a server to log in to (maybe without its password here): the
+        // list stays local, and `status --org` reads the token there.
+        let token = match org.store {
+            None => FileStore::new(&org.token_file).load().await.ok(),
+            Some(_) => None,
+        };
         rows.push(describe(
             alias,
             org,
@@ -112,7 +117,10 @@ fn describe(alias: &Alias, org: &Org, token: Option<&Token>, default: bool) -> s
         "site": org.site,
         "client_id": org.client_id,
         "client_secret": secret_source,
-        "token_file": org.token_file.display().to_string(),
+        // Where the token lives: its file, or a shared store's URL (never a password) and key.
+        "token_file": org.store.is_none().then(|| org.token_file.display().to_string()),
+        "store": org.store.as_deref().unwrap_or("file"),
+        "store_key": org.store.as_ref().map(|_| org.store_key.as_deref().unwrap_or(alias.as_str())),
         "access_token": token.map(|_| "[redacted]"),
         "refresh_token": token.map(|t| if t.refresh_token().is_some() { "[redacted]" } else { "none" }),
         "issued_at": token.and_then(Token::issued_at_raw),

@@ -323,6 +323,21 @@ fn a_login_with_a_store_keeps_the_token_there_and_no_password_in_the_config(kind
         .env("SFAUTH_STORE_PASSWORD", PASSWORD)
         .ok();
     assert_eq!(run.printed(), text(&issued, "access_token"));
+    // The commands on a named org read the same store.
+    let status = home
+        .sfauth()
+        .args(["status", "--org", &key, "--json"])
+        .env("SFAUTH_STORE_PASSWORD", PASSWORD)
+        .ok();
+    status.never_shows(&text(&issued, "access_token"));
+    let status = status.json();
+    assert_eq!(status["store"], server.url().as_str());
+    assert_eq!(status["store_key"], key.as_str());
+    assert_eq!(status["token_file"], Value::Null);
+    assert_eq!(
+        status["fresh"], true,
+        "the token was read from the store: {status}"
+    );
 }
 
 fn a_key_holding_garbage_is_a_usage_error_and_stays(kind: Kind) {
