@@ -53,6 +53,42 @@ pub enum Command {
     /// Work with a token store many machines share (PostgreSQL, Redis): import, export,
     /// list, delete, init.
     Store(StoreCommandArgs),
+    /// Keep orgs' tokens fresh ahead of expiry and serve them on a private unix socket;
+    /// `token`, `header`, `exec` and `request` use it when it answers.
+    Agent(AgentArgs),
+}
+
+/// `sfauth agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// An org to serve (repeat, or comma-separate in SFAUTH_AGENT_ORGS); default: every
+    /// org in the config, again at each SIGHUP.
+    #[arg(
+        long = "org",
+        value_name = "ALIAS",
+        env = "SFAUTH_AGENT_ORGS",
+        value_delimiter = ','
+    )]
+    pub orgs: Vec<String>,
+
+    /// The socket to serve on; default $XDG_RUNTIME_DIR/sfauth/agent.sock, else
+    /// agent.sock in a private directory under SFAUTH_HOME.
+    #[arg(long, env = "SFAUTH_AGENT_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
+    /// Also write an org's token to a file (0600, atomically) at start and after every
+    /// refresh: ALIAS=PATH, with :bare (default), :header, :env or :json after the path.
+    /// Repeat, or comma-separate in SFAUTH_AGENT_SINKS.
+    #[arg(
+        long = "sink",
+        value_name = "ALIAS=PATH[:FORMAT]",
+        env = "SFAUTH_AGENT_SINKS",
+        value_delimiter = ','
+    )]
+    pub sinks: Vec<String>,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// `sfauth store`.
@@ -469,6 +505,10 @@ pub struct TargetArgs {
     /// default). A JWT access token's own `exp` and an introspected expiry take precedence.
     #[arg(long, env = "SFAUTH_MAX_AGE", value_name = "DURATION", value_parser = parse_duration)]
     pub max_age: Option<Duration>,
+
+    /// Do not ask a running `sfauth agent` for the token; read the store directly.
+    #[arg(long, env = "SFAUTH_NO_AGENT")]
+    pub no_agent: bool,
 }
 
 /// How sfauth talks to Salesforce, and how long it waits: for every command that does.

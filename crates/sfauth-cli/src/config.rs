@@ -55,6 +55,11 @@ impl Home {
         path.starts_with(self.0.join("tokens"))
     }
 
+    /// The directory of the agent's socket when there is no `$XDG_RUNTIME_DIR`.
+    pub fn run_dir(&self) -> PathBuf {
+        self.0.join("run")
+    }
+
     /// The config file.
     pub fn config_file(&self) -> PathBuf {
         self.0.join("config.toml")

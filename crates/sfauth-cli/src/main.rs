@@ -1,6 +1,7 @@
 //! The `sfauth` command: a thin layer over the `sfauth` library. Each command parses, calls
 //! the library, and formats; errors map to exit codes in `exit.rs`.
 
+mod agent;
 mod cli;
 mod commands;
 mod config;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Command::Status(args) => args.json,
         Command::Store(args) => matches!(&args.action, cli::StoreAction::List(l) if l.json),
         Command::Demo(_)
+        | Command::Agent(_)
         | Command::Login(_)
         | Command::Revoke(_)
         | Command::Logout(_)
@@ -44,6 +46,12 @@ fn main() -> ExitCode {
     let result: anyhow::Result<ExitCode> = runtime.block_on(async {
         // Only the commands that can refresh hold a signal back; the rest keep the default
         // (a signal ends them at once, which is safe: they never send a refresh).
+        if let Command::Agent(args) = &cli.command {
+            // The agent handles its own signals: SIGHUP reloads, SIGTERM stops once a
+            // refresh in flight is saved.
+            let mut signals = signals::Signals::install()?;
+            return commands::agent::run(args, &mut signals).await;
+        }
         let Some(timeout) = refresh_timeout(&cli.command) else {
             return run(&cli.command).await;
         };
@@ -85,8 +93,18 @@ async fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Logout(args) => commands::revoke::logout(args).await,
         Command::Export(args) => commands::revoke::export(args).await,
         Command::Store(args) => commands::store::run(args).await,
+        Command::Agent(_) => unreachable_agent(),
     };
     done.map(|()| ExitCode::SUCCESS)
+}
+
+/// `main` runs the agent itself, with its signals; `run` never sees it.
+fn unreachable_agent() -> anyhow::Result<()> {
+    Err(sfauth::Error::new(
+        sfauth::ErrorKind::Internal,
+        "the agent runs from main, with its signal handlers",
+    )
+    .into())
 }
 
 /// The request timeout of a command that can send a refresh (or a login's token request):
@@ -107,7 +125,8 @@ fn refresh_timeout(command: &Command) -> Option<std::time::Duration> {
         | Command::Revoke(_)
         | Command::Logout(_)
         | Command::Export(_)
-        | Command::Store(_) => return None,
+        | Command::Store(_)
+        | Command::Agent(_) => return None,
     };
     Some(http.timeout)
 }

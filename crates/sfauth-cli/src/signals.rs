@@ -64,6 +64,14 @@ async fn quiet(limit: Duration) {
     let _ = tokio::time::timeout(limit, wait).await;
 }
 
+/// Waits until every refresh in flight (and every [`Hold`]) is done, for at most `timeout`
+/// plus the save margin: how a long-running command stops.
+pub async fn settle(timeout: Duration) {
+    if busy() {
+        quiet(timeout.saturating_add(SAVE_MARGIN)).await;
+    }
+}
+
 /// The handlers of the three signals that ask a command line tool to stop.
 pub struct Signals {
     interrupt: Signal,

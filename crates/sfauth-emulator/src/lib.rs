@@ -416,6 +416,28 @@ impl Emulator {
         self.shared.lock().refresh_token_is_live(refresh_token)
     }
 
+    /// Whether the REST endpoints accept `access_token` now: issued here, not revoked, and
+    /// younger than [`Config::access_token_lifetime`].
+    ///
+    /// ```
+    /// use sfauth_emulator::{Config, Emulator};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let emulator = Emulator::start(Config::default())?;
+    /// let login = emulator.issue_token("alice@example.com");
+    /// assert!(emulator.access_token_is_live(login["access_token"].as_str().unwrap()));
+    /// assert!(!emulator.access_token_is_live("00Dnever!issued"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn access_token_is_live(&self, access_token: &str) -> bool {
+        let lifetime = self.shared.config.access_token_lifetime;
+        self.shared
+            .lock()
+            .access_token_user(access_token, lifetime)
+            .is_some()
+    }
+
     /// How many refreshes the emulator has received and not yet answered (each waits out
     /// [`Config::latency`] before it rotates). A refresh whose client went away still counts
     /// until it has been processed, so a test that kills a client waits for zero before it

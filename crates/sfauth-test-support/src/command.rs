@@ -131,7 +131,7 @@ fn describe(cmd: &Command) -> String {
 }
 
 impl TestCommand {
-    /// `program` with no inherited `SFAUTH_*` or `SF_ACCESS_TOKEN`, `SFAUTH_HOME` at a
+    /// `program` with no inherited `SFAUTH_*`, `SF_ACCESS_TOKEN` or `XDG_RUNTIME_DIR`, `SFAUTH_HOME` at a
     /// directory that does not exist (no user config, no default org), `BROWSER=true` (no
     /// browser opens), no stdin and [`COMMAND_TIMEOUT`].
     pub fn new(program: impl AsRef<OsStr>) -> TestCommand {
@@ -141,7 +141,9 @@ impl TestCommand {
                 cmd.env_remove(key);
             }
         }
+        // A developer's own agent (its socket under XDG_RUNTIME_DIR) must not serve tests.
         cmd.env_remove("SF_ACCESS_TOKEN")
+            .env_remove("XDG_RUNTIME_DIR")
             .env(
                 "SFAUTH_HOME",
                 std::env::temp_dir().join("sfauth-tests-no-home"),

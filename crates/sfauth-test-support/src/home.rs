@@ -49,6 +49,12 @@ impl Home {
         sfauth().env("SFAUTH_HOME", &self.path)
     }
 
+    /// Where `sfauth agent` listens by default in this home (tests have no
+    /// `XDG_RUNTIME_DIR`), and where the token commands look for it.
+    pub fn agent_socket(&self) -> PathBuf {
+        self.path.join("run").join("agent.sock")
+    }
+
     /// `config.toml`.
     pub fn config_file(&self) -> PathBuf {
         self.path.join("config.toml")

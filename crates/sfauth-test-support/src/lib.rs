@@ -11,13 +11,15 @@
 //! - [`home`]: a config home (`$SFAUTH_HOME`) of a test's own, with its stored orgs;
 //! - [`contract`]: the exit codes and the failure contract a failed run keeps;
 //! - [`lock`] and [`net`]: a token file's lock held from outside, ports that refuse;
-//! - [`services`]: real PostgreSQL and Redis servers for the fleet stores.
+//! - [`services`]: real PostgreSQL and Redis servers for the fleet stores;
+//! - [`agent`]: a running `sfauth agent` and its API over the unix socket.
 //!
 //! It serves the tests of `sfauth` and `sfauth-cli`. The emulator's own tests cannot use
 //! it: it depends on the emulator, so a dev-dependency back would be a cycle.
 //!
 //! `use sfauth_test_support::prelude::*;` brings in what nearly every test uses.
 
+pub mod agent;
 pub mod browser;
 pub mod command;
 pub mod contract;

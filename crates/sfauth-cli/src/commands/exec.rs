@@ -1,5 +1,6 @@
 //! `sfauth exec -- CMD`: run a command with a valid token in its environment.
 
+use sfauth::TokenSource as _;
 use std::process::ExitCode;
 
 use crate::cli::ExecArgs;
@@ -16,16 +17,16 @@ use crate::signals::{self, Signals};
 /// process group, and a second one would read as "force quit" to many programs.
 pub async fn run(args: &ExecArgs, mut signals: Option<&mut Signals>) -> anyhow::Result<ExitCode> {
     let org = ResolvedOrg::for_token(&args.target)?;
-    let session = org.session();
+    let source = org.token_source(&args.target);
     let token = match signals.as_deref_mut() {
         Some(signals) => {
-            let token = async { Ok(session.token().await?) };
+            let token = async { Ok(source.token().await?) };
             match signals::deferring(signals, args.target.http.timeout, token).await? {
                 Ok(token) => token,
                 Err(code) => return Ok(code),
             }
         }
-        None => session.token().await?,
+        None => source.token().await?,
     };
     let Some((program, rest)) = args.command.split_first() else {
         return Err(

@@ -1,5 +1,6 @@
 //! One module per subcommand: resolve the org, call the library, format.
 
+pub mod agent;
 #[cfg(feature = "demo")]
 mod demo;
 pub mod exec;

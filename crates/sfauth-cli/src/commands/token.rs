@@ -21,7 +21,7 @@ pub async fn header(args: &HeaderArgs) -> anyhow::Result<()> {
 
 async fn serve(args: &TargetArgs, format: TokenFormat) -> anyhow::Result<()> {
     let org = ResolvedOrg::for_token(args)?;
-    let token = org.session().token().await?;
+    let token = sfauth::TokenSource::token(&org.token_source(args)).await?;
     let text = render(&token, format, org.expiry());
     // A closed pipe (`sfauth token | head -c 10`) is the reader's choice: main stops quietly.
     crate::out::stdout_bytes(text.as_bytes())

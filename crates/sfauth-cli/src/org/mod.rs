@@ -21,6 +21,7 @@ use sfauth::{
     StoreOptions, StoreUrl, Token, TokenStore,
 };
 
+use crate::agent::client::{AgentClient, AgentOrSession};
 use crate::cli::{AliasArgs, AppArgs, AppLoginArgs, HttpArgs, OrgSelection, StoreArgs, TargetArgs};
 use crate::config::{Alias, Config, Flow, Home, Org, SecretSource};
 use crate::out::errln;
@@ -166,6 +167,15 @@ impl ResolvedOrg {
         let mut org = ResolvedOrg::lookup(alias, http)?;
         org.resolve_store(&StoreArgs::default())?;
         Ok(org)
+    }
+
+    /// An org the agent serves: the config's record of `alias`, its store, its app.
+    pub fn for_agent(alias: &Alias, http: &HttpArgs) -> Result<ResolvedOrg> {
+        let named = Sourced::new(alias.as_str().to_owned(), Source::Flag("--org"));
+        let mut org = ResolvedOrg::lookup(Some(named), Some(http))?;
+        org.refuse_revoked()?;
+        org.resolve_store(&StoreArgs::default())?;
+        org.with_app(&AppArgs::default(), None)
     }
 
     /// The token a `sfauth store` subcommand names: `--store` (or SFAUTH_STORE) and its key.
@@ -661,6 +671,29 @@ impl ResolvedOrg {
             builder = builder.login_url(url.value.clone());
         }
         builder.build()
+    }
+
+    /// Where the token commands get the token: a running agent when it serves this org as
+    /// the config describes it, else (or when it does not answer) the org's session. A
+    /// command line that changes the org (another store or key, another app, another
+    /// session timeout) or says `--no-agent` reads the store itself.
+    pub fn token_source(&self, args: &TargetArgs) -> AgentOrSession {
+        let overridden = args.no_agent
+            || store_flag_or_env(&args.store).is_some()
+            || flag_or_env(args.store.store_key.as_ref(), "--store-key", STORE_KEY_ENV).is_some()
+            || args.app.client_id.is_some()
+            || args.app.client_secret_file.is_some()
+            || args.app.login_url.is_some()
+            || args.app.site.is_some()
+            || args.max_age.is_some()
+            || ["SFAUTH_CLIENT_ID", "SFAUTH_LOGIN_URL", "SFAUTH_SITE"]
+                .iter()
+                .any(|name| env_value(name).is_some());
+        let agent = match (&self.stored, self.alias()) {
+            (Some(_), Some(alias)) if !overridden => AgentClient::for_alias(alias.as_str()),
+            _ => None,
+        };
+        AgentOrSession::new(agent, self.session())
     }
 
     /// Revokes `token` (a refresh token, which kills its access tokens too, or an access

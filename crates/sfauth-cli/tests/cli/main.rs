@@ -8,6 +8,7 @@
 //! The tests share this process: a test sets environment variables on the runs it starts,
 //! never on itself, and stops every process it starts.
 
+mod agent; // `sfauth agent`: serving on its socket, refreshing ahead of expiry, the token commands using it
 mod concurrency; // many processes on one token file: one refresh, no parallel or replayed token
 mod crash_loop; // kill -9 at random instants: never a torn file, every lost family unavoidable
 mod demo; // `sfauth demo` passes all its checks; without its feature, says how to get it

@@ -1,0 +1,288 @@
+//! `sfauth agent`: tokens served on a private unix socket, refreshed ahead of expiry
+//! through the org's store and lock, the token commands using it when it answers and the
+//! store when it does not, and every bad request a JSON 4xx.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::time::{Duration, Instant};
+
+use sfauth_test_support::agent::{Agent, request};
+use sfauth_test_support::prelude::*;
+
+/// A home with the org `a` adopted from a fresh token file of `org`.
+fn home_with_org(org: &Emulator) -> (Home, TokenFile) {
+    let home = Home::new();
+    let file = TokenFile::issued_by(org);
+    home.adopt("a", org, &file.path);
+    (home, file)
+}
+
+#[test]
+fn the_agent_serves_a_fresh_token_with_its_expiry_and_ids() {
+    let org = org();
+    let (home, file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    let served = agent.token("a");
+    assert_eq!(served["access_token"], file.field("access_token").as_str());
+    assert_eq!(served["instance_url"], org.url().as_str());
+    let expires_at = served["expires_at"].as_str().unwrap();
+    assert!(
+        expires_at.ends_with('Z') && expires_at.len() == 20,
+        "RFC 3339: {expires_at}"
+    );
+    let expires_in = served["expires_in"].as_u64().unwrap();
+    assert!((7000..=7200).contains(&expires_in), "{expires_in}");
+    assert!(
+        served["org_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("00D")),
+        "{served}"
+    );
+    assert!(
+        served["user_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("005")),
+        "{served}"
+    );
+    assert!(served.get("api_instance_url").is_some());
+    assert!(served.get("refresh_token").is_none(), "{served}");
+    assert_eq!(
+        org.stats().token_requests,
+        0,
+        "a fresh token needs no refresh"
+    );
+    let run = agent.stop();
+    run.assert_ok()
+        .never_shows(&file.field("access_token"))
+        .never_shows(&file.field("refresh_token"));
+}
+
+#[test]
+fn the_token_commands_use_the_agent_when_it_answers() {
+    let org = org();
+    let (home, file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    let access = file.field("access_token");
+    // The file is broken now: only the agent, which read it at start, can serve.
+    file.write_raw(b"{ not a token");
+    let run = home.sfauth().args(["token", "--org", "a"]).ok();
+    assert_eq!(run.printed(), access);
+    home.sfauth()
+        .args(["header", "--org", "a"])
+        .ok()
+        .stdout_has(&format!("Authorization: Bearer {access}"));
+    home.sfauth()
+        .args([
+            "exec",
+            "--org",
+            "a",
+            "--",
+            "sh",
+            "-c",
+            "printf %s \"$SF_ACCESS_TOKEN\"",
+        ])
+        .ok()
+        .stdout_has(&access);
+    // --no-agent reads the store itself, and meets the broken file.
+    home.sfauth()
+        .args(["token", "--org", "a", "--no-agent"])
+        .exits(exit::USAGE);
+    agent.stop().assert_ok();
+}
+
+#[test]
+fn the_token_commands_read_the_store_when_no_agent_answers() {
+    let org = org();
+    let (home, file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    // A dead agent's socket file is left behind.
+    agent.running.kill();
+    assert!(home.agent_socket().exists());
+    let run = home.sfauth().args(["token", "--org", "a"]).ok();
+    assert_eq!(run.printed(), file.field("access_token"));
+    run.stderr_lacks("agent");
+}
+
+#[test]
+fn sigterm_stops_the_agent_with_exit_0_and_removes_its_socket() {
+    let org = org();
+    let (home, _file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    let socket = agent.socket.clone();
+    agent.stop().assert_ok().stderr_has("stopped");
+    assert!(!socket.exists());
+}
+
+#[test]
+fn the_socket_is_private_to_its_user() {
+    let org = org();
+    let (home, _file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    let socket_mode = mode(&agent.socket);
+    let dir_mode = mode(agent.socket.parent().unwrap());
+    assert_eq!(socket_mode & 0o777, 0o600, "{socket_mode:o}");
+    assert_eq!(dir_mode & 0o777, 0o700, "{dir_mode:o}");
+    agent.stop().assert_ok();
+}
+
+#[test]
+fn an_agent_refuses_a_socket_directory_others_can_enter() {
+    let org = org();
+    let (home, _file) = home_with_org(&org);
+    let open = home.dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = open.join("agent.sock");
+    home.sfauth()
+        .arg("agent")
+        .arg("--socket")
+        .arg(&socket)
+        .exits(exit::USAGE)
+        .stderr_has("not private to you")
+        .stderr_has("chmod 700");
+    assert!(!socket.exists());
+}
+
+#[test]
+fn a_second_agent_on_the_same_socket_does_not_start() {
+    let org = org();
+    let (home, _file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    home.sfauth()
+        .arg("agent")
+        .exits(exit::USAGE)
+        .stderr_has("another agent is already serving");
+    agent.token("a");
+    agent.stop().assert_ok();
+}
+
+#[test]
+fn an_agent_with_no_org_to_serve_says_to_log_in() {
+    Home::new()
+        .sfauth()
+        .arg("agent")
+        .exits(exit::USAGE)
+        .stderr_has("no org for the agent to serve")
+        .stderr_has("sfauth login");
+}
+
+#[test]
+fn bad_requests_get_a_json_4xx_that_says_what_to_send() {
+    let org = org();
+    let (home, file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    for (method, path, body, status, kind) in [
+        ("GET", "/v1/orgs/nope/token", "", 404, "unknown_org"),
+        ("GET", "/v2/anything", "", 404, "not_found"),
+        ("DELETE", "/v1/orgs/a/token", "", 405, "method_not_allowed"),
+        (
+            "POST",
+            "/v1/orgs/a/invalidate",
+            "{not json",
+            400,
+            "bad_request",
+        ),
+        ("POST", "/v1/orgs/a/invalidate", "{}", 400, "bad_request"),
+    ] {
+        let reply = request(&agent.socket, method, path, body);
+        assert_eq!(reply.status, status, "{method} {path}: {reply:?}");
+        assert_eq!(reply.content_type, "application/json");
+        let error = &reply.json()["error"];
+        assert_eq!(error["kind"], kind, "{reply:?}");
+        assert!(error["hint"].is_string(), "{reply:?}");
+    }
+    let huge = format!("{{\"access_token\": \"{}\"}}", "x".repeat(100_000));
+    let reply = agent.post("/v1/orgs/a/invalidate", &huge);
+    assert_eq!(reply.status, 413, "{reply:?}");
+    // Still serving, and nothing was refreshed.
+    assert_eq!(
+        agent.token("a")["access_token"],
+        file.field("access_token").as_str()
+    );
+    assert_eq!(org.stats().token_requests, 0);
+    agent.stop().assert_ok();
+}
+
+#[test]
+fn an_invalidate_of_the_current_token_refreshes_once_and_of_an_old_one_not_at_all() {
+    let org = org();
+    let (home, file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    let old = file.field("access_token");
+    let body = format!("{{\"access_token\": \"{old}\"}}");
+    let renewed = agent.post("/v1/orgs/a/invalidate", &body);
+    assert_eq!(renewed.status, 200, "{renewed:?}");
+    let new = renewed.json()["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert_eq!(file.field("access_token"), new, "saved to the store first");
+    // The same rejected token again: already replaced, so no second refresh.
+    let again = agent.post("/v1/orgs/a/invalidate", &body);
+    assert_eq!(again.json()["access_token"], new.as_str());
+    let stats = org.stats();
+    assert_eq!(stats.refreshes_served, 1, "{stats:?}");
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+    agent.stop().assert_ok();
+}
+
+#[test]
+fn health_and_metrics_report_each_org_without_secrets() {
+    let org = org();
+    let (home, file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    let health = agent.get("/v1/health");
+    assert_eq!(health.status, 200);
+    let health = health.json();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["orgs"]["a"]["fresh"], true, "{health}");
+    assert!(health["orgs"]["a"]["expires_at"].is_string(), "{health}");
+    let metrics = agent.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.content_type.starts_with("text/plain"),
+        "{metrics:?}"
+    );
+    for line in [
+        "# TYPE sfauth_agent_refreshes_total counter",
+        "sfauth_agent_refreshes_total{org=\"a\"} 0",
+        "sfauth_agent_token_fresh{org=\"a\"} 1",
+        "sfauth_agent_token_expires_in_seconds{org=\"a\"} ",
+    ] {
+        assert!(
+            metrics.body.contains(line),
+            "no `{line}` in:\n{}",
+            metrics.body
+        );
+    }
+    for secret in [file.field("access_token"), file.field("refresh_token")] {
+        assert!(!health.to_string().contains(&secret));
+        assert!(!metrics.body.contains(&secret));
+    }
+    agent.stop().assert_ok();
+}
+
+#[test]
+fn a_sink_holds_the_current_token_in_the_format_asked_for() {
+    let org = org();
+    let (home, file) = home_with_org(&org);
+    let sink = home.dir.path().join("sinks").join("a.header");
+    let spec = format!("a={}:header", sink.display());
+    let agent = Agent::start(&home, &["--sink", &spec]);
+    wait_until_exists(&sink);
+    assert_eq!(
+        std::fs::read_to_string(&sink).unwrap(),
+        format!("Authorization: Bearer {}\n", file.field("access_token"))
+    );
+    assert_eq!(mode(&sink) & 0o777, 0o600);
+    agent.stop().assert_ok();
+}
+
+fn wait_until_exists(path: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
