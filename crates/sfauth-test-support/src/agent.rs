@@ -53,6 +53,22 @@ impl Agent {
         }
     }
 
+    /// `sfauth agent --socket SOCKET ARGS` in `home`, once it says it is serving.
+    pub fn start_at(home: &Home, socket: &Path, args: &[&str]) -> Agent {
+        let mut running = home
+            .sfauth()
+            .arg("agent")
+            .arg("--socket")
+            .arg(socket)
+            .args(args)
+            .start();
+        running.line_with("sfauth agent: serving", START_LIMIT);
+        Agent {
+            running,
+            socket: socket.to_owned(),
+        }
+    }
+
     /// `GET path`.
     pub fn get(&self, path: &str) -> Reply {
         request(&self.socket, "GET", path, "")
@@ -65,9 +81,7 @@ impl Agent {
 
     /// `GET /v1/orgs/{alias}/token`, which must answer 200.
     pub fn token(&self, alias: &str) -> Value {
-        let reply = self.get(&format!("/v1/orgs/{alias}/token"));
-        assert_eq!(reply.status, 200, "{reply:?}");
-        reply.json()
+        token_at(&self.socket, alias)
     }
 
     /// Sends SIGTERM and waits for the agent to exit.
@@ -75,6 +89,14 @@ impl Agent {
         self.running.signal(15);
         self.running.finish()
     }
+}
+
+/// `GET /v1/orgs/{alias}/token` on the agent at `socket`, which must answer 200 (for
+/// client threads, which share the socket's path and not the agent's process).
+pub fn token_at(socket: &Path, alias: &str) -> Value {
+    let reply = request(socket, "GET", &format!("/v1/orgs/{alias}/token"), "");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    reply.json()
 }
 
 /// One HTTP/1.1 request on a connection of its own; panics if the socket does not answer.

@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::time::{Duration, Instant};
 
-use sfauth_test_support::agent::{Agent, request};
+use sfauth_test_support::agent::{Agent, request, token_at};
 use sfauth_test_support::prelude::*;
 
 /// A home with the org `a` adopted from a fresh token file of `org`.
@@ -285,4 +285,177 @@ fn wait_until_exists(path: &std::path::Path) {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A home with the org `a`, whose session timeout is the emulator's token lifetime.
+fn home_with_short_lived_org(org: &Emulator, lifetime: Duration) -> (Home, TokenFile) {
+    let home = Home::new();
+    let file = TokenFile::issued_by(org);
+    home.login_token_file("a", org, &file.path)
+        .args(["--session-timeout", &format!("{}s", lifetime.as_secs())])
+        .ok();
+    (home, file)
+}
+
+fn short_lived(lifetime: Duration) -> Emulator {
+    OrgBuilder::new()
+        .with(|config| config.access_token_lifetime = lifetime)
+        .start()
+}
+
+#[test]
+fn a_hundred_clients_for_a_minute_never_get_an_expired_token_and_cause_one_refresh_per_lifetime() {
+    const CLIENTS: usize = 100;
+    const RUN: Duration = Duration::from_secs(60);
+    let lifetime = Duration::from_secs(6);
+    let org = short_lived(lifetime);
+    let (home, file) = home_with_short_lived_org(&org, lifetime);
+    let agent = Agent::start(&home, &[]);
+    let started = Instant::now();
+    let socket = &agent.socket;
+    let org_ref = &org;
+    let results: Vec<(usize, usize)> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                scope.spawn(move || {
+                    let org = org_ref;
+                    let (mut served, mut expired) = (0, 0);
+                    while started.elapsed() < RUN {
+                        let token = token_at(socket, "a");
+                        served += 1;
+                        if !org.access_token_is_live(token["access_token"].as_str().unwrap()) {
+                            expired += 1;
+                        }
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    (served, expired)
+                })
+            })
+            .collect();
+        clients.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let served: usize = results.iter().map(|r| r.0).sum();
+    let expired: usize = results.iter().map(|r| r.1).sum();
+    let stats = org.stats();
+    eprintln!("served {served} tokens to {CLIENTS} clients in {RUN:?}: {stats:?}");
+    assert_eq!(
+        expired, 0,
+        "{expired} of {served} tokens served were expired"
+    );
+    assert!(served > CLIENTS * 100, "the clients were served: {served}");
+    // One refresh per lifetime (a little more: it renews ahead), never one per client.
+    let lifetimes = RUN.as_secs() / lifetime.as_secs();
+    assert!(
+        (lifetimes - 2..=lifetimes * 2).contains(&stats.refreshes_served),
+        "{} refreshes in {lifetimes} lifetimes: {stats:?}",
+        stats.refreshes_served
+    );
+    assert_eq!(stats.refused_parallel, 0, "{stats:?}");
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+    agent.stop().assert_ok();
+    assert!(org.refresh_token_is_live(&file.field("refresh_token")));
+}
+
+#[test]
+fn sigterm_mid_refresh_saves_then_exits_0_and_a_restart_serves_the_saved_token() {
+    let org = OrgBuilder::new().latency(Duration::from_secs(2)).start();
+    let (home, file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    let old = file.field("access_token");
+    let socket = agent.socket.clone();
+    let renewing = std::thread::spawn(move || {
+        request(
+            &socket,
+            "POST",
+            "/v1/orgs/a/invalidate",
+            &format!("{{\"access_token\": \"{old}\"}}"),
+        )
+    });
+    sfauth_test_support::wait_until(
+        "the refresh to reach the emulator",
+        Duration::from_secs(10),
+        || org.refreshes_in_flight() > 0,
+    );
+    let run = agent.stop();
+    run.assert_ok();
+    let _ = renewing.join();
+    let saved = file.field("access_token");
+    assert_ne!(saved, file.field("refresh_token"));
+    assert!(org.access_token_is_live(&saved));
+    assert!(
+        org.refresh_token_is_live(&file.field("refresh_token")),
+        "the rotated token was saved"
+    );
+    let stats = org.stats();
+    assert_eq!(stats.refreshes_served, 1, "{stats:?}");
+    let again = Agent::start(&home, &[]);
+    assert_eq!(again.token("a")["access_token"], saved.as_str());
+    assert_eq!(
+        org.stats().refreshes_served,
+        1,
+        "the restart refreshed nothing"
+    );
+    again.stop().assert_ok();
+}
+
+#[test]
+fn two_agents_on_one_org_still_make_one_refresh_at_a_time() {
+    let lifetime = Duration::from_secs(3);
+    let org = short_lived(lifetime);
+    let (home, file) = home_with_short_lived_org(&org, lifetime);
+    let first = Agent::start(&home, &[]);
+    let other_socket = home.dir.path().join("second").join("agent.sock");
+    let second = Agent::start_at(&home, &other_socket, &[]);
+    let run = Duration::from_secs(15);
+    let started = Instant::now();
+    while started.elapsed() < run {
+        for agent in [&first, &second] {
+            let token = agent.token("a");
+            assert!(org.access_token_is_live(token["access_token"].as_str().unwrap()));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stats = org.stats();
+    let lifetimes = run.as_secs() / lifetime.as_secs();
+    assert!(
+        stats.refreshes_served <= lifetimes * 2,
+        "two agents refreshed each on their own: {stats:?}"
+    );
+    assert_eq!(stats.refused_parallel, 0, "{stats:?}");
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+    first.stop().assert_ok();
+    second.stop().assert_ok();
+    assert!(org.refresh_token_is_live(&file.field("refresh_token")));
+}
+
+#[test]
+fn clients_killed_at_random_instants_while_the_agent_refreshes_lose_no_family() {
+    let lifetime = Duration::from_secs(2);
+    let org = short_lived(lifetime);
+    let (home, file) = home_with_short_lived_org(&org, lifetime);
+    let agent = Agent::start(&home, &[]);
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    let started = Instant::now();
+    let mut kills = 0;
+    while started.elapsed() < Duration::from_secs(10) {
+        let running = home.sfauth().args(["token", "--org", "a"]).start();
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        std::thread::sleep(Duration::from_micros(rng % 20_000));
+        running.kill();
+        kills += 1;
+    }
+    assert!(kills > 50, "{kills}");
+    let served = agent.token("a");
+    assert!(org.access_token_is_live(served["access_token"].as_str().unwrap()));
+    let stats = org.stats();
+    assert!(
+        stats.refreshes_served >= 3,
+        "the agent refreshed meanwhile: {stats:?}"
+    );
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+    assert_eq!(stats.refused_parallel, 0, "{stats:?}");
+    agent.stop().assert_ok();
+    assert!(org.refresh_token_is_live(&file.field("refresh_token")));
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use sfauth::{AccessToken, ErrorKind};
@@ -25,6 +25,9 @@ use crate::output;
 
 /// The largest request body the agent reads (an invalidate carries one access token).
 const MAX_BODY_BYTES: usize = 16 * 1024;
+/// How much of an oversized body is read and dropped before the 413, so that the client
+/// reads the answer; beyond it the connection is cut.
+const DRAIN_LIMIT_BYTES: usize = 1024 * 1024;
 
 /// The orgs the agent serves, by alias; replaced whole on SIGHUP.
 pub type Orgs = Arc<std::sync::RwLock<BTreeMap<String, Arc<OrgAgent>>>>;
@@ -123,16 +126,35 @@ fn find(orgs: &Orgs, alias: &str) -> Result<Arc<OrgAgent>, Refused> {
 }
 
 async fn rejected_token(request: Request<Incoming>) -> Result<AccessToken, Refused> {
-    let body = Limited::new(request.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-        .map_err(|_| Refused {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            kind: "body_too_large",
-            message: format!("the request body is larger than {MAX_BODY_BYTES} bytes, or broken"),
-            hint: "send {\"access_token\": \"…\"} only",
-        })?
-        .to_bytes();
+    let too_large = || Refused {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        kind: "body_too_large",
+        message: format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+        hint: "send {\"access_token\": \"…\"} only",
+    };
+    let mut body = request.into_body();
+    let mut kept = Vec::new();
+    let mut read = 0usize;
+    // An oversized body is still read (up to a bound) before the answer: closing a socket
+    // with unread bytes resets it, and the client would see a reset instead of the 413.
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(bad_invalidate());
+        };
+        if let Ok(data) = frame.into_data() {
+            read = read.saturating_add(data.len());
+            if read > DRAIN_LIMIT_BYTES {
+                return Err(too_large());
+            }
+            if read <= MAX_BODY_BYTES {
+                kept.extend_from_slice(&data);
+            }
+        }
+    }
+    if read > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    let body = zeroize::Zeroizing::new(kept);
     let value: serde_json::Value = serde_json::from_slice(&body).map_err(|_| bad_invalidate())?;
     value
         .get("access_token")
