@@ -57,6 +57,16 @@ impl AgentClient {
     }
 }
 
+impl AgentClient {
+    /// What the agent says of this org in `/v1/health` (no secret in it), or `None` when
+    /// no agent answers or it does not serve the org.
+    pub async fn health(&self) -> Option<serde_json::Value> {
+        let body = request(&self.socket, "GET", "/v1/health", None).await?;
+        let health: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        health.get("orgs")?.get(&self.alias).cloned()
+    }
+}
+
 fn parse_token(body: &[u8]) -> Option<Token> {
     serde_json::from_slice::<AgentToken>(body)
         .ok()?

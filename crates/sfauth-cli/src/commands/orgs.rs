@@ -4,6 +4,7 @@ use std::time::SystemTime;
 
 use sfauth::{FileStore, Token, TokenStore};
 
+use crate::agent::client::AgentClient;
 use crate::cli::{ListArgs, StatusArgs};
 use crate::config::{Alias, Config, Home, Org};
 use crate::org::ResolvedOrg;
@@ -80,6 +81,12 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
     if let Err(e) = &token {
         details["token_problem"] = e.to_string().into();
     }
+    // A running agent's view: when it last refreshed, and what went wrong last.
+    let agent = match AgentClient::for_alias(alias.as_str()) {
+        Some(client) => client.health().await,
+        None => None,
+    };
+    details["agent"] = agent.unwrap_or(serde_json::Value::Null);
     if args.json {
         outln!("{details}")?;
     } else if let serde_json::Value::Object(map) = details {

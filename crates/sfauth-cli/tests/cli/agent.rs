@@ -459,3 +459,34 @@ fn clients_killed_at_random_instants_while_the_agent_refreshes_lose_no_family() 
     agent.stop().assert_ok();
     assert!(org.refresh_token_is_live(&file.field("refresh_token")));
 }
+
+#[test]
+fn an_org_whose_refresh_fails_keeps_its_last_error_in_health_and_status() {
+    let org = org();
+    let (home, file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    org.revoke_refresh_token(&file.field("refresh_token"));
+    let body = format!("{{\"access_token\": \"{}\"}}", file.field("access_token"));
+    let refused = agent.post("/v1/orgs/a/invalidate", &body);
+    assert_eq!(refused.status, 409, "{refused:?}");
+    assert_eq!(
+        refused.json()["error"]["kind"],
+        "login_required",
+        "{refused:?}"
+    );
+    let health = agent.get("/v1/health").json();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["orgs"]["a"]["needs_login"], true, "{health}");
+    assert_eq!(
+        health["orgs"]["a"]["last_error"]["kind"], "login_required",
+        "{health}"
+    );
+    let status = home.sfauth().args(["status", "--org", "a", "--json"]).ok();
+    status.never_shows(&file.field("refresh_token"));
+    let status = status.json();
+    assert_eq!(
+        status["agent"]["last_error"]["kind"], "login_required",
+        "{status}"
+    );
+    agent.stop().assert_ok();
+}
