@@ -55,8 +55,13 @@ impl Agent {
 
     /// `sfauth agent --socket SOCKET ARGS` in `home`, once it says it is serving.
     pub fn start_at(home: &Home, socket: &Path, args: &[&str]) -> Agent {
-        let mut running = home
-            .sfauth()
+        Agent::started(home.sfauth(), socket, args)
+    }
+
+    /// `command` (`sfauth` in some home, maybe as another user) running `agent --socket
+    /// SOCKET ARGS`, once it says it is serving.
+    pub fn started(command: crate::command::TestCommand, socket: &Path, args: &[&str]) -> Agent {
+        let mut running = command
             .arg("agent")
             .arg("--socket")
             .arg(socket)

@@ -158,6 +158,14 @@ impl TestCommand {
         }
     }
 
+    /// Runs as another user (`uid`, `gid`); only root may.
+    pub fn as_user(mut self, uid: u32, gid: u32) -> TestCommand {
+        use std::os::unix::process::CommandExt as _;
+        // std drops the supplementary groups too when root changes the uid.
+        self.cmd.uid(uid).gid(gid);
+        self
+    }
+
     /// Adds an argument.
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> TestCommand {
         self.cmd.arg(arg);

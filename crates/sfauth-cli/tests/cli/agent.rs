@@ -490,3 +490,67 @@ fn an_org_whose_refresh_fails_keeps_its_last_error_in_health_and_status() {
     );
     agent.stop().assert_ok();
 }
+
+/// `nobody` on Debian.
+const OTHER_UID: u32 = 65534;
+
+/// Gives `path` and everything under it to [`OTHER_UID`].
+fn give_to_other_user(path: &std::path::Path) {
+    std::os::unix::fs::chown(path, Some(OTHER_UID), Some(OTHER_UID)).unwrap();
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap().flatten() {
+            give_to_other_user(&entry.path());
+        }
+    }
+}
+
+#[test]
+fn an_agent_and_a_client_of_different_users_refuse_each_other() {
+    assert_eq!(
+        current_uid(),
+        0,
+        "this test runs an agent as another user, which needs root (CI runs as root; so \
+         does scripts/test-deps.sh where it installs packages)"
+    );
+    let org = org();
+    // The other user's home: its org's token file inside it, all of it theirs.
+    let theirs = Home::new();
+    let token = theirs.file("token.json", &org.issue_token(USERNAME).to_string());
+    theirs.adopt("a", &org, &token);
+    give_to_other_user(theirs.dir.path());
+    let socket = theirs.dir.path().join("run").join("agent.sock");
+    let agent = Agent::started(theirs.sfauth().as_user(OTHER_UID, OTHER_UID), &socket, &[]);
+    // Root can reach any socket; the agent still serves its own user only.
+    let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    use std::io::{Read as _, Write as _};
+    stream
+        .write_all(b"GET /v1/orgs/a/token HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    assert!(
+        answer.is_empty(),
+        "served another user: {}",
+        String::from_utf8_lossy(&answer)
+    );
+    // And our client does not use another user's agent: with our own token file broken,
+    // only that agent could have served.
+    let (mine, file) = home_with_org(&org);
+    file.write_raw(b"{ broken");
+    mine.sfauth()
+        .args(["token", "--org", "a"])
+        .env("SFAUTH_AGENT_SOCKET", &socket)
+        .exits(exit::USAGE);
+    agent
+        .stop()
+        .assert_ok()
+        .stderr_has("refused a connection from another user");
+}
+
+fn current_uid() -> u32 {
+    let out = std::process::Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
