@@ -554,3 +554,72 @@ fn current_uid() -> u32 {
     let out = std::process::Command::new("id").arg("-u").output().unwrap();
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
+
+#[test]
+fn a_slow_request_is_cut_off_and_holds_up_nobody_else() {
+    use std::io::{Read as _, Write as _};
+    let org = org();
+    let (home, file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    // Half a head, then silence; and a head with a body that never comes.
+    let mut slow_head = std::os::unix::net::UnixStream::connect(&agent.socket).unwrap();
+    slow_head.write_all(b"GET /v1/orgs/a/tok").unwrap();
+    let mut slow_body = std::os::unix::net::UnixStream::connect(&agent.socket).unwrap();
+    slow_body
+        .write_all(
+            b"POST /v1/orgs/a/invalidate HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .unwrap();
+    // Meanwhile everyone else is served.
+    assert_eq!(
+        agent.token("a")["access_token"],
+        file.field("access_token").as_str()
+    );
+    let started = Instant::now();
+    for stream in [&mut slow_head, &mut slow_body] {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+            "{answer}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(org.stats().token_requests, 0);
+    agent.stop().assert_ok();
+}
+
+#[test]
+fn sighup_serves_an_org_logged_in_since_and_drops_one_logged_out() {
+    let org = org();
+    let (home, _file) = home_with_org(&org);
+    let mut agent = Agent::start(&home, &[]);
+    let second = TokenFile::issued_by(&org);
+    home.adopt("b", &org, &second.path);
+    assert_eq!(agent.get("/v1/orgs/b/token").status, 404);
+    agent.running.signal(1);
+    agent
+        .running
+        .line_with("config reloaded", Duration::from_secs(10));
+    assert_eq!(
+        agent.token("b")["access_token"],
+        second.field("access_token").as_str()
+    );
+    home.sfauth()
+        .args(["logout", "--org", "a", "--local-only"])
+        .ok();
+    agent.running.signal(1);
+    agent
+        .running
+        .line_with("config reloaded", Duration::from_secs(10));
+    assert_eq!(agent.get("/v1/orgs/a/token").status, 404);
+    agent.stop().assert_ok();
+}

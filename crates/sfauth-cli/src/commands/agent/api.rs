@@ -28,6 +28,8 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 /// How much of an oversized body is read and dropped before the 413, so that the client
 /// reads the answer; beyond it the connection is cut.
 const DRAIN_LIMIT_BYTES: usize = 1024 * 1024;
+/// A request body must arrive within this.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The orgs the agent serves, by alias; replaced whole on SIGHUP.
 pub type Orgs = Arc<std::sync::RwLock<BTreeMap<String, Arc<OrgAgent>>>>;
@@ -126,13 +128,36 @@ fn find(orgs: &Orgs, alias: &str) -> Result<Arc<OrgAgent>, Refused> {
 }
 
 async fn rejected_token(request: Request<Incoming>) -> Result<AccessToken, Refused> {
+    let reading = read_body(request.into_body());
+    let Ok(body) = tokio::time::timeout(BODY_TIMEOUT, reading).await else {
+        return Err(Refused {
+            status: StatusCode::REQUEST_TIMEOUT,
+            kind: "request_timeout",
+            message: format!(
+                "the request body did not arrive within {}s",
+                BODY_TIMEOUT.as_secs()
+            ),
+            hint: "send the whole request at once",
+        });
+    };
+    let body = body?;
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|_| bad_invalidate())?;
+    value
+        .get("access_token")
+        .and_then(serde_json::Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(AccessToken::from)
+        .ok_or_else(bad_invalidate)
+}
+
+/// The body, at most [`MAX_BODY_BYTES`].
+async fn read_body(mut body: Incoming) -> Result<zeroize::Zeroizing<Vec<u8>>, Refused> {
     let too_large = || Refused {
         status: StatusCode::PAYLOAD_TOO_LARGE,
         kind: "body_too_large",
         message: format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
         hint: "send {\"access_token\": \"…\"} only",
     };
-    let mut body = request.into_body();
     let mut kept = Vec::new();
     let mut read = 0usize;
     // An oversized body is still read (up to a bound) before the answer: closing a socket
@@ -154,14 +179,7 @@ async fn rejected_token(request: Request<Incoming>) -> Result<AccessToken, Refus
     if read > MAX_BODY_BYTES {
         return Err(too_large());
     }
-    let body = zeroize::Zeroizing::new(kept);
-    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|_| bad_invalidate())?;
-    value
-        .get("access_token")
-        .and_then(serde_json::Value::as_str)
-        .filter(|t| !t.is_empty())
-        .map(AccessToken::from)
-        .ok_or_else(bad_invalidate)
+    Ok(zeroize::Zeroizing::new(kept))
 }
 
 fn bad_invalidate() -> Refused {
