@@ -392,5 +392,34 @@ if [ ${#STORES[@]} -gt 0 ]; then
 else status stampede "not measured: neither PostgreSQL nor Redis could be started"; fi
 
 # ---------------------------------------------------------------------------------------
+log "9. a token from the agent: curl --unix-socket and sfauth token through it vs cat"
+# Emulator A's fresh token adopted as the org `bench` of the benchmark's home; the agent
+# serves it on the home's socket (no XDG_RUNTIME_DIR here), where `sfauth token` looks.
+unset XDG_RUNTIME_DIR || true
+AGENT_SOCK=$SFAUTH_HOME/run/agent.sock
+"$SFAUTH" login token-file --alias bench --client-id "$CLIENT_ID" "$F_FRESH" 2>>"$OUT/sanity.log" ||
+  die "sfauth login token-file failed: $(cat "$OUT/sanity.log")"
+"$SFAUTH" agent --org bench >"$OUT/agent.stdout" 2>"$OUT/agent.stderr" &
+EMU_PIDS+=($!) # stopped with the emulators
+for _ in $(seq 200); do
+  grep -q "serving" "$OUT/agent.stderr" 2>/dev/null && break
+  sleep 0.05
+done
+CMD_AGENT_CURL="curl -s --fail --unix-socket '$AGENT_SOCK' -o '$OUT/agent_token.json' http://agent/v1/orgs/bench/token"
+CMD_AGENT_TOKEN="$SFAUTH token --org bench"
+CMD_NOAGENT_TOKEN="$SFAUTH token --org bench --no-agent"
+printf '%s\n' "$CMD_AGENT_CURL" "$CMD_AGENT_TOKEN" "$CMD_NOAGENT_TOKEN" >>"$OUT/commands.txt"
+if ! grep -q "serving" "$OUT/agent.stderr" 2>/dev/null; then
+  status agent "not measured: the agent did not start (see agent.stderr)"
+elif [ -z "$HAVE_HYPERFINE" ] || [ -z "$HAVE_CURL" ]; then
+  status agent "not measured: hyperfine or curl could not be installed"
+elif timeout $STEP_TIMEOUT hyperfine -N --warmup 5 --runs "$RUNS" \
+  --export-json "$OUT/9_agent.json" -n cat "$CMD_CAT" -n "curl --unix-socket" "$CMD_AGENT_CURL" \
+  -n "sfauth token (agent)" "$CMD_AGENT_TOKEN" -n "sfauth token --no-agent" "$CMD_NOAGENT_TOKEN" \
+  >"$OUT/9_agent.txt" 2>&1; then
+  status agent measured
+else status agent "not measured: hyperfine failed (see 9_agent.txt)"; fi
+
+# ---------------------------------------------------------------------------------------
 log "summary"
 python3 bench/summarize.py "$OUT"

@@ -346,6 +346,24 @@ def main():
         rows.append(("8. the fleet stampede", "—", "—", "—", "1 refresh",
                      st.get("stampede", "not measured")))
 
+    # 9. the agent
+    h9 = hyperfine("9_agent.json")
+    if "cat" in h9 and "sfauth token (agent)" in h9:
+        cat = ms(h9["cat"]["median"])
+        res["agent"] = {name: ms(r["median"]) for name, r in h9.items()}
+        for name, goal, limit in (("curl --unix-socket", "report", None),
+                                  ("sfauth token (agent)", "≤ 1.2x cat", 1.2),
+                                  ("sfauth token --no-agent", "context", None)):
+            if name not in h9:
+                continue
+            a = ms(h9[name]["median"])
+            verdict = "—" if limit is None else ("met" if a / cat <= limit else "MISSED")
+            rows.append((f"9. `{name}`, fresh token", f"{a:.2f} ms", f"cat {cat:.2f} ms",
+                         f"{a / cat:.2f}x", goal, verdict))
+    else:
+        rows.append(("9. a token from the agent", "—", "cat", "—", "≤ 1.2x cat",
+                     st.get("agent", "not measured")))
+
     res["rows"] = rows
     (OUT / "results.json").write_text(json.dumps(res, indent=2) + "\n")
 
