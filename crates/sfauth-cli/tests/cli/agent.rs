@@ -623,3 +623,26 @@ fn sighup_serves_an_org_logged_in_since_and_drops_one_logged_out() {
     assert_eq!(agent.get("/v1/orgs/a/token").status, 404);
     agent.stop().assert_ok();
 }
+
+#[test]
+fn sighup_rebuilds_an_org_whose_login_changed() {
+    let org = org();
+    let (home, file) = home_with_org(&org);
+    let mut agent = Agent::start(&home, &[]);
+    assert_eq!(
+        agent.token("a")["access_token"],
+        file.field("access_token").as_str()
+    );
+    // A new login of `a`, from another token file.
+    let again = TokenFile::issued_by(&org);
+    home.adopt("a", &org, &again.path);
+    agent.running.signal(1);
+    agent
+        .running
+        .line_with("config reloaded", Duration::from_secs(10));
+    assert_eq!(
+        agent.token("a")["access_token"],
+        again.field("access_token").as_str()
+    );
+    agent.stop().assert_ok();
+}

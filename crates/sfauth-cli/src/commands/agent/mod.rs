@@ -178,8 +178,12 @@ fn load(args: &AgentArgs, orgs: &Orgs, sinks: &Arc<Vec<Sink>>, starting: bool) -
     let mut next = BTreeMap::new();
     let current = orgs.read().unwrap_or_else(|p| p.into_inner()).clone();
     for alias in wanted {
-        // A reload keeps what it already serves running (its schedule, its counters).
-        if let Some(existing) = current.get(alias.as_str()).filter(|_| !starting) {
+        // A reload keeps what it already serves running (its schedule, its counters),
+        // unless the org's record changed (a new login, another store).
+        if let Some(existing) = current
+            .get(alias.as_str())
+            .filter(|existing| !starting && config.orgs.get(&alias) == Some(&existing.record))
+        {
             next.insert(alias.as_str().to_owned(), Arc::clone(existing));
             continue;
         }
@@ -191,7 +195,15 @@ fn load(args: &AgentArgs, orgs: &Orgs, sinks: &Arc<Vec<Sink>>, starting: bool) -
             }
             Err(e) => return Err(e),
         };
-        let org = OrgAgent::new(alias.clone(), resolved.session(), resolved.expiry());
+        let Ok((_, record)) = resolved.named() else {
+            continue;
+        };
+        let org = OrgAgent::new(
+            alias.clone(),
+            record.clone(),
+            resolved.session(),
+            resolved.expiry(),
+        );
         let mine: Vec<Sink> = sinks.iter().filter(|s| s.alias == alias).cloned().collect();
         tokio::spawn(Arc::clone(&org).run(move |org, token| {
             for sink in &mine {
@@ -206,7 +218,7 @@ fn load(args: &AgentArgs, orgs: &Orgs, sinks: &Arc<Vec<Sink>>, starting: bool) -
         next.insert(alias.as_str().to_owned(), org);
     }
     for (alias, org) in &current {
-        if !next.contains_key(alias) {
+        if !next.get(alias).is_some_and(|kept| Arc::ptr_eq(kept, org)) {
             org.stop();
         }
     }

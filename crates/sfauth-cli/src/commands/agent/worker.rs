@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use sfauth::{AccessToken, Error, ErrorKind, ExpiryPolicy, Session, Token};
 use tokio::sync::Notify;
 
-use crate::config::Alias;
+use crate::config::{Alias, Org};
 
 /// The shortest and longest pause after a failed refresh (doubling, with jitter).
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
@@ -22,6 +22,8 @@ const JITTER_SHARE: f64 = 0.15;
 /// What the agent knows of one org.
 pub struct OrgAgent {
     pub alias: Alias,
+    /// The config's record it was built from: a reload that finds another rebuilds it.
+    pub record: Org,
     session: Session,
     expiry: ExpiryPolicy,
     state: Mutex<OrgState>,
@@ -66,9 +68,10 @@ pub struct Health {
 }
 
 impl OrgAgent {
-    pub fn new(alias: Alias, session: Session, expiry: ExpiryPolicy) -> Arc<OrgAgent> {
+    pub fn new(alias: Alias, record: Org, session: Session, expiry: ExpiryPolicy) -> Arc<OrgAgent> {
         Arc::new(OrgAgent {
             alias,
+            record,
             session,
             expiry,
             state: Mutex::new(OrgState::default()),
