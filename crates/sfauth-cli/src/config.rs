@@ -55,6 +55,12 @@ impl Home {
         path.starts_with(self.0.join("tokens"))
     }
 
+    /// The home directory itself, as canonical as it can be made (it may not exist yet):
+    /// how an agent and a client tell that they serve the same config.
+    pub fn identity(&self) -> PathBuf {
+        std::fs::canonicalize(&self.0).unwrap_or_else(|_| self.0.clone())
+    }
+
     /// The directory of the agent's socket when there is no `$XDG_RUNTIME_DIR`.
     pub fn run_dir(&self) -> PathBuf {
         self.0.join("run")

@@ -10,8 +10,11 @@ use sfauth::{AccessToken, Session, Token, TokenSource};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::UnixStream;
 
+use std::os::unix::ffi::OsStrExt as _;
+
 use crate::agent::socket;
-use crate::agent::wire::AgentToken;
+use crate::agent::wire::{AgentToken, HOME_HEADER};
+use crate::config::Home;
 
 /// How long a client waits for the agent before it reads the store itself. A local agent
 /// answers in microseconds; one that is refreshing answers when the refresh is saved.
@@ -142,6 +145,17 @@ async fn request(socket: &Path, method: &str, path: &str, body: Option<&[u8]>) -
     };
     if response.code != Some(200) {
         tracing::debug!(status = ?response.code, "the agent did not serve the token");
+        return None;
+    }
+    // An agent of another config home serves other orgs under the same names.
+    let theirs = response
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(HOME_HEADER))
+        .map(|h| h.value);
+    let ours = Home::locate().ok()?.identity();
+    if theirs != Some(ours.as_os_str().as_bytes()) {
+        tracing::debug!("the agent serves another config home; not using it");
         return None;
     }
     Some(answer[head_len..].to_vec())

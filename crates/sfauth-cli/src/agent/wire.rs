@@ -8,6 +8,10 @@ use sfauth::{Expiry, Token};
 
 use crate::output;
 
+/// The response header in which the agent names the config home it serves: a client of
+/// another home (another `SFAUTH_HOME`, same user, same socket) must not take its tokens.
+pub const HOME_HEADER: &str = "sfauth-home";
+
 /// A token as the agent serves it. The refresh token never leaves the agent.
 #[derive(Serialize, Deserialize)]
 pub struct AgentToken {

@@ -18,6 +18,9 @@ use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use std::os::unix::ffi::OsStrExt as _;
+
+use hyper::header::HeaderValue;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use sfauth::{Error, ErrorKind, Result};
@@ -25,6 +28,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
 use crate::agent::socket;
+use crate::agent::wire::HOME_HEADER;
 use crate::cli::AgentArgs;
 use crate::config::{Alias, Config, Home};
 use crate::org::ResolvedOrg;
@@ -61,11 +65,13 @@ pub async fn run(args: &AgentArgs, signals: &mut Signals) -> anyhow::Result<Exit
         socket.display()
     );
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    // Named in every answer, so that a client of another home does not take its tokens.
+    let home = HeaderValue::from_bytes(Home::locate()?.identity().as_os_str().as_bytes()).ok();
     let me = socket::my_uid();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => serve(stream, me, &orgs, &permits),
+                Ok((stream, _)) => serve(stream, me, &home, &orgs, &permits),
                 Err(e) => {
                     // Typically EMFILE: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
@@ -112,7 +118,13 @@ fn describe(orgs: &Orgs) -> String {
 }
 
 /// Serves one connection of a client of our own user, within the connection limit.
-fn serve(stream: UnixStream, me: u32, orgs: &Orgs, permits: &Arc<Semaphore>) {
+fn serve(
+    stream: UnixStream,
+    me: u32,
+    home: &Option<HeaderValue>,
+    orgs: &Orgs,
+    permits: &Arc<Semaphore>,
+) {
     match stream.peer_cred() {
         Ok(peer) if peer.uid() == me => {}
         Ok(peer) => {
@@ -129,10 +141,18 @@ fn serve(stream: UnixStream, me: u32, orgs: &Orgs, permits: &Arc<Semaphore>) {
         return;
     };
     let orgs = Arc::clone(orgs);
+    let home = home.clone();
     tokio::spawn(async move {
         let service = hyper::service::service_fn(move |request| {
             let orgs = Arc::clone(&orgs);
-            async move { Ok::<_, Infallible>(api::handle(orgs, request).await) }
+            let home = home.clone();
+            async move {
+                let mut response = api::handle(orgs, request).await;
+                if let Some(home) = home {
+                    response.headers_mut().insert(HOME_HEADER, home);
+                }
+                Ok::<_, Infallible>(response)
+            }
         });
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
