@@ -166,6 +166,12 @@ impl TestCommand {
         self
     }
 
+    /// Runs in `dir`.
+    pub fn current_dir(mut self, dir: impl AsRef<std::path::Path>) -> TestCommand {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     /// Adds an argument.
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> TestCommand {
         self.cmd.arg(arg);

@@ -517,9 +517,17 @@ fn an_agent_and_a_client_of_different_users_refuse_each_other() {
     let theirs = Home::new();
     let token = theirs.file("token.json", &org.issue_token(USERNAME).to_string());
     theirs.adopt("a", &org, &token);
+    // The other user may not be able to reach the build directory: a copy of the binary
+    // in their home is theirs to run, from there.
+    let binary = theirs.dir.path().join("sfauth");
+    std::fs::copy(sfauth_test_support::command::sfauth_bin(), &binary).unwrap();
     give_to_other_user(theirs.dir.path());
     let socket = theirs.dir.path().join("run").join("agent.sock");
-    let agent = Agent::started(theirs.sfauth().as_user(OTHER_UID, OTHER_UID), &socket, &[]);
+    let as_them = TestCommand::new(&binary)
+        .env("SFAUTH_HOME", &theirs.path)
+        .current_dir(theirs.dir.path())
+        .as_user(OTHER_UID, OTHER_UID);
+    let agent = Agent::started(as_them, &socket, &[]);
     // Root can reach any socket; the agent still serves its own user only.
     let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
     use std::io::{Read as _, Write as _};
