@@ -671,3 +671,23 @@ fn a_client_of_another_config_home_does_not_take_the_agents_tokens() {
     assert_eq!(run.printed(), my_file.field("access_token"));
     agent.stop().assert_ok();
 }
+
+#[test]
+fn an_org_that_needed_a_login_is_served_again_after_one() {
+    let org = org();
+    let (home, file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    org.revoke_refresh_token(&file.field("refresh_token"));
+    let body = format!("{{\"access_token\": \"{}\"}}", file.field("access_token"));
+    assert_eq!(agent.post("/v1/orgs/a/invalidate", &body).status, 409);
+    assert_eq!(agent.get("/v1/orgs/a/token").status, 409, "needs a login");
+    // A new login writes a new token where the org's token lives; no SIGHUP needed.
+    file.write(&org.issue_token(USERNAME));
+    let served = agent.token("a");
+    assert_eq!(served["access_token"], file.field("access_token").as_str());
+    assert_eq!(
+        agent.get("/v1/health").json()["orgs"]["a"]["needs_login"],
+        false
+    );
+    agent.stop().assert_ok();
+}

@@ -40,6 +40,9 @@ struct OrgState {
     last_error: Option<LastError>,
     /// No renewal is possible until someone logs in again (the refresh token is dead).
     exhausted: bool,
+    /// An access token a client reported rejected that could not be renewed: never
+    /// served again.
+    rejected: Option<AccessToken>,
     /// After a failure, callers of a stale token get the error at once until then, instead
     /// of each trying again.
     cooling_until: Option<SystemTime>,
@@ -90,9 +93,22 @@ impl OrgAgent {
     /// A fresh token: the one in hand, or (when it is stale and no failure is cooling
     /// down) the session's, renewed once however many callers ask.
     pub async fn token(&self) -> sfauth::Result<Token> {
+        if self.state().exhausted
+            && let Some(dead) = self.new_login_since().await
+        {
+            // Someone logged in again: adopt the store's token (no refresh is sent: the
+            // stored token is not the one rejected) and renew as usual from there.
+            let adopted = self.session.invalidate(&dead).await;
+            self.record(adopted.as_ref().map(|_| ()));
+            self.wake.notify_one();
+            return adopted;
+        }
         if let Ok(token) = self.session.current().await
             && self.expiry.is_fresh(&token)
         {
+            if self.state().rejected.as_ref() == Some(&token.access_token()) {
+                self.refuse_while_cooling()?;
+            }
             return Ok(token);
         }
         self.refuse_while_cooling()?;
@@ -105,8 +121,19 @@ impl OrgAgent {
     pub async fn invalidate(&self, rejected: &AccessToken) -> sfauth::Result<Token> {
         let renewed = self.session.invalidate(rejected).await;
         self.record(renewed.as_ref().map(|_| ()));
+        if renewed.is_err() {
+            self.state().rejected = Some(rejected.clone());
+        }
         self.wake.notify_one();
         renewed
+    }
+
+    /// The access token in hand, when the store now holds another token (a new login
+    /// after this org needed one).
+    async fn new_login_since(&self) -> Option<AccessToken> {
+        let held = self.session.current().await.ok()?;
+        let stored = self.session.store().load().await.ok()?;
+        (stored.access_token() != held.access_token()).then(|| held.access_token())
     }
 
     fn refuse_while_cooling(&self) -> sfauth::Result<()> {
@@ -130,6 +157,7 @@ impl OrgAgent {
         let mut state = self.state();
         match outcome {
             Ok(()) => {
+                state.rejected = None;
                 state.consecutive_failures = 0;
                 state.cooling_until = None;
                 state.exhausted = false;
