@@ -352,7 +352,9 @@ fn run_as_postgres_user(dir: &Path) -> Vec<String> {
     ]
 }
 
-fn is_root() -> bool {
+/// Whether the tests run as root (then PostgreSQL runs as `postgres`, and a test may run
+/// a process as another user).
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

@@ -266,25 +266,15 @@ fn a_sink_holds_the_current_token_in_the_format_asked_for() {
     let sink = home.dir.path().join("sinks").join("a.header");
     let spec = format!("a={}:header", sink.display());
     let agent = Agent::start(&home, &["--sink", &spec]);
-    wait_until_exists(&sink);
+    sfauth_test_support::wait_until("the sink to be written", Duration::from_secs(10), || {
+        sink.exists()
+    });
     assert_eq!(
         std::fs::read_to_string(&sink).unwrap(),
         format!("Authorization: Bearer {}\n", file.field("access_token"))
     );
     assert_eq!(mode(&sink) & 0o777, 0o600);
     agent.stop().assert_ok();
-}
-
-fn wait_until_exists(path: &std::path::Path) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !path.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// A home with the org `a`, whose session timeout is the emulator's token lifetime.
@@ -506,9 +496,8 @@ fn give_to_other_user(path: &std::path::Path) {
 
 #[test]
 fn an_agent_and_a_client_of_different_users_refuse_each_other() {
-    assert_eq!(
-        current_uid(),
-        0,
+    assert!(
+        sfauth_test_support::services::is_root(),
         "this test runs an agent as another user, which needs root (CI runs as root; so \
          does scripts/test-deps.sh where it installs packages)"
     );
@@ -557,11 +546,6 @@ fn an_agent_and_a_client_of_different_users_refuse_each_other() {
         .stop()
         .assert_ok()
         .stderr_has("refused a connection from another user");
-}
-
-fn current_uid() -> u32 {
-    let out = std::process::Command::new("id").arg("-u").output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
 #[test]

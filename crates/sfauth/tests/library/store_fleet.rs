@@ -57,10 +57,7 @@ impl Shared {
     }
 
     fn store(&self, key: &str) -> Arc<dyn TokenStore> {
-        StoreUrl::parse(&self.url)
-            .unwrap()
-            .open(&StoreKey::parse(key).unwrap(), &self.options)
-            .unwrap()
+        store_at(&self.url, key, &self.options)
     }
 
     /// A key no other test of this run uses.
@@ -240,10 +237,7 @@ async fn an_unreachable_store_is_unavailable_and_no_refresh_is_sent(shared: Shar
         .url
         .replace(&format!(":{}/", port_of(&shared.url)), &format!(":{port}/"));
     let org = support::emulator(Config::default()).await;
-    let store = StoreUrl::parse(&url)
-        .unwrap()
-        .open(&StoreKey::parse("prod").unwrap(), &shared.options)
-        .unwrap();
+    let store = store_at(&url, "prod", &shared.options);
     let session = Session::builder(store, client(&org))
         .http(fast_http())
         .build();
@@ -374,10 +368,7 @@ async fn postgres_creates_its_table_on_first_use_in_an_empty_schema() {
         "{}&options=-csearch_path%3D{schema}",
         server.url_with_password()
     );
-    let store = StoreUrl::parse(&url)
-        .unwrap()
-        .open(&StoreKey::parse("first").unwrap(), &StoreOptions::default())
-        .unwrap();
+    let store = store_at(&url, "first", &StoreOptions::default());
     let e = store.load().await.unwrap_err();
     assert!(e.to_string().contains("holds no token"), "{e}");
     let found = client
@@ -398,10 +389,7 @@ async fn a_search_path_naming_a_missing_schema_is_an_error_that_says_to_create_i
         "{}&options=-csearch_path%3D{schema}",
         server.url_with_password()
     );
-    let store = StoreUrl::parse(&url)
-        .unwrap()
-        .open(&StoreKey::parse("any").unwrap(), &StoreOptions::default())
-        .unwrap();
+    let store = store_at(&url, "any", &StoreOptions::default());
     let e = store.load().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Usage, "{e}");
     assert!(e.to_string().contains("names no schema"), "{e}");
@@ -416,10 +404,7 @@ async fn a_url_naming_a_missing_database_is_a_usage_error_that_says_to_create_it
         .url_with_password()
         .replacen("/postgres?", "/no_such_database?", 1);
     assert_ne!(url, server.url_with_password(), "the URL names a database");
-    let store = StoreUrl::parse(&url)
-        .unwrap()
-        .open(&StoreKey::parse("any").unwrap(), &StoreOptions::default())
-        .unwrap();
+    let store = store_at(&url, "any", &StoreOptions::default());
     let e = store.load().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Usage, "{e}");
     assert!(e.to_string().contains("names no database"), "{e}");
@@ -535,6 +520,14 @@ fn signal(server: &Server, name: &str) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// The store at `url` (a store URL as a user writes it), for `key`.
+fn store_at(url: &str, key: &str, options: &StoreOptions) -> Arc<dyn TokenStore> {
+    StoreUrl::parse(url)
+        .unwrap()
+        .open(&StoreKey::parse(key).unwrap(), options)
+        .unwrap()
 }
 
 fn client(org: &Emulator) -> ConnectedApp {

@@ -229,7 +229,7 @@ async fn health(orgs: &Orgs) -> Response<Full<Bytes>> {
                 "last_refresh": health.last_refresh.map(output::rfc3339),
                 "needs_login": health.exhausted,
                 "last_error": health.last_error.map(|e| serde_json::json!({
-                    "kind": e.kind,
+                    "kind": e.kind.as_str(),
                     "message": e.message,
                     "hint": e.hint,
                     "at": output::rfc3339(e.at),

@@ -13,7 +13,7 @@ mod worker;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -79,7 +79,7 @@ pub async fn run(args: &AgentArgs, signals: &mut Signals) -> anyhow::Result<Exit
                 }
             },
             number = signals.recv() => {
-                if number == libc_sighup() {
+                if number == sighup() {
                     match load(args, &orgs, &sinks, false) {
                         Ok(()) => errln!("sfauth agent: config reloaded; serving {}", describe(&orgs)),
                         Err(e) => errln!("sfauth agent: config not reloaded, still serving {}: {e}", describe(&orgs)),
@@ -101,7 +101,7 @@ pub async fn run(args: &AgentArgs, signals: &mut Signals) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-fn libc_sighup() -> i32 {
+fn sighup() -> i32 {
     tokio::signal::unix::SignalKind::hangup().as_raw_value()
 }
 
@@ -202,7 +202,7 @@ fn load(args: &AgentArgs, orgs: &Orgs, sinks: &Arc<Vec<Sink>>, starting: bool) -
         // unless the org's record changed (a new login, another store).
         if let Some(existing) = current
             .get(alias.as_str())
-            .filter(|existing| !starting && config.orgs.get(&alias) == Some(&existing.record))
+            .filter(|existing| config.orgs.get(&alias) == Some(&existing.record))
         {
             next.insert(alias.as_str().to_owned(), Arc::clone(existing));
             continue;
@@ -284,7 +284,7 @@ async fn bind(path: &Path) -> Result<UnixListener> {
     Ok(listener)
 }
 
-fn remove_socket(path: &PathBuf) {
+fn remove_socket(path: &Path) {
     if let Err(e) = std::fs::remove_file(path) {
         tracing::debug!(error = %e, "socket not removed");
     }

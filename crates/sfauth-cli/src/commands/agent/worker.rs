@@ -52,7 +52,7 @@ struct OrgState {
 /// The last failure, for `/v1/health` and `sfauth status`: no secret in it.
 #[derive(Clone)]
 pub struct LastError {
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
     pub hint: Option<String>,
     pub at: SystemTime,
@@ -144,7 +144,7 @@ impl OrgAgent {
         if (state.exhausted || cooling)
             && let Some(last) = &state.last_error
         {
-            let mut error = Error::new(kind_of(last.kind), last.message.clone());
+            let mut error = Error::new(last.kind, last.message.clone());
             if let Some(hint) = &last.hint {
                 error = error.with_hint(hint.clone());
             }
@@ -163,8 +163,8 @@ impl OrgAgent {
                 state.exhausted = false;
             }
             Err(e) => {
-                let kind = e.kind().as_str();
-                *state.failures.entry(kind).or_default() += 1;
+                let kind = e.kind();
+                *state.failures.entry(kind.as_str()).or_default() += 1;
                 state.consecutive_failures = state.consecutive_failures.saturating_add(1);
                 state.exhausted = e.kind() == ErrorKind::LoginRequired;
                 state.cooling_until = Some(SystemTime::now() + backoff(state.consecutive_failures));
@@ -291,19 +291,4 @@ fn unit_random() -> f64 {
         return 0.5;
     }
     f64::from(u32::from_le_bytes(bytes)) / (f64::from(u32::MAX) + 1.0)
-}
-
-fn kind_of(name: &str) -> ErrorKind {
-    [
-        ErrorKind::Usage,
-        ErrorKind::LoginRequired,
-        ErrorKind::ClientRejected,
-        ErrorKind::DeniedByPolicy,
-        ErrorKind::Unavailable,
-        ErrorKind::Protocol,
-        ErrorKind::Storage,
-    ]
-    .into_iter()
-    .find(|k| k.as_str() == name)
-    .unwrap_or(ErrorKind::Internal)
 }
