@@ -57,7 +57,7 @@ pub async fn run(args: &AgentArgs, signals: &mut Signals) -> anyhow::Result<Exit
     socket::prepare_dir(&socket)?;
     let orgs: Orgs = Arc::new(RwLock::new(BTreeMap::new()));
     let sinks = Arc::new(sinks);
-    load(args, &orgs, &sinks, true)?;
+    load(args, &orgs, &sinks, true).await?;
     let listener = bind(&socket).await?;
     errln!(
         "sfauth agent: serving {} on {}",
@@ -80,7 +80,7 @@ pub async fn run(args: &AgentArgs, signals: &mut Signals) -> anyhow::Result<Exit
             },
             number = signals.recv() => {
                 if number == sighup() {
-                    match load(args, &orgs, &sinks, false) {
+                    match load(args, &orgs, &sinks, false).await {
                         Ok(()) => errln!("sfauth agent: config reloaded; serving {}", describe(&orgs)),
                         Err(e) => errln!("sfauth agent: config not reloaded, still serving {}: {e}", describe(&orgs)),
                     }
@@ -165,8 +165,9 @@ fn serve(
 }
 
 /// The orgs to serve: `--org`s, else every org in the config. At start an org that cannot
-/// be served is an error; at a reload it is reported and the others go on.
-fn load(args: &AgentArgs, orgs: &Orgs, sinks: &Arc<Vec<Sink>>, starting: bool) -> Result<()> {
+/// be served is an error; at a reload it is reported and the others go on. Each new org's
+/// token is read before it is served, so "serving" means the tokens are in hand.
+async fn load(args: &AgentArgs, orgs: &Orgs, sinks: &Arc<Vec<Sink>>, starting: bool) -> Result<()> {
     let home = Home::locate()?;
     let config = Config::load(&home)?;
     let wanted: Vec<Alias> = if args.orgs.is_empty() {
@@ -224,6 +225,7 @@ fn load(args: &AgentArgs, orgs: &Orgs, sinks: &Arc<Vec<Sink>>, starting: bool) -
             resolved.session(),
             resolved.expiry(),
         );
+        org.read_token().await;
         let mine: Vec<Sink> = sinks.iter().filter(|s| s.alias == alias).cloned().collect();
         tokio::spawn(Arc::clone(&org).run(move |org, token| {
             for sink in &mine {

@@ -195,6 +195,14 @@ impl OrgAgent {
         }
     }
 
+    /// Reads the org's token from its store into the session, so that it is served from
+    /// memory from now on; a token that cannot be read is this org's last error.
+    pub async fn read_token(&self) {
+        if let Err(e) = self.session.current().await {
+            self.record(Err(&e));
+        }
+    }
+
     /// Stops the refresh loop at its next turn.
     pub fn stop(&self) {
         self.state().stopping = true;
