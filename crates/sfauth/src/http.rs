@@ -219,37 +219,8 @@ impl HttpClient {
     /// Builds a client for requests to `target`. Proxies from the environment are honoured,
     /// except for loopback targets (the emulator), which are never sent through a proxy.
     pub fn new(config: &HttpConfig, target: &LoginUrl) -> Result<HttpClient> {
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
+        let client = client_builder(config, target)?
             .timeout(config.timeout)
-            .user_agent(concat!("sfauth/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none());
-        if target.is_loopback() {
-            builder = builder.no_proxy();
-        }
-        if target.is_plain_http() && config.ca_file.is_none() {
-            // Plain http to loopback never does TLS: skip loading the system's CA store,
-            // which is most of the cost of a refresh against the emulator.
-            builder = builder.tls_certs_only(std::iter::empty());
-        }
-        if let Some(path) = &config.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::new(
-                    ErrorKind::Usage,
-                    format!("cannot read CA file {}: {e}", path.display()),
-                )
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::new(
-                    ErrorKind::Usage,
-                    format!("CA file {} is not PEM: {e}", path.display()),
-                )
-            })?;
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let client = builder
             .build()
             .map_err(|e| Error::internal(format!("cannot build the HTTP client: {}", chain(&e))))?;
         Ok(HttpClient {
@@ -412,6 +383,45 @@ impl HttpClient {
             body: body.bytes,
         })
     }
+}
+
+/// The settings every sfauth client to `target` shares: connect timeout, user agent, no
+/// redirects (a token never follows one), no proxy for loopback, and the CA roots. The
+/// caller adds its own overall or read timeout.
+pub(crate) fn client_builder(
+    config: &HttpConfig,
+    target: &LoginUrl,
+) -> Result<reqwest::ClientBuilder> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(config.connect_timeout)
+        .user_agent(concat!("sfauth/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none());
+    if target.is_loopback() {
+        builder = builder.no_proxy();
+    }
+    if target.is_plain_http() && config.ca_file.is_none() {
+        // Plain http to loopback never does TLS: skip loading the system's CA store,
+        // which is most of the cost of a refresh against the emulator.
+        builder = builder.tls_certs_only(std::iter::empty());
+    }
+    if let Some(path) = &config.ca_file {
+        let pem = std::fs::read(path).map_err(|e| {
+            Error::new(
+                ErrorKind::Usage,
+                format!("cannot read CA file {}: {e}", path.display()),
+            )
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            Error::new(
+                ErrorKind::Usage,
+                format!("CA file {} is not PEM: {e}", path.display()),
+            )
+        })?;
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    Ok(builder)
 }
 
 /// The wait before the next try: `None` when the retries are used up (a `Retry-After` does
@@ -641,7 +651,7 @@ fn tls_problem(e: &rustls::Error) -> (String, &'static str) {
     }
 }
 
-fn transport_error(url: &str, e: &reqwest::Error) -> Error {
+pub(crate) fn transport_error(url: &str, e: &reqwest::Error) -> Error {
     let host = host_of(url);
     if let Some(tls) = tls_error(e) {
         // Trying again will not fix a certificate, and nothing was sent.

@@ -97,6 +97,7 @@ mod endpoint;
 mod error;
 mod expiry;
 mod flows;
+mod forward;
 mod http;
 pub mod in_flight;
 mod secret;
@@ -121,6 +122,7 @@ pub use flows::jwt::JwtBearer;
 pub use flows::loopback::RedirectListener;
 pub use flows::pkce::Pkce;
 pub use flows::userinfo::UserInfo;
+pub use forward::{ForwardError, ForwardLimits, ForwardOutcome, Forwarded, Forwarder, Upstream};
 pub use http::{ApiResponse, HttpClient, HttpConfig, RetryPolicy};
 /// The HTTP client crate sfauth sends with, for [`HttpClient::from_reqwest`]: a
 /// `reqwest::Client` built from this path is the version sfauth expects.
