@@ -133,6 +133,7 @@ use tokio::sync::oneshot;
 
 pub use crate::config::{Config, Consent};
 pub use crate::fault::{DEFAULT_GZIP_BOMB_BYTES, Fault, ParseFaultError};
+pub use crate::rest::query_row;
 pub use crate::state::RestRequest;
 pub use crate::stats::Stats;
 pub use crate::tls::TlsLeaf;

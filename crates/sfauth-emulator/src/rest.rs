@@ -16,6 +16,13 @@ use crate::reply::JSON_UTF8;
 use crate::state::{RestRequest, Shared};
 use crate::stats::Stats;
 
+/// The largest request body a REST resource takes (Bulk API 2.0's upload limit).
+const MAX_UPLOAD_BYTES: usize = 150 * 1000 * 1000;
+/// The most rows one page of query results holds.
+const MAX_RESULT_ROWS: u64 = 1_000_000;
+/// Rows per chunk of a streamed result.
+const ROWS_PER_CHUNK: u64 = 1000;
+
 /// The one API version the emulated org offers.
 const API_VERSION: &str = "62.0";
 
@@ -38,6 +45,14 @@ fn gate(shared: &Shared, headers: &HeaderMap, method: &Method, uri: &Uri, body: 
             path: uri
                 .path_and_query()
                 .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned()),
+            headers: headers
+                .iter()
+                .filter(|(name, _)| **name != header::AUTHORIZATION)
+                .map(|(name, value)| {
+                    let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                    (name.as_str().to_owned(), value)
+                })
+                .collect(),
             body: body.to_vec(),
         });
         if let Some((status, text)) = state.rest_faults.pop_front() {
@@ -55,21 +70,41 @@ fn gate(shared: &Shared, headers: &HeaderMap, method: &Method, uri: &Uri, body: 
     }
 }
 
-/// `/services/data/v{version}/...`: a few REST resources: `GET limits`, and `POST
-/// sobjects/{type}` (creates a record from a JSON body). Anything else is 404 `NOT_FOUND`.
+/// `/services/data/v{version}/...`: a few REST resources: `GET limits`, `POST
+/// sobjects/{type}` (creates a record from a JSON body), and Bulk API 2.0's `PUT
+/// jobs/ingest/{id}/batches` (a CSV upload) and `GET jobs/query/{id}/results` (CSV, streamed).
+/// Anything else is 404 `NOT_FOUND`.
 pub(crate) async fn data(
     State(shared): State<Arc<Shared>>,
     Path(rest): Path<String>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
+    // The whole body is read before the session is checked, as a server that answers after
+    // the upload does: Bulk API 2.0 takes up to 150 MB of CSV in one PUT.
+    let body = match axum::body::to_bytes(body, MAX_UPLOAD_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            return rest_json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &json!([{
+                    "message": "The request body is too large",
+                    "errorCode": "REQUEST_TOO_LARGE",
+                }]),
+            );
+        }
+    };
     if let Gate::Answer(answer) = gate(&shared, &headers, &method, &uri, &body) {
         return *answer;
     }
     let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
     match (method.as_str(), parts.as_slice()) {
+        ("PUT", [_version, "jobs", "ingest", _job, "batches"]) => {
+            StatusCode::CREATED.into_response()
+        }
+        ("GET", [_version, "jobs", "query", _job, "results"]) => query_results(&uri),
         ("GET", [_version, "limits"]) => rest_json(
             StatusCode::OK,
             &json!({
@@ -100,6 +135,55 @@ pub(crate) async fn data(
             }]),
         ),
     }
+}
+
+/// `GET jobs/query/{id}/results?maxRecords=N`: N rows (default 1000) of CSV, sent in chunks
+/// as they are made, with the headers Bulk API 2.0 sends. Row `i` is
+/// `"001…{i}","Account {i}"`, so a client can check every byte it received.
+fn query_results(uri: &Uri) -> Response {
+    let rows = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == "maxRecords")
+        .and_then(|(_, value)| value.parse::<u64>().ok())
+        .unwrap_or(1000)
+        .min(MAX_RESULT_ROWS);
+    let chunks = (0..rows.div_ceil(ROWS_PER_CHUNK)).map(move |chunk| {
+        let first = chunk * ROWS_PER_CHUNK;
+        let mut text = if chunk == 0 {
+            String::from("\"Id\",\"Name\"\n")
+        } else {
+            String::new()
+        };
+        for row in first..(first + ROWS_PER_CHUNK).min(rows) {
+            text.push_str(&query_row(row));
+        }
+        Ok::<_, std::convert::Infallible>(Bytes::from(text))
+    });
+    let body = axum::body::Body::from_stream(futures_util::stream::iter(chunks));
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/csv".to_owned()),
+            (
+                header::HeaderName::from_static("sforce-numberofrecords"),
+                rows.to_string(),
+            ),
+            (
+                header::HeaderName::from_static("sforce-locator"),
+                "null".to_owned(),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Row `row` of every query result, newline included.
+pub fn query_row(row: u64) -> String {
+    format!("\"001{row:015}\",\"Account {row}\"\n")
 }
 
 /// `GET /services/data/`: the API versions, for a valid session.

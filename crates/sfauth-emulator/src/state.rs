@@ -213,6 +213,9 @@ pub struct RestRequest {
     pub method: String,
     /// The path and query.
     pub path: String,
+    /// The headers, names in lower case, in the order received; `authorization` is left
+    /// out (the emulator keeps no bearer token it was shown).
+    pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
 }
