@@ -56,6 +56,38 @@ pub enum Command {
     /// Keep orgs' tokens fresh ahead of expiry and serve them on a private unix socket;
     /// `token`, `header`, `exec` and `request` use it when it answers.
     Agent(AgentArgs),
+    /// Forward HTTP requests from loopback to an org's instance with its token added, so
+    /// that Postman, notebooks and other tools call Salesforce without seeing the token.
+    Proxy(ProxyArgs),
+}
+
+/// `sfauth proxy`.
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Where to listen: a loopback address and port (127.0.0.1:8701, [::1]:8701,
+    /// localhost:8701) or a port alone; port 0 takes a free one. The URL is printed on
+    /// stdout once the proxy serves.
+    #[arg(
+        long,
+        env = "SFAUTH_PROXY_LISTEN",
+        value_name = "ADDR:PORT",
+        default_value = "127.0.0.1:8701"
+    )]
+    pub listen: String,
+
+    /// Answer only requests that carry this header, against other local users and web
+    /// pages: NAME:VALUE, or NAME:@FILE to read the value from a file. On the command line
+    /// the value shows in `ps`: prefer @FILE or the env variable.
+    #[arg(
+        long,
+        env = "SFAUTH_PROXY_REQUIRE_HEADER",
+        value_name = "NAME:VALUE",
+        value_parser = |s: &str| Ok::<_, std::convert::Infallible>(sfauth::Secret::from(s))
+    )]
+    pub require_header: Option<sfauth::Secret<String>>,
 }
 
 /// `sfauth agent`.

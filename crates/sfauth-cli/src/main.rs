@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Command::Store(args) => matches!(&args.action, cli::StoreAction::List(l) if l.json),
         Command::Demo(_)
         | Command::Agent(_)
+        | Command::Proxy(_)
         | Command::Login(_)
         | Command::Revoke(_)
         | Command::Logout(_)
@@ -51,6 +52,11 @@ fn main() -> ExitCode {
             // refresh in flight is saved.
             let mut signals = signals::Signals::install()?;
             return commands::agent::run(args, &mut signals).await;
+        }
+        if let Command::Proxy(args) = &cli.command {
+            // Likewise the proxy: a signal stops it once requests in progress are done.
+            let mut signals = signals::Signals::install()?;
+            return commands::proxy::run(args, &mut signals).await;
         }
         let Some(timeout) = refresh_timeout(&cli.command) else {
             return run(&cli.command).await;
@@ -93,16 +99,16 @@ async fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Logout(args) => commands::revoke::logout(args).await,
         Command::Export(args) => commands::revoke::export(args).await,
         Command::Store(args) => commands::store::run(args).await,
-        Command::Agent(_) => unreachable_agent(),
+        Command::Agent(_) | Command::Proxy(_) => runs_from_main(),
     };
     done.map(|()| ExitCode::SUCCESS)
 }
 
-/// `main` runs the agent itself, with its signals; `run` never sees it.
-fn unreachable_agent() -> anyhow::Result<()> {
+/// `main` runs the agent and the proxy itself, with their signals; `run` never sees them.
+fn runs_from_main() -> anyhow::Result<()> {
     Err(sfauth::Error::new(
         sfauth::ErrorKind::Internal,
-        "the agent runs from main, with its signal handlers",
+        "the agent and the proxy run from main, with their signal handlers",
     )
     .into())
 }
@@ -126,7 +132,8 @@ fn refresh_timeout(command: &Command) -> Option<std::time::Duration> {
         | Command::Logout(_)
         | Command::Export(_)
         | Command::Store(_)
-        | Command::Agent(_) => return None,
+        | Command::Agent(_)
+        | Command::Proxy(_) => return None,
     };
     Some(http.timeout)
 }

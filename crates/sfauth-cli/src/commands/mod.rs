@@ -6,6 +6,7 @@ mod demo;
 pub mod exec;
 pub mod login;
 pub mod orgs;
+pub mod proxy;
 pub mod refresh;
 pub mod request;
 pub mod revoke;
