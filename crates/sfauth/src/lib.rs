@@ -130,7 +130,7 @@ pub use reqwest;
 pub use secret::{
     AccessToken, AuthorizationCode, ClientSecret, IssuedToken, PkceVerifier, RefreshToken, Secret,
 };
-pub use session::{RefreshAction, RefreshOutcome, Renewal, Session, SessionBuilder};
+pub use session::{RefreshAction, RefreshOutcome, Renewal, Session, SessionBuilder, SessionCounts};
 pub use signature::SignatureCheck;
 pub use source::TokenSource;
 #[cfg(feature = "postgres")]

@@ -20,6 +20,7 @@
 //!   lost answer, a gateway error, "already being processed") makes the session re-read the
 //!   store and adopt what another process saved, or report; never resend.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -220,6 +221,8 @@ impl SessionBuilder {
                 http: self.http_client.map_or_else(OnceLock::new, OnceLock::from),
                 flight: Arc::new(tokio::sync::Mutex::new(())),
                 current: Mutex::new(None),
+                refreshed: AtomicU64::new(0),
+                adopted: AtomicU64::new(0),
             }),
         }
     }
@@ -269,6 +272,35 @@ struct Inner {
     flight: Arc<tokio::sync::Mutex<()>>,
     /// The newest token this session has seen.
     current: Mutex<Option<Token>>,
+    /// What its refreshes did, for [`Session::counts`].
+    refreshed: AtomicU64,
+    adopted: AtomicU64,
+}
+
+/// What a session's refreshes have done since it was built: for a long-lived program's
+/// metrics. A refresh whose caller went away still counts once it is saved.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> sfauth::Result<()> {
+/// # use sfauth::{FileStore, ConnectedApp, Session};
+/// # let org = sfauth_emulator::spawn(Default::default()).await.unwrap();
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("_salesforce.json");
+/// # std::fs::write(&path, org.issue_token("ada@example.com").to_string()).unwrap();
+/// # let session = Session::builder(FileStore::new(&path), ConnectedApp::new(org.config().client_id.clone())).build();
+/// session.refresh().await?;
+/// assert_eq!(session.counts().refreshed, 1);
+/// assert_eq!(session.counts().adopted, 0);
+/// # Ok(()) }
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionCounts {
+    /// Refreshes this session sent to Salesforce and saved.
+    pub refreshed: u64,
+    /// Refreshes it did not send because another task or process had just made one: it
+    /// adopted that token.
+    pub adopted: u64,
 }
 
 impl Session {
@@ -367,7 +399,16 @@ impl Session {
         *self.inner.current.lock().expect("token cache poisoned") = Some(token.clone());
     }
 
+    /// What this session's refreshes have done so far.
+    pub fn counts(&self) -> SessionCounts {
+        SessionCounts {
+            refreshed: self.inner.refreshed.load(Ordering::Relaxed),
+            adopted: self.inner.adopted.load(Ordering::Relaxed),
+        }
+    }
+
     fn adopt(&self, token: Token) -> RefreshOutcome {
+        self.inner.adopted.fetch_add(1, Ordering::Relaxed);
         self.remember(&token);
         RefreshOutcome {
             token,
@@ -397,7 +438,15 @@ impl Session {
         let seen = seen.clone();
         let task = tokio::spawn(async move {
             let _flight = flight;
-            session.refresh_detached(&seen, force).await
+            let outcome = session.refresh_detached(&seen, force).await;
+            if let Ok(RefreshOutcome {
+                action: RefreshAction::Refreshed { .. },
+                ..
+            }) = &outcome
+            {
+                session.inner.refreshed.fetch_add(1, Ordering::Relaxed);
+            }
+            outcome
         });
         // A panic's payload may hold anything, so it is not shown.
         task.await.map_err(|_| {
