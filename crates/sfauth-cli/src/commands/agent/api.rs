@@ -226,6 +226,7 @@ async fn health(orgs: &Orgs) -> Response<Full<Bytes>> {
                 "expires_at": health.expires_at.map(output::rfc3339),
                 "expires_in": health.expires_at.map(|at| at.duration_since(now).unwrap_or_default().as_secs()),
                 "refreshes": health.refreshes,
+                "adopted": health.adopted,
                 "last_refresh": health.last_refresh.map(output::rfc3339),
                 "needs_login": health.exhausted,
                 "last_error": health.last_error.map(|e| serde_json::json!({

@@ -10,6 +10,7 @@ use crate::commands::agent::worker::OrgAgent;
 /// The metrics of `orgs`, as Prometheus text (version 0.0.4).
 pub async fn render(orgs: &[Arc<OrgAgent>]) -> String {
     let mut refreshes = String::new();
+    let mut adopted = String::new();
     let mut failures = String::new();
     let mut age = String::new();
     let mut left = String::new();
@@ -22,6 +23,11 @@ pub async fn render(orgs: &[Arc<OrgAgent>]) -> String {
             refreshes,
             "sfauth_agent_refreshes_total{{org=\"{alias}\"}} {}",
             health.refreshes
+        );
+        let _ = writeln!(
+            adopted,
+            "sfauth_agent_adoptions_total{{org=\"{alias}\"}} {}",
+            health.adopted
         );
         for (kind, count) in &health.failures {
             let _ = writeln!(
@@ -54,8 +60,14 @@ pub async fn render(orgs: &[Arc<OrgAgent>]) -> String {
         (
             "sfauth_agent_refreshes_total",
             "counter",
-            "Refreshes this agent made.",
+            "Refreshes this agent sent to Salesforce and saved.",
             &refreshes,
+        ),
+        (
+            "sfauth_agent_adoptions_total",
+            "counter",
+            "Refreshes not sent because another agent or process had just made one.",
+            &adopted,
         ),
         (
             "sfauth_agent_refresh_failures_total",

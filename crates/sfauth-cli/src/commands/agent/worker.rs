@@ -33,7 +33,8 @@ pub struct OrgAgent {
 
 #[derive(Default)]
 struct OrgState {
-    refreshes: u64,
+    /// The session's refresh count when `last_refresh` was last set.
+    refreshes_seen: u64,
     failures: BTreeMap<&'static str, u64>,
     consecutive_failures: u32,
     last_refresh: Option<SystemTime>,
@@ -60,7 +61,10 @@ pub struct LastError {
 
 /// What `/v1/health` and `/metrics` say of an org.
 pub struct Health {
+    /// Refreshes this agent sent and saved (ahead of expiry, or for a client).
     pub refreshes: u64,
+    /// Refreshes it did not send because another agent or process had just made one.
+    pub adopted: u64,
     pub failures: BTreeMap<&'static str, u64>,
     pub last_refresh: Option<SystemTime>,
     pub last_error: Option<LastError>,
@@ -157,6 +161,11 @@ impl OrgAgent {
         let mut state = self.state();
         match outcome {
             Ok(()) => {
+                let refreshed = self.session.counts().refreshed;
+                if refreshed != state.refreshes_seen {
+                    state.refreshes_seen = refreshed;
+                    state.last_refresh = Some(SystemTime::now());
+                }
                 state.rejected = None;
                 state.consecutive_failures = 0;
                 state.cooling_until = None;
@@ -183,8 +192,10 @@ impl OrgAgent {
     pub async fn health(&self) -> Health {
         let token = self.session.current().await.ok();
         let state = self.state();
+        let counts = self.session.counts();
         Health {
-            refreshes: state.refreshes,
+            refreshes: counts.refreshed,
+            adopted: counts.adopted,
             failures: state.failures.clone(),
             last_refresh: state.last_refresh,
             last_error: state.last_error.clone(),
@@ -253,18 +264,8 @@ impl OrgAgent {
             let Ok(token) = current else { continue };
             // Renew only if the token is still the one seen: another agent or sfauth
             // process may have done it meanwhile (then this adopts theirs).
-            match self.session.invalidate(&token.access_token()).await {
-                Ok(renewed) => {
-                    let mut state = self.state();
-                    if renewed.access_token() != token.access_token() {
-                        state.refreshes += 1;
-                        state.last_refresh = Some(SystemTime::now());
-                    }
-                    drop(state);
-                    self.record(Ok(()));
-                }
-                Err(e) => self.record(Err(&e)),
-            }
+            let renewed = self.session.invalidate(&token.access_token()).await;
+            self.record(renewed.as_ref().map(|_| ()));
         }
     }
 
