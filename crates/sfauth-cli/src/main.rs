@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod config;
 mod exit;
+mod fast_path;
 mod org;
 mod out;
 mod output;
@@ -19,6 +20,9 @@ use clap::Parser;
 use cli::{Cli, Command, HttpArgs, TokenFormat};
 
 fn main() -> ExitCode {
+    if let Some(code) = fast_path::serve() {
+        return code;
+    }
     let cli = parse();
     init_logging();
     let json = match &cli.command {

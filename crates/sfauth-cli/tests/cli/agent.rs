@@ -90,6 +90,46 @@ fn the_token_commands_use_the_agent_when_it_answers() {
 }
 
 #[test]
+fn the_default_org_and_every_format_are_served_by_the_agent() {
+    let org = org();
+    let (home, file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    let access = file.field("access_token");
+    file.write_raw(b"{ not a token");
+    assert_eq!(home.sfauth().arg("token").ok().printed(), access);
+    let json = home
+        .sfauth()
+        .args(["token", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["access_token"], access.as_str());
+    assert!(json["expiry_source"].is_string(), "{json}");
+    assert!(json["expires_in"].as_u64().is_some_and(|s| s > 0), "{json}");
+    home.sfauth()
+        .arg("token")
+        .env("SFAUTH_FORMAT", "header")
+        .ok()
+        .stdout_has(&format!("Authorization: Bearer {access}"));
+    agent.stop().assert_ok();
+}
+
+#[test]
+fn a_setting_in_the_environment_that_changes_the_org_reads_the_store() {
+    let org = org();
+    let (home, file) = home_with_org(&org);
+    let agent = Agent::start(&home, &[]);
+    file.write_raw(b"{ not a token");
+    for (name, value) in [("SFAUTH_MAX_AGE", "1h"), ("SFAUTH_NO_AGENT", "true")] {
+        home.sfauth()
+            .args(["token", "--org", "a"])
+            .env(name, value)
+            .exits(exit::USAGE)
+            .stderr_has("token file");
+    }
+    agent.stop().assert_ok();
+}
+
+#[test]
 fn the_token_commands_read_the_store_when_no_agent_answers() {
     let org = org();
     let (home, file) = home_with_org(&org);
@@ -220,7 +260,26 @@ fn an_invalidate_of_the_current_token_refreshes_once_and_of_an_old_one_not_at_al
     let stats = org.stats();
     assert_eq!(stats.refreshes_served, 1, "{stats:?}");
     assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+    assert_eq!(
+        metric(&agent, "sfauth_agent_refreshes_total"),
+        1,
+        "counted for a client too"
+    );
+    let health = agent.get("/v1/health").json();
+    assert_eq!(health["orgs"]["a"]["refreshes"], 1, "{health}");
+    assert!(health["orgs"]["a"]["last_refresh"].is_string(), "{health}");
     agent.stop().assert_ok();
+}
+
+/// The value of the agent's metric `name` for org `a`.
+fn metric(agent: &Agent, name: &str) -> u64 {
+    let metrics = agent.get("/metrics").body;
+    let prefix = format!("{name}{{org=\"a\"}} ");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no {prefix} in:\n{metrics}"))
 }
 
 #[test]
@@ -413,6 +472,15 @@ fn two_agents_on_one_org_still_make_one_refresh_at_a_time() {
     );
     assert_eq!(stats.refused_parallel, 0, "{stats:?}");
     assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+    let sent: u64 = [&first, &second]
+        .iter()
+        .map(|agent| metric(agent, "sfauth_agent_refreshes_total"))
+        .sum();
+    // One refresh at a time: at most one may be served and not yet saved and counted.
+    assert!(
+        (stats.refreshes_served.saturating_sub(1)..=stats.refreshes_served).contains(&sent),
+        "each refresh counted once, by the agent that sent it: {sent} counted, {stats:?}"
+    );
     first.stop().assert_ok();
     second.stop().assert_ok();
     assert!(org.refresh_token_is_live(&file.field("refresh_token")));
