@@ -421,5 +421,34 @@ elif timeout $STEP_TIMEOUT hyperfine -N --warmup 5 --runs "$RUNS" \
 else status agent "not measured: hyperfine failed (see 9_agent.txt)"; fi
 
 # ---------------------------------------------------------------------------------------
+log "10. a REST call through sfauth proxy vs the same call by curl with the header"
+# Both are curl, to the same emulator and resource: one through the proxy (which adds the
+# token), one straight to the instance with the header read from a file (-H @FILE: the
+# token is not in curl's arguments either).
+PROXY_REST=/services/data/v62.0/limits
+"$SFAUTH" header --org bench --no-agent >"$OUT/bench.header" 2>>"$OUT/sanity.log" ||
+  die "sfauth header failed: $(cat "$OUT/sanity.log")"
+"$SFAUTH" proxy --org bench --listen 127.0.0.1:0 >"$OUT/proxy.stdout" 2>"$OUT/proxy.stderr" &
+EMU_PIDS+=($!) # stopped with the emulators
+for _ in $(seq 200); do
+  [ -s "$OUT/proxy.stdout" ] && break
+  sleep 0.05
+done
+PROXY_URL=$(head -n1 "$OUT/proxy.stdout" 2>/dev/null || true)
+CMD_PROXY_CURL="curl -s --fail -o '$OUT/proxy_limits.json' $PROXY_URL$PROXY_REST"
+CMD_DIRECT_CURL="curl -s --fail -o '$OUT/direct_limits.json' -H '@$OUT/bench.header' $URL_A$PROXY_REST"
+printf '%s\n' "$CMD_PROXY_CURL" "$CMD_DIRECT_CURL" >>"$OUT/commands.txt"
+if [[ $PROXY_URL != http://127.0.0.1:* ]]; then
+  status proxy "not measured: the proxy did not start (see proxy.stderr)"
+elif [ -z "$HAVE_HYPERFINE" ] || [ -z "$HAVE_CURL" ]; then
+  status proxy "not measured: hyperfine or curl could not be installed"
+elif timeout $STEP_TIMEOUT hyperfine -N --warmup 5 --runs "$RUNS" \
+  --export-json "$OUT/10_proxy.json" -n "curl, header, direct" "$CMD_DIRECT_CURL" \
+  -n "curl through sfauth proxy" "$CMD_PROXY_CURL" >"$OUT/10_proxy.txt" 2>&1 &&
+  cmp -s "$OUT/proxy_limits.json" "$OUT/direct_limits.json"; then
+  status proxy measured
+else status proxy "not measured: hyperfine failed or the two answers differ (see 10_proxy.txt)"; fi
+
+# ---------------------------------------------------------------------------------------
 log "summary"
 python3 bench/summarize.py "$OUT"

@@ -364,6 +364,19 @@ def main():
         rows.append(("9. a token from the agent", "—", "cat", "—", "≤ 1.2x cat",
                      st.get("agent", "not measured")))
 
+    # 10. the proxy
+    h10 = hyperfine("10_proxy.json")
+    if "curl, header, direct" in h10 and "curl through sfauth proxy" in h10:
+        direct = ms(h10["curl, header, direct"]["median"])
+        proxied = ms(h10["curl through sfauth proxy"]["median"])
+        res["proxy"] = {"direct_ms": direct, "proxied_ms": proxied}
+        rows.append(("10. a REST call through `sfauth proxy`", f"{proxied:.2f} ms",
+                     f"curl with the header, direct {direct:.2f} ms", f"{proxied / direct:.2f}x",
+                     "≤ 1.1x", "met" if proxied / direct <= 1.1 else "MISSED"))
+    else:
+        rows.append(("10. a REST call through the proxy", "—", "curl direct", "—", "≤ 1.1x",
+                     st.get("proxy", "not measured")))
+
     res["rows"] = rows
     (OUT / "results.json").write_text(json.dumps(res, indent=2) + "\n")
 

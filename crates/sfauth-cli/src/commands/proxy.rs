@@ -168,7 +168,17 @@ impl Guard {
                 let text = crate::secrets::text(Path::new(path), "required header's value")?;
                 Secret::from(text.expose().trim())
             }
-            None => Secret::from(value.trim()),
+            None => {
+                let from_env = std::env::var("SFAUTH_PROXY_REQUIRE_HEADER")
+                    .is_ok_and(|env| env == *spec.expose());
+                if !from_env {
+                    errln!(
+                        "sfauth proxy: warning: the --require-header value shows in `ps` to \
+                         every local user; pass NAME:@FILE or set SFAUTH_PROXY_REQUIRE_HEADER"
+                    );
+                }
+                Secret::from(value.trim())
+            }
         };
         if value.expose().is_empty() || HeaderValue::from_str(value.expose()).is_err() {
             return Err(bad(

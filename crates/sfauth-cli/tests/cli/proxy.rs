@@ -375,6 +375,22 @@ fn a_required_header_keeps_out_requests_without_it_and_stays_local() {
 }
 
 #[test]
+fn a_required_header_value_on_the_command_line_works_and_is_warned_about() {
+    let org = org();
+    let (home, _file) = home_with_org(&org);
+    let proxy = proxy_for(&home, &["--require-header", "X-Proxy-Key: in-argv"]);
+    assert_eq!(proxy.get("/services/data/").status, 403);
+    let admitted = proxy.request(
+        "GET",
+        "/services/data/",
+        &[("X-Proxy-Key", "in-argv")],
+        None,
+    );
+    assert_eq!(admitted.status, 200);
+    proxy.stop().assert_ok().stderr_has("shows in `ps`");
+}
+
+#[test]
 fn a_required_header_can_come_from_the_environment() {
     let org = org();
     let (home, _file) = home_with_org(&org);
@@ -391,7 +407,7 @@ fn a_required_header_can_come_from_the_environment() {
         None,
     );
     assert_eq!(admitted.status, 200);
-    proxy.stop().assert_ok();
+    proxy.stop().assert_ok().stderr_lacks("shows in `ps`");
 }
 
 #[test]
