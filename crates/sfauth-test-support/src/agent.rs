@@ -89,6 +89,18 @@ impl Agent {
         token_at(&self.socket, alias)
     }
 
+    /// The value of the metric `name` for the org `alias` in `GET /metrics`; panics,
+    /// showing the metrics, when there is none.
+    pub fn metric(&self, name: &str, alias: &str) -> u64 {
+        let metrics = self.get("/metrics").body;
+        let prefix = format!("{name}{{org=\"{alias}\"}} ");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in:\n{metrics}"))
+    }
+
     /// Sends SIGTERM and waits for the agent to exit.
     pub fn stop(self) -> Run {
         self.running.signal(15);

@@ -261,7 +261,7 @@ fn an_invalidate_of_the_current_token_refreshes_once_and_of_an_old_one_not_at_al
     assert_eq!(stats.refreshes_served, 1, "{stats:?}");
     assert_eq!(stats.reuse_detected, 0, "{stats:?}");
     assert_eq!(
-        metric(&agent, "sfauth_agent_refreshes_total"),
+        agent.metric("sfauth_agent_refreshes_total", "a"),
         1,
         "counted for a client too"
     );
@@ -269,17 +269,6 @@ fn an_invalidate_of_the_current_token_refreshes_once_and_of_an_old_one_not_at_al
     assert_eq!(health["orgs"]["a"]["refreshes"], 1, "{health}");
     assert!(health["orgs"]["a"]["last_refresh"].is_string(), "{health}");
     agent.stop().assert_ok();
-}
-
-/// The value of the agent's metric `name` for org `a`.
-fn metric(agent: &Agent, name: &str) -> u64 {
-    let metrics = agent.get("/metrics").body;
-    let prefix = format!("{name}{{org=\"a\"}} ");
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(&prefix))
-        .and_then(|value| value.parse().ok())
-        .unwrap_or_else(|| panic!("no {prefix} in:\n{metrics}"))
 }
 
 #[test]
@@ -474,7 +463,7 @@ fn two_agents_on_one_org_still_make_one_refresh_at_a_time() {
     assert_eq!(stats.reuse_detected, 0, "{stats:?}");
     let sent: u64 = [&first, &second]
         .iter()
-        .map(|agent| metric(agent, "sfauth_agent_refreshes_total"))
+        .map(|agent| agent.metric("sfauth_agent_refreshes_total", "a"))
         .sum();
     // One refresh at a time: at most one may be served and not yet saved and counted.
     assert!(

@@ -1,12 +1,14 @@
 //! One token shared by many machines through a PostgreSQL or Redis store, with the real
 //! servers: `sfauth store import/export/list/delete/init`, 64 processes in 8 separate homes
-//! that make one refresh, a holder killed mid-refresh, a store that cannot be reached, and
-//! bad input. Each scenario runs on both servers (`on_both!`).
+//! that make one refresh, two agents on two machines that make one at a time, a holder
+//! killed mid-refresh, a store that cannot be reached, and bad input. Each scenario runs on
+//! both servers (`on_both!`).
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use sfauth_test_support::agent::Agent;
 use sfauth_test_support::net::closed_port;
 use sfauth_test_support::prelude::*;
 use sfauth_test_support::services::{self, PASSWORD, Server};
@@ -85,6 +87,8 @@ macro_rules! on_both {
 
 on_both!(
     sixty_four_processes_in_eight_homes_make_one_refresh_and_print_one_token,
+    two_agents_on_two_machines_sharing_the_store_make_one_refresh_at_a_time,
+    a_token_file_login_with_a_store_copies_the_token_there,
     ten_thousand_tasks_over_one_session_and_processes_at_once_make_one_refresh,
     a_holder_killed_mid_refresh_is_reported_truthfully_and_its_token_never_resent,
     an_unreachable_store_exits_6_and_sends_nothing,
@@ -125,6 +129,69 @@ fn sixty_four_processes_in_eight_homes_make_one_refresh_and_print_one_token(kind
     assert_eq!(stats.refreshes_served, 1, "{stats:?}");
     assert_eq!(stats.refused_parallel, 0, "{stats:?}");
     assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+}
+
+fn two_agents_on_two_machines_sharing_the_store_make_one_refresh_at_a_time(kind: Kind) {
+    let server = kind.server();
+    let lifetime = Duration::from_secs(3);
+    let org = OrgBuilder::new()
+        .with(|config| config.access_token_lifetime = lifetime)
+        .start();
+    let key = new_key();
+    let file = TokenFile::issued_by(&org);
+    let homes: Vec<Home> = (0..2).map(|_| Home::new()).collect();
+    for home in &homes {
+        on_store(home.login_token_file("a", &org, &file.path), server, &key)
+            .args(["--session-timeout", &format!("{}s", lifetime.as_secs())])
+            .ok();
+    }
+    let agents: Vec<Agent> = homes
+        .iter()
+        .map(|home| {
+            let command = home.sfauth().env("SFAUTH_STORE_PASSWORD", PASSWORD);
+            Agent::started(command, &home.agent_socket(), &[])
+        })
+        .collect();
+    let run = Duration::from_secs(15);
+    let started = Instant::now();
+    while started.elapsed() < run {
+        for agent in &agents {
+            let token = agent.token("a");
+            assert!(org.access_token_is_live(token["access_token"].as_str().unwrap()));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stats = org.stats();
+    let lifetimes = run.as_secs() / lifetime.as_secs();
+    // Each agent renews at 70–85 % of a token's life: alone, two would make about twice
+    // as many.
+    assert!(
+        stats.refreshes_served <= lifetimes * 2,
+        "the agents refreshed each on their own: {stats:?}"
+    );
+    assert_eq!(stats.refused_parallel, 0, "{stats:?}");
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+    let sent: u64 = agents
+        .iter()
+        .map(|agent| agent.metric("sfauth_agent_refreshes_total", "a"))
+        .sum();
+    let adopted: u64 = agents
+        .iter()
+        .map(|agent| agent.metric("sfauth_agent_adoptions_total", "a"))
+        .sum();
+    assert!(
+        (stats.refreshes_served.saturating_sub(1)..=stats.refreshes_served).contains(&sent),
+        "each refresh counted once, by the agent that sent it: {sent} counted, {stats:?}"
+    );
+    assert!(
+        adopted > 0,
+        "one agent took the other's token: {adopted} adoptions"
+    );
+    for agent in agents {
+        agent.stop().assert_ok();
+    }
+    let stored = export(server, &key);
+    assert!(org.refresh_token_is_live(&text(&stored, "refresh_token")));
 }
 
 fn ten_thousand_tasks_over_one_session_and_processes_at_once_make_one_refresh(kind: Kind) {
@@ -338,6 +405,27 @@ fn a_login_with_a_store_keeps_the_token_there_and_no_password_in_the_config(kind
         status["fresh"], true,
         "the token was read from the store: {status}"
     );
+}
+
+fn a_token_file_login_with_a_store_copies_the_token_there(kind: Kind) {
+    let server = kind.server();
+    let org = OrgBuilder::new().start();
+    let home = Home::new();
+    let key = new_key();
+    let file = TokenFile::issued_by(&org);
+    let before = file.bytes();
+    on_store(home.login_token_file("a", &org, &file.path), server, &key).ok();
+    assert_eq!(
+        text(&export(server, &key), "access_token"),
+        file.field("access_token")
+    );
+    assert_eq!(file.bytes(), before, "the file is left as it was");
+    let run = home
+        .sfauth()
+        .args(["token", "--org", "a", "--no-agent"])
+        .env("SFAUTH_STORE_PASSWORD", PASSWORD)
+        .ok();
+    assert_eq!(run.printed(), file.field("access_token"));
 }
 
 fn a_key_holding_garbage_is_a_usage_error_and_stays(kind: Kind) {

@@ -1,6 +1,7 @@
 //! `sfauth login token-file PATH`: adopt a seed-format token file in place, so the scripts
 //! that read it keep working. Nothing is asked of Salesforce and the file is not written:
-//! only the org's config entry is.
+//! only the org's config entry is. With `--store`, the file's token is copied into the
+//! shared store instead (under its lock), and the org is served from there.
 
 use sfauth::TokenStore;
 
@@ -25,7 +26,7 @@ pub async fn run(args: &TokenFileArgs) -> anyhow::Result<()> {
     }
     let entry = org.entry(Flow::TokenFile)?;
     let new = NewOrg {
-        in_place: true,
+        in_place: org.shared_store().is_none(),
         ..NewOrg::new(entry, args.login.org.set_default)
     };
     commit::log_in(&org, new, async || Ok(token)).await
