@@ -628,8 +628,21 @@ fn upload_problem(e: &reqwest::Error) -> Option<ForwardError> {
 fn too_large(limit: u64) -> ForwardError {
     ForwardError::refused(
         StatusCode::PAYLOAD_TOO_LARGE,
-        format!("the request body is over {limit} bytes, the forwarding limit"),
+        format!(
+            "the request body is over {}, the forwarding limit: send it in parts",
+            size(limit)
+        ),
     )
+}
+
+/// `n` bytes, in MiB when it is a whole number of them.
+fn size(n: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if n >= MIB && n.is_multiple_of(MIB) {
+        format!("{} MiB", n / MIB)
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 fn stalled(idle: Duration) -> ForwardError {

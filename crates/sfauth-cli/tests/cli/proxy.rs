@@ -242,6 +242,54 @@ fn a_large_body_with_a_length_streams_through() {
 }
 
 #[test]
+fn a_body_declared_over_the_limit_is_refused_before_it_is_read() {
+    let org = org();
+    let (home, _file) = home_with_org(&org);
+    let adopted = org.stats().rest_requests; // `orgs add` asked userinfo
+    let proxy = proxy_for(&home, &[]);
+    // 300 MB announced, nothing sent: the answer comes without waiting for the body.
+    let raw = format!(
+        "PUT /services/data/v62.0/jobs/ingest/750000000000004AAA/batches HTTP/1.1\r\n\
+         Host: {}\r\nContent-Type: text/csv\r\nContent-Length: 300000000\r\n\
+         Connection: close\r\n\r\n",
+        proxy.addr
+    );
+    let reply = proxy.send(raw.as_bytes());
+    assert_eq!(reply.status, 413, "{}", reply.text());
+    assert_eq!(reply.error_code(), "SFAUTH_PROXY_BAD_REQUEST");
+    assert!(reply.text().contains("256 MiB"), "{}", reply.text());
+    assert_eq!(org.stats().rest_requests, adopted, "nothing forwarded");
+    proxy.stop().assert_ok();
+}
+
+#[test]
+fn a_request_head_that_never_ends_is_cut_off_and_holds_up_nobody() {
+    use std::io::{Read as _, Write as _};
+    let org = org();
+    let (home, _file) = home_with_org(&org);
+    let proxy = proxy_for(&home, &[]);
+    let mut slow = proxy.connect();
+    slow.write_all(b"GET /services/data/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(proxy.get("/services/data/").status, 200, "served meanwhile");
+    // The proxy closes the connection once the head has taken 10 s (a 408 or nothing).
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_secs(30),
+        "the slow head held its connection {waited:?}"
+    );
+    assert!(
+        rest.is_empty() || rest.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&rest)
+    );
+    proxy.stop().assert_ok();
+}
+
+#[test]
 fn an_absolute_uri_to_another_host_is_refused() {
     let org = org();
     let (home, _file) = home_with_org(&org);

@@ -19,6 +19,8 @@ mod flows_grants;
 mod flows_renewal;
 // Revocation and introspection against the emulator.
 mod flows_revoke;
+// `Forwarder`: request bodies bounded in size and in how long they may stall.
+mod forward;
 // Answers no Salesforce server sends, from a raw server on 127.0.0.1: a gzip bomb, an
 mod hostile_server;
 // `Session::invalidate`: refresh after a 401, once per rejected token.
