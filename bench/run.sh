@@ -418,6 +418,10 @@ elif timeout $STEP_TIMEOUT hyperfine -N --warmup 5 --runs "$RUNS" \
   -n "sfauth token (agent)" "$CMD_AGENT_TOKEN" -n "sfauth token --no-agent" "$CMD_NOAGENT_TOKEN" \
   >"$OUT/9_agent.txt" 2>&1; then
   status agent measured
+  # Second opinion, interleaved, with the start-up floor of the binary beside it.
+  timeout $STEP_TIMEOUT python3 bench/interleave.py 300 "$CMD_CAT" "$CMD_AGENT_TOKEN" \
+    "$CMD_NOAGENT_TOKEN" "$CMD_VERSION" >"$OUT/9_interleaved.json" ||
+    warn "interleaved timing of benchmark 9 failed"
 else status agent "not measured: hyperfine failed (see 9_agent.txt)"; fi
 
 # ---------------------------------------------------------------------------------------

@@ -360,6 +360,16 @@ def main():
             verdict = "—" if limit is None else ("met" if a / cat <= limit else "MISSED")
             rows.append((f"9. `{name}`, fresh token", f"{a:.2f} ms", f"cat {cat:.2f} ms",
                          f"{a / cat:.2f}x", goal, verdict))
+        il = load("9_interleaved.json")
+        if il and len(il) == 4:
+            cat, agent = il[0]["median_ms"], il[1]["median_ms"]
+            res["agent_interleaved"] = il
+            rows.append(("9. (interleaved check, 300 rounds) `sfauth token (agent)`",
+                         f"{agent:.2f} ms",
+                         f"cat {cat:.2f} ms; --no-agent {il[2]['median_ms']:.2f} ms; "
+                         f"sfauth --version {il[3]['median_ms']:.2f} ms",
+                         f"{agent / cat:.2f}x", "≤ 1.2x cat",
+                         "met" if agent / cat <= 1.2 else "MISSED"))
     else:
         rows.append(("9. a token from the agent", "—", "cat", "—", "≤ 1.2x cat",
                      st.get("agent", "not measured")))
