@@ -129,6 +129,46 @@ impl FileStore {
     pub fn lock_path(&self) -> PathBuf {
         lock_path_for(&self.target())
     }
+
+    /// The file's bytes, bounded and checked as a token file's are; `describe` names the
+    /// file in errors ("token file", "Postman environment").
+    pub(crate) fn read_private(&self, describe: &str) -> Result<Zeroizing<Vec<u8>>> {
+        match read_bounded(&self.path) {
+            Ok(bytes) => Ok(bytes),
+            Err(ReadError::Missing) => Err(Error::new(
+                ErrorKind::Usage,
+                format!("{describe} {} does not exist", self.path.display()),
+            )),
+            Err(ReadError::Unusable(what)) => Err(Error::new(
+                ErrorKind::Usage,
+                format!("{describe} {} {what}", self.path.display()),
+            )),
+            Err(ReadError::Io(e)) => Err(io_error(&self.path, &format!("read {describe}"), &e)),
+        }
+    }
+
+    /// Replaces the file with `bytes`, atomically and at 0600, into the room
+    /// [`prepare`](TokenStore::prepare) set aside under `lock` (or a new temp file).
+    pub(crate) async fn write_locked(
+        &self,
+        lock: &StoreLock,
+        bytes: Zeroizing<Vec<u8>>,
+    ) -> Result<()> {
+        let target = self.target();
+        let reserved = lock
+            .take_reservation::<Reservation>()
+            .filter(|r| r.target == target);
+        tokio::task::spawn_blocking(move || {
+            create_private_dir(&parent_dir(&target))?;
+            let tmp = match reserved {
+                Some(reservation) => reservation.file,
+                None => new_temp(&target)?,
+            };
+            commit(&target, tmp, &bytes)
+        })
+        .await
+        .map_err(blocking_failed)?
+    }
 }
 
 /// The lock file that guards `path`: `<path>.lock` beside it. A separate file, because the
@@ -613,20 +653,8 @@ impl TokenStore for FileStore {
 
     async fn save(&self, lock: &StoreLock, token: &Token) -> Result<()> {
         let json = token.to_json_pretty();
-        let target = self.target();
-        let reserved = lock
-            .take_reservation::<Reservation>()
-            .filter(|r| r.target == target);
-        tokio::task::spawn_blocking(move || {
-            create_private_dir(&parent_dir(&target))?;
-            let tmp = match reserved {
-                Some(reservation) => reservation.file,
-                None => new_temp(&target)?,
-            };
-            commit(&target, tmp, json.as_bytes())
-        })
-        .await
-        .map_err(blocking_failed)?
+        self.write_locked(lock, Zeroizing::new(json.as_bytes().to_vec()))
+            .await
     }
 
     /// Removes the token file (through a symlink: its target, and the link with it), then

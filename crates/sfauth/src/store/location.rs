@@ -12,6 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Secret;
 use crate::store::TokenStore;
 use crate::store::file::{DEFAULT_LOCK_TIMEOUT, FileStore};
+use crate::store::postman::{PostmanNames, PostmanStore};
 
 /// Which token in a store that holds many: an org's alias, or `default`.
 ///
@@ -202,6 +203,9 @@ pub enum StoreUrl {
     Postgres(ServerUrl),
     /// A Redis server: a hash per token, refreshed under a lease.
     Redis(ServerUrl),
+    /// An exported Postman environment (`postman:PATH`, variable names overridable as
+    /// `postman:PATH?access_token=NAME&…`): see [`PostmanStore`](crate::PostmanStore).
+    Postman(PathBuf, PostmanNames),
 }
 
 impl StoreUrl {
@@ -213,6 +217,9 @@ impl StoreUrl {
             return Err(
                 Error::new(ErrorKind::Usage, "the store URL is empty").with_hint(STORE_FORMS)
             );
+        }
+        if let Some(rest) = text.strip_prefix("postman:") {
+            return parse_postman(rest);
         }
         if let Some(path) = text.strip_prefix("file:") {
             let path = path.strip_prefix("//").unwrap_or(path);
@@ -292,14 +299,14 @@ impl StoreUrl {
     /// Whether the URL itself carried a password, or one was set.
     pub fn has_password(&self) -> bool {
         match self {
-            StoreUrl::File(_) => false,
+            StoreUrl::File(_) | StoreUrl::Postman(..) => false,
             StoreUrl::Postgres(server) | StoreUrl::Redis(server) => server.password.is_some(),
         }
     }
 
     /// Whether many machines can share the store (a server, not a file).
     pub fn is_shared(&self) -> bool {
-        !matches!(self, StoreUrl::File(_))
+        !matches!(self, StoreUrl::File(_) | StoreUrl::Postman(..))
     }
 
     /// The store holding `key` (a token file holds one token: `key` is not used).
@@ -308,6 +315,11 @@ impl StoreUrl {
         match self {
             StoreUrl::File(path) => Ok(Arc::new(
                 FileStore::new(path).with_lock_timeout(options.lock_timeout),
+            )),
+            StoreUrl::Postman(path, names) => Ok(Arc::new(
+                PostmanStore::new(path)
+                    .with_names(names.clone())
+                    .with_lock_timeout(options.lock_timeout),
             )),
             #[cfg(feature = "postgres")]
             StoreUrl::Postgres(server) => Ok(Arc::new(crate::store::PostgresStore::new(
@@ -330,7 +342,7 @@ impl StoreUrl {
     /// server that can lose its last writes), if anything.
     pub async fn init(&self, options: &StoreOptions) -> Result<Option<String>> {
         match self {
-            StoreUrl::File(_) => Ok(None),
+            StoreUrl::File(_) | StoreUrl::Postman(..) => Ok(None),
             #[cfg(feature = "postgres")]
             StoreUrl::Postgres(server) => {
                 let store =
@@ -354,6 +366,14 @@ impl StoreUrl {
                 ErrorKind::Usage,
                 format!(
                     "{} is a token file, which holds one token and no keys",
+                    path.display()
+                ),
+            )
+            .with_hint("list the keys of a PostgreSQL or Redis store")),
+            StoreUrl::Postman(path, _) => Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "{} is a Postman environment, which holds one token and no keys",
                     path.display()
                 ),
             )
@@ -389,13 +409,34 @@ impl fmt::Display for StoreUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreUrl::File(path) => write!(f, "file:{}", path.display()),
+            StoreUrl::Postman(path, _) => write!(f, "postman:{}", path.display()),
             StoreUrl::Postgres(server) | StoreUrl::Redis(server) => f.write_str(server.redacted()),
         }
     }
 }
 
 const STORE_FORMS: &str = "give a path or file:PATH (a token file), postgres://USER@HOST:PORT/DB \
-                           (PostgreSQL) or redis://HOST:PORT/DB, rediss://… for TLS (Redis)";
+                           (PostgreSQL), redis://HOST:PORT/DB, rediss://… for TLS (Redis), or \
+                           postman:PATH (an exported Postman environment)";
+
+/// `PATH[?KEY=NAME&…]` of a `postman:` store URL.
+fn parse_postman(rest: &str) -> Result<StoreUrl> {
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    if path.is_empty() {
+        return Err(
+            Error::new(ErrorKind::Usage, "the store URL `postman:` names no file")
+                .with_hint("give the exported environment's path: postman:PATH"),
+        );
+    }
+    let mut names = PostmanNames::default();
+    for (key, name) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        names.rename(&key, &name)?;
+    }
+    Ok(StoreUrl::Postman(PathBuf::from(path), names))
+}
 
 /// A URL that did not parse, with anything between `://` and the last `@` (where a password
 /// would be) hidden.
@@ -412,6 +453,27 @@ fn redact_unparsed(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_postman_url_names_the_environment_and_any_renamed_variables() {
+        let StoreUrl::Postman(path, names) =
+            StoreUrl::parse("postman:envs/dev.json?access_token=sfToken&instance_url=base")
+                .unwrap()
+        else {
+            panic!("not a Postman store")
+        };
+        assert_eq!(path, std::path::Path::new("envs/dev.json"));
+        assert_eq!(names.access_token, "sfToken");
+        assert_eq!(names.instance_url, "base");
+        assert_eq!(names.refresh_token, "_refreshToken");
+        assert!(StoreUrl::parse("postman:").is_err());
+        assert!(StoreUrl::parse("postman:e.json?colour=red").is_err());
+        assert!(!StoreUrl::parse("postman:e.json").unwrap().is_shared());
+        assert_eq!(
+            StoreUrl::parse("postman:e.json").unwrap().to_string(),
+            "postman:e.json"
+        );
+    }
 
     #[test]
     fn a_bare_path_is_a_token_file() {

@@ -8,6 +8,7 @@ mod location;
 mod mark;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod postman;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -26,6 +27,7 @@ pub use location::{ServerUrl, StoreKey, StoreOptions, StoreUrl, StoredKey};
 pub use mark::RefreshMark;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+pub use postman::{PostmanApp, PostmanNames, PostmanStore};
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 

@@ -39,6 +39,8 @@ mod single_flight;
 mod storage_faults;
 // The contract every TokenStore keeps (the file store runs it).
 mod store_contract;
+// The Postman environment store: the contract, write-back that keeps the rest, a replaced token.
+mod store_postman;
 // The stores many machines share, against real PostgreSQL and Redis servers: the contract,
 // leases and dead holders, one refresh across "machines", interrupted refreshes, bad input.
 #[cfg(all(feature = "postgres", feature = "redis"))]
