@@ -13,7 +13,8 @@
 //! - [`lock`] and [`net`]: a token file's lock held from outside, ports that refuse;
 //! - [`services`]: real PostgreSQL and Redis servers for the fleet stores;
 //! - [`agent`]: a running `sfauth agent` and its API over the unix socket;
-//! - [`proxy`]: a running `sfauth proxy` and raw HTTP/1.1 requests to it.
+//! - [`proxy`]: a running `sfauth proxy` and raw HTTP/1.1 requests to it;
+//! - [`postman`]: exported Postman environments with the seeds' variables.
 //!
 //! It serves the tests of `sfauth` and `sfauth-cli`. The emulator's own tests cannot use
 //! it: it depends on the emulator, so a dev-dependency back would be a cycle.
@@ -29,6 +30,7 @@ pub mod home;
 pub mod lock;
 pub mod net;
 pub mod org;
+pub mod postman;
 pub mod proxy;
 pub mod services;
 pub mod token;

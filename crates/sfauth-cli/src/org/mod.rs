@@ -61,8 +61,11 @@ pub struct ResolvedOrg {
     is_default: bool,
     /// The token file.
     token_file: Sourced<PathBuf>,
-    /// A shared store that holds the token instead of the file, opened once.
+    /// A store that holds the token instead of the file (a server, a Postman environment),
+    /// opened once.
     shared: Option<SharedStore>,
+    /// The app a Postman environment names, when the token is in one.
+    store_app: Option<sfauth::PostmanApp>,
     /// The connected app's Consumer Key, once the app is resolved.
     client_id: Option<Sourced<String>>,
     /// The client secret, read once.
@@ -235,6 +238,7 @@ impl ResolvedOrg {
             is_default: false,
             token_file,
             shared: None,
+            store_app: None,
             client_id: None,
             secret: None,
             secret_source: SecretSource::default(),
@@ -325,6 +329,12 @@ impl ResolvedOrg {
             .value
             .open(&key, &self.store_options())
             .map_err(|e| from_source(e, &url.source))?;
+        if let StoreUrl::Postman(path, names) = &url.value {
+            // The environment names its own app, read now: a file that is no environment
+            // fails here, before anything is sent.
+            let environment = sfauth::PostmanStore::new(path).with_names(names.clone());
+            self.store_app = Some(environment.app().map_err(|e| from_source(e, &url.source))?);
+        }
         self.shared = Some(SharedStore { url, key, store });
         Ok(())
     }
@@ -382,8 +392,13 @@ impl ResolvedOrg {
             .map(|org| org.client_id.clone())
             .filter(|id| !id.is_empty())
             .map(|id| Sourced::new(id, Source::Config));
+        // Likewise the app a Postman environment names, which its refresh token belongs to.
+        let store_app = self.store_app.clone();
+        let from_store = |value: Option<String>| value.map(|v| Sourced::new(v, Source::Store));
+        let store_id = from_store(store_app.as_ref().and_then(|app| app.client_id.clone()));
         let client_id = require_client_id(
             flag_id
+                .or(store_id)
                 .or(stored_id)
                 .or_else(|| flag_or_env(None, "--client-id", CLIENT_ID_ENV)),
         )?;
@@ -392,15 +407,19 @@ impl ResolvedOrg {
             "--client-secret-file",
             CLIENT_SECRET_FILE_ENV,
         );
+        let store_secret = store_app.as_ref().and_then(|app| app.client_secret.clone());
         self.secret = match secret_file {
             Some(path) => Some(path.parse(|p| secrets::client_secret_file(p))?.value),
-            None => match (secrets::client_secret_env()?, &stored) {
-                (Some(secret), _) => Some(secret),
-                (None, Some(org)) => secrets::of_org(org, None)?,
-                (None, None) => None,
+            None => match (secrets::client_secret_env()?, store_secret, &stored) {
+                (Some(secret), _, _) | (None, Some(secret), _) => Some(secret),
+                (None, None, Some(org)) => secrets::of_org(org, None)?,
+                (None, None, None) => None,
             },
         };
-        self.login_url = match flag_or_env(app.login_url.as_ref(), "--login-url", LOGIN_URL_ENV) {
+        let store_login = from_store(store_app.as_ref().and_then(|app| app.login_url.clone()));
+        self.login_url = match flag_or_env(app.login_url.as_ref(), "--login-url", LOGIN_URL_ENV)
+            .or(store_login)
+        {
             Some(url) => Some(url.parse(|u| LoginUrl::parse(u))?),
             None => match &stored {
                 Some(org) => Some(
@@ -410,7 +429,8 @@ impl ResolvedOrg {
                 None => None,
             },
         };
-        let site = match flag_or_env(app.site.as_ref(), "--site", SITE_ENV) {
+        let store_site = from_store(store_app.as_ref().map(|app| app.site.clone()));
+        let site = match flag_or_env(app.site.as_ref(), "--site", SITE_ENV).or(store_site) {
             Some(site) => Some(site),
             None => stored
                 .as_ref()

@@ -21,6 +21,7 @@ mod login_import; // logins that import a credential: SFDX auth URL, access toke
 mod login_web; // `login web` with a scripted browser: loopback listener and pasted URL
 mod logout; // `revoke`, `logout` and `export`
 mod orgs; // named orgs: adopting, `--org`, the default org, precedence, `orgs`, `status`
+mod postman; // `--store postman:FILE`: the token commands on an exported Postman environment
 mod proxy; // `sfauth proxy`: forwarding to the org with the token added, renewal on a 401, what it refuses
 mod refresh; // `refresh`: the seed file written back, rotation, `--json`, settings, sites
 mod serve; // serving tokens to scripts: `header`, `exec`, `request`, expiry sources

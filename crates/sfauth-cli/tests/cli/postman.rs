@@ -1,0 +1,113 @@
+//! `--store postman:FILE`: the token commands on an exported Postman environment, its app
+//! taken from the environment itself, every other value kept, one refresh for many callers.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use sfauth_test_support::postman::Environment;
+use sfauth_test_support::prelude::*;
+
+/// `sfauth ARGS --store postman:FILE`, in a home of its own.
+fn on_env(env: &Environment, args: &[&str]) -> TestCommand {
+    sfauth().args(args).args(["--store", &env.store()])
+}
+
+#[test]
+fn a_token_from_an_environment_is_refreshed_once_with_its_own_app_and_written_back() {
+    let org = org();
+    let env = Environment::seeds(&org);
+    let before = env.keys();
+    let run = on_env(&env, &["token"]).ok();
+    // No recorded age (the collection's own login records none): refreshed first.
+    assert_eq!(org.stats().refreshes_served, 1);
+    let access = env.var("_accessToken").unwrap();
+    assert_eq!(run.printed(), access);
+    assert_eq!(env.var("_endpoint"), Some(org.url()));
+    assert_eq!(env.var("myOwn").as_deref(), Some("untouched"));
+    assert_eq!(&env.keys()[..before.len()], &before[..]);
+    assert_eq!(env.mode(), 0o600);
+    run.never_shows(&env.var("_refreshToken").unwrap());
+    // Its age is known now: served as it is.
+    assert_eq!(on_env(&env, &["token"]).ok().printed(), access);
+    assert_eq!(org.stats().refreshes_served, 1);
+}
+
+#[test]
+fn refresh_writes_a_rotated_refresh_token_back_into_the_environment() {
+    let org = org();
+    let env = Environment::seeds(&org);
+    let first = env.var("_refreshToken").unwrap();
+    on_env(&env, &["refresh"]).ok();
+    let second = env.var("_refreshToken").unwrap();
+    assert_ne!(second, first);
+    assert!(org.refresh_token_is_live(&second));
+    assert!(
+        !org.refresh_token_is_live(&first),
+        "the rotated-out one is spent"
+    );
+    on_env(&env, &["refresh"]).ok();
+    assert_ne!(env.var("_refreshToken").unwrap(), second);
+    assert_eq!(org.stats().reuse_detected, 0);
+}
+
+#[test]
+fn many_processes_on_one_environment_make_one_refresh() {
+    const CALLERS: usize = 32;
+    let org = OrgBuilder::new()
+        .latency(Duration::from_millis(200))
+        .start();
+    let env = Environment::seeds(&org);
+    let runs = finish_all(
+        (0..CALLERS)
+            .map(|_| on_env(&env, &["token"]).start())
+            .collect(),
+    );
+    for run in &runs {
+        run.assert_ok();
+    }
+    let printed: BTreeSet<&str> = runs.iter().map(|run| run.stdout.as_str()).collect();
+    let expected = format!("{}\n", env.var("_accessToken").unwrap());
+    assert_eq!(printed, BTreeSet::from([expected.as_str()]));
+    let stats = org.stats();
+    assert_eq!(stats.refreshes_served, 1, "{stats:?}");
+    assert_eq!(stats.refused_parallel, 0, "{stats:?}");
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+}
+
+#[test]
+fn a_failed_refresh_leaves_the_environment_byte_for_byte() {
+    let org = org();
+    let env = Environment::seeds(&org);
+    org.revoke_refresh_token(&env.var("_refreshToken").unwrap());
+    let before = env.bytes();
+    on_env(&env, &["token"])
+        .exits(exit::LOGIN_REQUIRED)
+        .never_shows(&env.var("_accessToken").unwrap());
+    assert_eq!(env.bytes(), before);
+}
+
+#[test]
+fn a_file_that_is_no_environment_is_a_usage_error_and_stays() {
+    let org = org();
+    let env = Environment::seeds(&org);
+    std::fs::write(
+        &env.path,
+        br#"{"info": {"name": "a collection"}, "item": []}"#,
+    )
+    .unwrap();
+    let before = env.bytes();
+    on_env(&env, &["token"])
+        .exits(exit::USAGE)
+        .stderr_has("is not an exported Postman environment")
+        .stderr_has("hint:");
+    assert_eq!(env.bytes(), before);
+    assert_eq!(org.stats().token_requests, 0);
+}
+
+#[test]
+fn a_flag_beats_the_environments_own_app() {
+    let org = org();
+    let env = Environment::seeds(&org);
+    on_env(&env, &["token", "--client-id", "someone-else"]).exits(exit::CLIENT_REJECTED);
+    assert_eq!(org.stats().refreshes_served, 0);
+}
