@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::ClientSecret;
 use crate::store::file::FileStore;
-use crate::store::{StoreLock, TokenStore};
+use crate::store::{RefreshMark, StoreLock, TokenStore};
 use crate::token::Token;
 
 /// What the file is called in messages.
@@ -214,6 +214,29 @@ impl PostmanStore {
         })
     }
 
+    /// A mark for the refresh another tool made, when the access token is not the one
+    /// sfauth saved last; `None` when it is, or sfauth never saved here.
+    fn replaced_since_saved(&self) -> Option<RefreshMark> {
+        let env = self.read().ok()?;
+        let access = env.get(&self.names.access_token)?;
+        let rest: Map<String, Value> = serde_json::from_str(env.get(REST)?).ok()?;
+        let check = rest.get(CHECK)?.as_str()?;
+        if check == fingerprint(access) {
+            return None;
+        }
+        let changed = std::fs::metadata(self.path())
+            .and_then(|m| m.modified())
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_millis();
+        RefreshMark::from_text(&format!(
+            "{changed} {changed} another tool that replaced {} (such as the collection's \
+             Refresh Token request)",
+            self.names.access_token
+        ))
+    }
+
     fn unusable(&self, problem: &str) -> Error {
         Error::new(
             ErrorKind::Usage,
@@ -296,8 +319,16 @@ impl TokenStore for PostmanStore {
             .map_err(|problem| self.unusable(&format!("does not hold a usable token: {problem}")))
     }
 
+    /// Takes the lock beside the file. An access token another tool put in since sfauth's
+    /// last save comes with a refresh of theirs that may have rotated the refresh token and
+    /// kept the new one to itself: the lock then carries a mark, so that the refresh token
+    /// is checked (introspection) before it is sent again, never blindly replayed.
     async fn lock(&self) -> Result<StoreLock> {
-        self.file.lock().await
+        let lock = self.file.lock().await?;
+        Ok(match self.replaced_since_saved() {
+            Some(mark) => lock.with_interrupted(mark),
+            None => lock,
+        })
     }
 
     async fn prepare(&self, lock: &StoreLock) -> Result<()> {

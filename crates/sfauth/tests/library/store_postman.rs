@@ -145,3 +145,34 @@ async fn a_file_that_is_no_environment_is_a_usage_error_naming_it() {
     assert!(e.to_string().contains("collection.json"), "{e}");
     assert!(e.hint().unwrap().contains("Export"), "{e:?}");
 }
+
+#[tokio::test]
+async fn a_refresh_token_another_tool_may_have_spent_is_checked_and_never_replayed() {
+    let org = sfauth_emulator::spawn(Config::default()).await.unwrap();
+    let env = Environment::seeds(&org);
+    session(&org, &env.path).token().await.unwrap();
+    // The seeds' script refreshes (rotation on) and keeps only the new access token.
+    let stored = env.var("_refreshToken").unwrap();
+    let theirs = org.issue_token("ada@example.com");
+    org.revoke_refresh_token(&stored);
+    env.set("_accessToken", theirs["access_token"].as_str().unwrap());
+    let served_before = org.stats().refreshes_served;
+    let with_secret = Session::builder(
+        PostmanStore::new(&env.path),
+        ConnectedApp::new(org.config().client_id.clone()).with_secret(sfauth::ClientSecret::from(
+            org.config().client_secret.as_str(),
+        )),
+    )
+    .http(fast_http())
+    .build();
+    let e = with_secret.token().await.unwrap_err();
+    assert_eq!(e.kind(), sfauth::ErrorKind::LoginRequired, "{e}");
+    let stats = org.stats();
+    assert_eq!(stats.introspections, 1, "checked first: {stats:?}");
+    assert_eq!(stats.refreshes_served, served_before, "not sent: {stats:?}");
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+    // Without the secret to check it, it is not sent either.
+    let e = session(&org, &env.path).token().await.unwrap_err();
+    assert_eq!(e.kind(), sfauth::ErrorKind::LoginRequired, "{e}");
+    assert_eq!(org.stats().token_requests, stats.token_requests);
+}
