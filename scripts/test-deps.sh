@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond cargo, on a Debian machine: PostgreSQL's server
-# (initdb, postgres) and redis-server, for the fleet-store tests. The tests start their own
-# servers (in temporary directories, on free ports of 127.0.0.1) and stop them; nothing is
-# left running. Safe to run again; it installs only what is missing. Then runs the tests
-# unless --install-only is given.
+# (initdb, postgres) and redis-server, for the fleet-store tests; Node.js and npm (Debian's),
+# and newman (the Postman CLI, from npm into target/test-tools), for the Postman-store tests.
+# The tests start their own servers (in temporary directories, on free ports of 127.0.0.1)
+# and stop them; nothing is left running. Safe to run again; it installs only what is
+# missing. npm reaches its registry through the machine's CA settings (NODE_EXTRA_CA_CERTS,
+# …), which are left as they are. Then runs the tests unless --install-only is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +15,8 @@ if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev
 fi
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v setpriv >/dev/null || missing+=(util-linux)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -24,6 +28,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   # use servers of their own, so a default server that cannot start is not an error here.
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# newman, where the tests look for it (SFAUTH_TEST_NEWMAN overrides).
+NEWMAN_PREFIX=target/test-tools
+if ! [ -x "$NEWMAN_PREFIX/node_modules/.bin/newman" ]; then
+  echo "== npm install newman@6 (into $NEWMAN_PREFIX)"
+  mkdir -p "$NEWMAN_PREFIX"
+  timeout 600 npm install --prefix "$NEWMAN_PREFIX" --no-audit --no-fund --loglevel=error newman@6 >/dev/null
 fi
 
 if [ "${1:-}" != "--install-only" ]; then

@@ -1,5 +1,6 @@
 //! Postman environments as Postman exports them, with the seeds' variables for an emulated
-//! org and values of the user's own around them, and the seeds' collection items.
+//! org and values of the user's own around them; the seeds' collection items; and the real
+//! `newman` (installed by `scripts/test-deps.sh`) to run them.
 
 use std::path::PathBuf;
 
@@ -7,8 +8,66 @@ use serde_json::{Value, json};
 use sfauth_emulator::Emulator;
 use tempfile::TempDir;
 
+use crate::command::TestCommand;
 use crate::org::USERNAME;
 use crate::token::mode;
+
+/// The seeds' collection: their "Refresh Token" item as they give it (it keeps only the
+/// new access token), and "Limits", a REST call on `{{_endpoint}}` with `{{_accessToken}}`
+/// whose test checks for a 200.
+pub fn seeds_collection() -> PathBuf {
+    crate::fixtures::dir().join("seeds.postman_collection.json")
+}
+
+/// `newman run COLLECTION --environment ENV ARGS`: the real Postman CLI, with no proxy
+/// (every request goes to the emulator on 127.0.0.1). Panics, saying how to install it,
+/// when it is not there.
+pub fn newman(collection: &std::path::Path, env: &Environment) -> TestCommand {
+    without_proxies(TestCommand::new(newman_path()).args(newman_args(collection, env)))
+}
+
+/// `command` with no proxy in its environment: every request goes to the emulator.
+pub fn without_proxies(mut command: TestCommand) -> TestCommand {
+    for proxy in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        command = command.env_remove(proxy);
+    }
+    command
+}
+
+/// `run COLLECTION --environment ENV` and plain-text reporting, for a newman command line.
+pub fn newman_args(collection: &std::path::Path, env: &Environment) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec!["run".into(), collection.into()];
+    args.extend(["--environment".into(), env.path.clone().into_os_string()]);
+    args.extend(
+        ["--reporters", "cli", "--disable-unicode", "--color", "off"].map(std::ffi::OsString::from),
+    );
+    args
+}
+
+/// Where newman is: `SFAUTH_TEST_NEWMAN`, else where `scripts/test-deps.sh` installs it.
+/// Panics, saying how to install it, when it is not there.
+pub fn newman_path() -> PathBuf {
+    let newman = std::env::var_os("SFAUTH_TEST_NEWMAN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/test-tools/node_modules/.bin/newman")
+        });
+    assert!(
+        newman.exists(),
+        "newman is not installed at {}; the Postman tests need it: run scripts/test-deps.sh \
+         (it installs it from npm)",
+        newman.display()
+    );
+    newman
+}
 
 /// An exported environment file in a directory of its own.
 pub struct Environment {

@@ -511,12 +511,17 @@ impl Session {
             return Err(Error::new(
                 ErrorKind::LoginRequired,
                 format!(
-                    "a refresh of {store} sent by {} at {started} never saved its answer (that                      process stopped), so the stored refresh token may be spent; without the                      client secret sfauth cannot ask Salesforce whether it is, and it was not                      sent again",
+                    "a refresh of {store} sent by {} at {started} never saved its answer \
+                     (that process stopped, or kept the answer to itself), so the stored \
+                     refresh token may be spent; without the client secret sfauth cannot ask \
+                     Salesforce whether it is, and it was not sent again",
                     mark.holder()
                 ),
             )
             .with_hint(
-                "give the connected app's client secret, so that sfauth can check the refresh                  token by introspection; or log in again, or import a new token into the store",
+                "give the connected app's client secret, so that sfauth can check the refresh \
+                 token by introspection; or log in again, or import a new token into the \
+                 store",
             )
             .with_remedy(crate::error::Remedy::ClientSecret)
             .with_origin(Origin::Storage));
@@ -524,7 +529,8 @@ impl Session {
         let client = self.client_for(self.endpoint_for(stored)?)?;
         let answer = client.introspect(&refresh_token).await.map_err(|e| {
             let message = format!(
-                "{e}; sfauth asked because a refresh of {store} sent by {} at {started} never                  saved its answer, and the refresh token was not sent again",
+                "{e}; sfauth asked because a refresh of {store} sent by {} at {started} never \
+                 saved its answer, and the refresh token was not sent again",
                 mark.holder()
             );
             e.with_message(message)
@@ -539,7 +545,10 @@ impl Session {
         Err(Error::new(
             ErrorKind::LoginRequired,
             format!(
-                "a refresh of {store} sent by {} at {started} never saved its answer (that                  process stopped after Salesforce rotated the refresh token), and Salesforce says                  the stored refresh token is no longer valid: the token family is lost",
+                "a refresh of {store} sent by {} at {started} never saved its answer \
+                 (Salesforce rotated the refresh token, and the new one never reached this \
+                 store), and Salesforce says the stored refresh token is no longer valid: the \
+                 token family is lost",
                 mark.holder()
             ),
         )

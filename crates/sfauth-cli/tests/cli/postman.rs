@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use sfauth_test_support::postman::Environment;
+use sfauth_test_support::postman::{
+    Environment, newman, newman_args, newman_path, seeds_collection, without_proxies,
+};
 use sfauth_test_support::prelude::*;
 
 /// `sfauth ARGS --store postman:FILE`, in a home of its own.
@@ -110,4 +112,55 @@ fn a_flag_beats_the_environments_own_app() {
     let env = Environment::seeds(&org);
     on_env(&env, &["token", "--client-id", "someone-else"]).exits(exit::CLIENT_REJECTED);
     assert_eq!(org.stats().refreshes_served, 0);
+}
+
+#[test]
+fn newman_calls_the_org_on_the_token_sfauth_exec_put_in_the_environment() {
+    let org = org();
+    let env = Environment::seeds(&org);
+    // Before: the collection has no `_endpoint` to call (its own login never sets one).
+    newman(&seeds_collection(), &env)
+        .args(["--folder", "Limits"])
+        .exits(1);
+    let run = without_proxies(
+        sfauth()
+            .args(["exec", "--store", &env.store(), "--"])
+            .arg(newman_path())
+            .args(newman_args(&seeds_collection(), &env))
+            .args(["--folder", "Limits"]),
+    )
+    .ok();
+    run.stdout_has("the org answers with its limits");
+    assert_eq!(org.stats().refreshes_served, 1);
+    let seen = org.last_rest_request().unwrap();
+    assert_eq!(seen.path, "/services/data/v62.0/limits");
+    assert_eq!(org.stats().rest_unauthorized, 0);
+}
+
+#[test]
+fn after_the_seeds_refresh_item_ran_sfauth_checks_the_refresh_token_and_does_not_replay_it() {
+    let org = org();
+    let env = Environment::seeds(&org);
+    on_env(&env, &["token"]).ok();
+    // The seeds' own "Refresh Token" item, through newman, its environment written back:
+    // it keeps the new access token and drops the rotated refresh token.
+    let export = env.path.display().to_string();
+    newman(&seeds_collection(), &env)
+        .args(["--folder", "Refresh Token", "--export-environment", &export])
+        .ok();
+    assert_eq!(org.stats().refreshes_served, 2);
+    let stale = env.var("_refreshToken").unwrap();
+    assert!(
+        !org.refresh_token_is_live(&stale),
+        "rotated out by newman's refresh"
+    );
+    let run = on_env(&env, &["refresh"]).exits(exit::LOGIN_REQUIRED);
+    run.stderr_has("another tool that replaced _accessToken");
+    let stats = org.stats();
+    assert_eq!(
+        stats.introspections, 1,
+        "checked with the environment's secret: {stats:?}"
+    );
+    assert_eq!(stats.refreshes_served, 2, "not sent again: {stats:?}");
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
 }

@@ -12,8 +12,9 @@
 //! the rest of the token response (`issued_at`, `id`, `signature`, `scope`, …; never a
 //! secret) and a short fingerprint of the access token it went with. When the access token
 //! no longer matches it, something else replaced it: the seeds' own "Refresh Token" script,
-//! which keeps the new access token and drops a rotated refresh token. sfauth then warns
-//! that the refresh token may be spent, and takes the access token as of unknown age.
+//! which keeps the new access token and drops a rotated refresh token. sfauth then takes the
+//! access token as of unknown age, and checks the refresh token (introspection) before it
+//! sends it: one that was spent is never replayed, and the error says what happened.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -294,15 +295,12 @@ impl TokenStore for PostmanStore {
         match value.remove(CHECK) {
             Some(check) if check.as_str() == Some(fingerprint(access).as_str()) => {}
             Some(_) => {
-                tracing::warn!(
+                // Its age is not the one recorded. The lock says what this means for the
+                // refresh token (see `lock`).
+                tracing::debug!(
                     environment = %self.path().display(),
-                    "the access token in this Postman environment was replaced by something \
-                     other than sfauth, such as the collection's Refresh Token request, which \
-                     keeps the new access token and drops a rotated refresh token: the refresh \
-                     token here may be spent. Let sfauth refresh it (sfauth refresh --store \
-                     postman:FILE), or make that script also set _refreshToken"
+                    "the access token was replaced by another tool since sfauth saved it"
                 );
-                // Its age is not the one recorded.
                 value.remove("issued_at");
             }
             None => {}
