@@ -157,10 +157,40 @@ fn after_the_seeds_refresh_item_ran_sfauth_checks_the_refresh_token_and_does_not
     let run = on_env(&env, &["refresh"]).exits(exit::LOGIN_REQUIRED);
     run.stderr_has("another tool that replaced _accessToken");
     let stats = org.stats();
+    // One check before sfauth's first refresh of this environment, one now.
     assert_eq!(
-        stats.introspections, 1,
+        stats.introspections, 2,
         "checked with the environment's secret: {stats:?}"
     );
     assert_eq!(stats.refreshes_served, 2, "not sent again: {stats:?}");
     assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+}
+
+#[test]
+fn when_the_seeds_refresh_item_ran_before_sfauth_ever_did_its_spent_token_is_not_replayed() {
+    let org = org();
+    let env = Environment::seeds(&org);
+    let export = env.path.display().to_string();
+    newman(&seeds_collection(), &env)
+        .args(["--folder", "Refresh Token", "--export-environment", &export])
+        .ok();
+    assert_eq!(org.stats().refreshes_served, 1);
+    on_env(&env, &["token"])
+        .exits(exit::LOGIN_REQUIRED)
+        .stderr_has("before sfauth ever refreshed it");
+    let stats = org.stats();
+    assert_eq!(stats.introspections, 1, "{stats:?}");
+    assert_eq!(stats.refreshes_served, 1, "not sent again: {stats:?}");
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+}
+
+#[test]
+fn an_environment_without_its_client_secret_is_not_refreshed_blindly() {
+    let org = org();
+    let env = Environment::seeds(&org);
+    env.set("clientSecret", "");
+    on_env(&env, &["token"])
+        .exits(exit::LOGIN_REQUIRED)
+        .stderr_has("client secret");
+    assert_eq!(org.stats().token_requests, 0);
 }

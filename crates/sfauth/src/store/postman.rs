@@ -14,7 +14,9 @@
 //! no longer matches it, something else replaced it: the seeds' own "Refresh Token" script,
 //! which keeps the new access token and drops a rotated refresh token. sfauth then takes the
 //! access token as of unknown age, and checks the refresh token (introspection) before it
-//! sends it: one that was spent is never replayed, and the error says what happened.
+//! sends it: one that was spent is never replayed, and the error says what happened. An
+//! environment sfauth has never written is checked the same way before its first refresh,
+//! since that script may have run on it already.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -215,27 +217,38 @@ impl PostmanStore {
         })
     }
 
-    /// A mark for the refresh another tool made, when the access token is not the one
-    /// sfauth saved last; `None` when it is, or sfauth never saved here.
+    /// A mark for the refresh another tool may have made: when the access token is not the
+    /// one sfauth saved last, or sfauth never saved here (the seeds' own request may have
+    /// spent the refresh token already). `None` when it is sfauth's own, or there is no
+    /// refresh token to spend.
     fn replaced_since_saved(&self) -> Option<RefreshMark> {
         let env = self.read().ok()?;
-        let access = env.get(&self.names.access_token)?;
-        let rest: Map<String, Value> = serde_json::from_str(env.get(REST)?).ok()?;
-        let check = rest.get(CHECK)?.as_str()?;
-        if check == fingerprint(access) {
-            return None;
-        }
+        env.get(&self.names.refresh_token)
+            .filter(|v| !v.is_empty())?;
+        let access = env.get(&self.names.access_token).unwrap_or_default();
+        let check = env
+            .get(REST)
+            .and_then(|rest| serde_json::from_str::<Map<String, Value>>(rest).ok())
+            .and_then(|rest| rest.get(CHECK)?.as_str().map(str::to_owned));
+        let holder = match check {
+            Some(check) if check == fingerprint(access) => return None,
+            Some(_) => format!(
+                "another tool that replaced {} (such as the collection's Refresh Token request)",
+                self.names.access_token
+            ),
+            None => format!(
+                "whatever set {} here before sfauth ever refreshed it (such as the \
+                 collection's Refresh Token request)",
+                self.names.access_token
+            ),
+        };
         let changed = std::fs::metadata(self.path())
             .and_then(|m| m.modified())
             .ok()?
             .duration_since(std::time::UNIX_EPOCH)
             .ok()?
             .as_millis();
-        RefreshMark::from_text(&format!(
-            "{changed} {changed} another tool that replaced {} (such as the collection's \
-             Refresh Token request)",
-            self.names.access_token
-        ))
+        RefreshMark::from_text(&format!("{changed} {changed} {holder}"))
     }
 
     fn unusable(&self, problem: &str) -> Error {

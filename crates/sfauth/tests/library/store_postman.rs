@@ -28,13 +28,18 @@ async fn the_postman_store_keeps_the_store_contract() {
     contract(&Environments(tempfile::tempdir().unwrap())).await;
 }
 
+/// A session over the environment with its app, secret included (as the CLI takes it
+/// from the environment's `clientSecret`).
 fn session(org: &Emulator, path: &Path) -> Session {
-    Session::builder(
-        PostmanStore::new(path),
-        ConnectedApp::new(org.config().client_id.clone()),
-    )
-    .http(fast_http())
-    .build()
+    Session::builder(PostmanStore::new(path), app_of(org))
+        .http(fast_http())
+        .build()
+}
+
+fn app_of(org: &Emulator) -> ConnectedApp {
+    ConnectedApp::new(org.config().client_id.clone()).with_secret(sfauth::ClientSecret::from(
+        org.config().client_secret.as_str(),
+    ))
 }
 
 #[tokio::test]
@@ -49,9 +54,12 @@ async fn a_refresh_writes_back_the_token_and_keeps_every_other_value_in_order() 
         Some(org.config().client_id.as_str())
     );
     assert!(app.client_secret.is_some());
-    // No recorded age: the token is refreshed before it is handed out.
+    // No recorded age: the token is refreshed before it is handed out, its refresh token
+    // checked first (sfauth never wrote this environment: the seeds' script may have spent
+    // it).
     let token = session(&org, &env.path).token().await.unwrap();
     assert_eq!(org.stats().refreshes_served, 1);
+    assert_eq!(org.stats().introspections, 1);
     let after = env.json();
     assert_eq!(
         env.var("_accessToken").as_deref(),
@@ -101,9 +109,10 @@ async fn a_refresh_writes_back_the_token_and_keeps_every_other_value_in_order() 
         assert!(!rest.contains(&secret), "no secret in _sfauthToken");
     }
     assert_eq!(env.mode(), 0o600);
-    // Now its age is known: a second session serves it without a refresh.
+    // Now its age is known: a second session serves it without a refresh or a check.
     session(&org, &env.path).token().await.unwrap();
     assert_eq!(org.stats().refreshes_served, 1);
+    assert_eq!(org.stats().introspections, 1);
 }
 
 #[tokio::test]
@@ -156,23 +165,28 @@ async fn a_refresh_token_another_tool_may_have_spent_is_checked_and_never_replay
     let theirs = org.issue_token("ada@example.com");
     org.revoke_refresh_token(&stored);
     env.set("_accessToken", theirs["access_token"].as_str().unwrap());
-    let served_before = org.stats().refreshes_served;
-    let with_secret = Session::builder(
+    let before = org.stats();
+    let e = session(&org, &env.path).token().await.unwrap_err();
+    assert_eq!(e.kind(), sfauth::ErrorKind::LoginRequired, "{e}");
+    let stats = org.stats();
+    assert_eq!(
+        stats.introspections,
+        before.introspections + 1,
+        "checked first: {stats:?}"
+    );
+    assert_eq!(
+        stats.refreshes_served, before.refreshes_served,
+        "not sent: {stats:?}"
+    );
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+    // Without the secret to check it, it is not sent either.
+    let without_secret = Session::builder(
         PostmanStore::new(&env.path),
-        ConnectedApp::new(org.config().client_id.clone()).with_secret(sfauth::ClientSecret::from(
-            org.config().client_secret.as_str(),
-        )),
+        ConnectedApp::new(org.config().client_id.clone()),
     )
     .http(fast_http())
     .build();
-    let e = with_secret.token().await.unwrap_err();
-    assert_eq!(e.kind(), sfauth::ErrorKind::LoginRequired, "{e}");
-    let stats = org.stats();
-    assert_eq!(stats.introspections, 1, "checked first: {stats:?}");
-    assert_eq!(stats.refreshes_served, served_before, "not sent: {stats:?}");
-    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
-    // Without the secret to check it, it is not sent either.
-    let e = session(&org, &env.path).token().await.unwrap_err();
+    let e = without_secret.token().await.unwrap_err();
     assert_eq!(e.kind(), sfauth::ErrorKind::LoginRequired, "{e}");
     assert_eq!(org.stats().token_requests, stats.token_requests);
 }
