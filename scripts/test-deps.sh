@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond cargo, on a Debian machine: PostgreSQL's server
 # (initdb, postgres) and redis-server, for the fleet-store tests; Node.js and npm (Debian's),
-# and newman (the Postman CLI, from npm into target/test-tools), for the Postman-store tests.
+# newman (the Postman CLI) and @salesforce/core (the Salesforce CLI's library), from npm into
+# target/test-tools, for the Postman-store tests and the Salesforce CLI's encryption.
 # The tests start their own servers (in temporary directories, on free ports of 127.0.0.1)
 # and stop them; nothing is left running. Safe to run again; it installs only what is
 # missing. npm reaches its registry through the machine's CA settings (NODE_EXTRA_CA_CERTS,
@@ -30,12 +31,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# newman, where the tests look for it (SFAUTH_TEST_NEWMAN overrides).
-NEWMAN_PREFIX=target/test-tools
-if ! [ -x "$NEWMAN_PREFIX/node_modules/.bin/newman" ]; then
-  echo "== npm install newman@6 (into $NEWMAN_PREFIX)"
-  mkdir -p "$NEWMAN_PREFIX"
-  timeout 600 npm install --prefix "$NEWMAN_PREFIX" --no-audit --no-fund --loglevel=error newman@6 >/dev/null
+# newman and @salesforce/core, where the tests look for them (SFAUTH_TEST_NEWMAN overrides
+# newman's place).
+TOOLS=target/test-tools
+if ! [ -x "$TOOLS/node_modules/.bin/newman" ] || ! [ -d "$TOOLS/node_modules/@salesforce/core" ]; then
+  echo "== npm install newman@6 @salesforce/core@8 (into $TOOLS)"
+  mkdir -p "$TOOLS"
+  timeout 900 npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error \
+    newman@6 @salesforce/core@8 >/dev/null
 fi
 
 if [ "${1:-}" != "--install-only" ]; then

@@ -14,7 +14,8 @@
 //! - [`services`]: real PostgreSQL and Redis servers for the fleet stores;
 //! - [`agent`]: a running `sfauth agent` and its API over the unix socket;
 //! - [`proxy`]: a running `sfauth proxy` and raw HTTP/1.1 requests to it;
-//! - [`postman`]: exported Postman environments with the seeds' variables.
+//! - [`postman`]: exported Postman environments with the seeds' variables;
+//! - [`sf_core`]: the real `@salesforce/core`, encrypting as the Salesforce CLI does.
 //!
 //! It serves the tests of `sfauth` and `sfauth-cli`. The emulator's own tests cannot use
 //! it: it depends on the emulator, so a dev-dependency back would be a cycle.
@@ -33,6 +34,7 @@ pub mod org;
 pub mod postman;
 pub mod proxy;
 pub mod services;
+pub mod sf_core;
 pub mod token;
 
 /// What nearly every test uses, in one import.

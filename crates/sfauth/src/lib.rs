@@ -138,8 +138,8 @@ pub use store::PostgresStore;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
 pub use store::{
-    FileStore, PostmanApp, PostmanNames, PostmanStore, RefreshMark, ServerUrl, StoreKey, StoreLock,
-    StoreOptions, StoreUrl, StoredKey, TokenStore,
+    FileStore, PostmanApp, PostmanNames, PostmanStore, RefreshMark, ServerUrl, SfCryptoVersion,
+    SfKey, StoreKey, StoreLock, StoreOptions, StoreUrl, StoredKey, TokenStore,
 };
 pub use token::{InvalidToken, Token};
 

@@ -11,6 +11,7 @@ mod postgres;
 mod postman;
 #[cfg(feature = "redis")]
 mod redis;
+mod sf_crypto;
 
 use std::any::Any;
 use std::fmt;
@@ -30,6 +31,7 @@ pub use postgres::PostgresStore;
 pub use postman::{PostmanApp, PostmanNames, PostmanStore};
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
+pub use sf_crypto::{SfCryptoVersion, SfKey};
 
 /// Pauses before retrying a failed save on a local store: short, since the refresh is done
 /// and the new token waits in memory.

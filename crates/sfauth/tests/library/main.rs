@@ -21,6 +21,8 @@ mod flows_renewal;
 mod flows_revoke;
 // `Forwarder`: request bodies bounded in size and in how long they may stall.
 mod forward;
+// The Salesforce CLI's encryption, round trips both ways with the real @salesforce/core.
+mod sf_crypto;
 // Answers no Salesforce server sends, from a raw server on 127.0.0.1: a gzip bomb, an
 mod hostile_server;
 // `Session::invalidate`: refresh after a 401, once per rejected token.
