@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use sfauth_test_support::lock::HeldLock;
 use sfauth_test_support::postman::{
     Environment, newman, newman_args, newman_path, seeds_collection, without_proxies,
 };
@@ -192,5 +193,18 @@ fn an_environment_without_its_client_secret_is_not_refreshed_blindly() {
     on_env(&env, &["token"])
         .exits(exit::LOGIN_REQUIRED)
         .stderr_has("client secret");
+    assert_eq!(org.stats().token_requests, 0);
+}
+
+#[test]
+fn an_environment_locked_by_another_refresh_times_out_and_stays() {
+    let org = org();
+    let env = Environment::seeds(&org);
+    let before = env.bytes();
+    let _held = HeldLock::of_token_file(&env.path);
+    on_env(&env, &["token", "--timeout", "2s"])
+        .exits(exit::UNAVAILABLE)
+        .stderr_has(".lock");
+    assert_eq!(env.bytes(), before);
     assert_eq!(org.stats().token_requests, 0);
 }
