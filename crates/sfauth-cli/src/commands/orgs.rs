@@ -127,7 +127,12 @@ fn describe(alias: &Alias, org: &Org, token: Option<&Token>, default: bool) -> s
         // Where the token lives: its file, or a shared store's URL (never a password) and key.
         "token_file": org.store.is_none().then(|| org.token_file.display().to_string()),
         "store": org.store.as_deref().unwrap_or("file"),
-        "store_key": org.store.as_ref().map(|_| org.store_key.as_deref().unwrap_or(alias.as_str())),
+        // A key names one token among many: a server store's, not a file's.
+        "store_key": org
+            .store
+            .as_deref()
+            .filter(|url| sfauth::StoreUrl::parse(url).is_ok_and(|u| u.is_shared()))
+            .map(|_| org.store_key.as_deref().unwrap_or(alias.as_str())),
         "access_token": token.map(|_| "[redacted]"),
         "refresh_token": token.map(|t| if t.refresh_token().is_some() { "[redacted]" } else { "none" }),
         "issued_at": token.and_then(Token::issued_at_raw),

@@ -208,3 +208,24 @@ fn an_environment_locked_by_another_refresh_times_out_and_stays() {
     assert_eq!(env.bytes(), before);
     assert_eq!(org.stats().token_requests, 0);
 }
+
+#[test]
+fn an_org_logged_in_to_an_environment_is_served_from_it_and_status_says_so() {
+    let org = org();
+    let env = Environment::seeds(&org);
+    let home = Home::new();
+    let file = TokenFile::issued_by(&org);
+    home.login_token_file("dev", &org, &file.path)
+        .args(["--store", &env.store()])
+        .ok();
+    assert_eq!(env.var("_accessToken"), Some(file.field("access_token")));
+    let token = home.sfauth().args(["token", "--org", "dev"]).ok();
+    assert_eq!(token.printed(), file.field("access_token"));
+    let status = home.sfauth().args(["status", "--org", "dev", "--json"]).ok();
+    status.never_shows(&file.field("access_token"));
+    status.never_shows(&file.field("refresh_token"));
+    let status = status.json();
+    assert_eq!(status["store"], env.store().as_str());
+    assert_eq!(status["store_key"], serde_json::Value::Null);
+    assert_eq!(status["token_file"], serde_json::Value::Null);
+}
