@@ -221,7 +221,10 @@ fn an_org_logged_in_to_an_environment_is_served_from_it_and_status_says_so() {
     assert_eq!(env.var("_accessToken"), Some(file.field("access_token")));
     let token = home.sfauth().args(["token", "--org", "dev"]).ok();
     assert_eq!(token.printed(), file.field("access_token"));
-    let status = home.sfauth().args(["status", "--org", "dev", "--json"]).ok();
+    let status = home
+        .sfauth()
+        .args(["status", "--org", "dev", "--json"])
+        .ok();
     status.never_shows(&file.field("access_token"));
     status.never_shows(&file.field("refresh_token"));
     let status = status.json();

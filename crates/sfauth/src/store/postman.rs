@@ -364,7 +364,7 @@ impl TokenStore for PostmanStore {
         }
         rest.insert(CHECK.into(), fingerprint(access.expose()).into());
         env.set(REST, &Value::Object(rest).to_string(), false);
-        self.file.write_locked(lock, env.to_bytes()).await
+        self.file.write_locked(lock, env.to_bytes()?).await
     }
 
     /// Empties the token's variables; the environment and its other values stay.
@@ -374,7 +374,7 @@ impl TokenStore for PostmanStore {
             env.set(name, "", true);
         }
         env.remove(REST);
-        self.file.write_locked(lock, env.to_bytes()).await
+        self.file.write_locked(lock, env.to_bytes()?).await
     }
 
     fn describe(&self) -> String {
@@ -449,14 +449,17 @@ impl Environment {
         self.values.retain(|v| v["key"].as_str() != Some(key));
     }
 
-    fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+    /// The document as it is written back. Serializing JSON values cannot fail, but if it
+    /// did, nothing would be written rather than an empty file.
+    fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>> {
         let mut doc = self.doc.clone();
         // An existing key keeps its place in the map.
         doc.insert("values".into(), Value::Array(self.values.clone()));
-        let mut bytes =
-            Zeroizing::new(serde_json::to_vec_pretty(&Value::Object(doc)).unwrap_or_default());
+        let mut bytes = serde_json::to_vec_pretty(&Value::Object(doc))
+            .map(Zeroizing::new)
+            .map_err(|e| Error::internal(format!("cannot write the environment's JSON: {e}")))?;
         bytes.push(b'\n');
-        bytes
+        Ok(bytes)
     }
 }
 
@@ -479,7 +482,7 @@ mod tests {
         .unwrap();
         env.set("a", "one", false);
         env.set("c", "3", true);
-        let written: Value = serde_json::from_slice(&env.to_bytes()).unwrap();
+        let written: Value = serde_json::from_slice(&env.to_bytes().unwrap()).unwrap();
         let keys: Vec<&str> = written["values"]
             .as_array()
             .unwrap()
