@@ -226,17 +226,13 @@ impl PostmanStore {
         env.get(&self.names.refresh_token)
             .filter(|v| !v.is_empty())?;
         let access = env.get(&self.names.access_token).unwrap_or_default();
-        let check = env
-            .get(REST)
-            .and_then(|rest| serde_json::from_str::<Map<String, Value>>(rest).ok())
-            .and_then(|rest| rest.get(CHECK)?.as_str().map(str::to_owned));
-        let holder = match check {
-            Some(check) if check == fingerprint(access) => return None,
-            Some(_) => format!(
+        let holder = match env.recorded(access).1 {
+            Provenance::Ours => return None,
+            Provenance::Replaced => format!(
                 "another tool that replaced {} (such as the collection's Refresh Token request)",
                 self.names.access_token
             ),
-            None => format!(
+            Provenance::NeverSaved => format!(
                 "whatever set {} here before sfauth ever refreshed it (such as the \
                  collection's Refresh Token request)",
                 self.names.access_token
@@ -273,10 +269,7 @@ impl TokenStore for PostmanStore {
                      with sfauth into this store (e.g. sfauth login web --store postman:FILE)",
                 ));
         };
-        let mut value = env
-            .get(REST)
-            .and_then(|rest| serde_json::from_str::<Map<String, Value>>(rest).ok())
-            .unwrap_or_default();
+        let (mut value, provenance) = env.recorded(access);
         // The collection's variable first; before any refresh, the login host stands in (a
         // token of unknown age is refreshed before it is used, and the answer names the
         // instance).
@@ -305,18 +298,14 @@ impl TokenStore for PostmanStore {
                     names.instance_url
                 )));
         };
-        match value.remove(CHECK) {
-            Some(check) if check.as_str() == Some(fingerprint(access).as_str()) => {}
-            Some(_) => {
-                // Its age is not the one recorded. The lock says what this means for the
-                // refresh token (see `lock`).
-                tracing::debug!(
-                    environment = %self.path().display(),
-                    "the access token was replaced by another tool since sfauth saved it"
-                );
-                value.remove("issued_at");
-            }
-            None => {}
+        if provenance == Provenance::Replaced {
+            // Its age is not the one recorded. The lock says what this means for the
+            // refresh token (see `lock`).
+            tracing::debug!(
+                environment = %self.path().display(),
+                "the access token was replaced by another tool since sfauth saved it"
+            );
+            value.remove("issued_at");
         }
         for field in SECRET_FIELDS {
             value.remove(field);
@@ -389,6 +378,17 @@ fn fingerprint(access: &str) -> String {
     digest[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Who put the environment's access token there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Provenance {
+    /// sfauth, with its last save.
+    Ours,
+    /// Another tool, since sfauth's last save.
+    Replaced,
+    /// sfauth never saved here.
+    NeverSaved,
+}
+
 /// An exported environment: the document, and its `values` apart for editing (written back
 /// in their place).
 struct Environment {
@@ -423,6 +423,23 @@ impl Environment {
             .find(|v| v["key"].as_str() == Some(key))
             .and_then(|v| v.get("value"))
             .and_then(Value::as_str)
+    }
+
+    /// The token fields sfauth recorded with its last save (`_sfauthToken`, its check taken
+    /// out), and whether `access` is the access token they go with.
+    fn recorded(&self, access: &str) -> (Map<String, Value>, Provenance) {
+        let Some(mut fields) = self
+            .get(REST)
+            .and_then(|rest| serde_json::from_str::<Map<String, Value>>(rest).ok())
+        else {
+            return (Map::new(), Provenance::NeverSaved);
+        };
+        let provenance = match fields.remove(CHECK) {
+            Some(check) if check.as_str() == Some(fingerprint(access).as_str()) => Provenance::Ours,
+            Some(_) => Provenance::Replaced,
+            None => Provenance::NeverSaved,
+        };
+        (fields, provenance)
     }
 
     /// Sets `key` to `value` where it is, or appends it (a `secret` one when `secret`).
