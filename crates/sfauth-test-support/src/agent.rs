@@ -4,9 +4,10 @@
 use std::io::{Read as _, Write as _};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use sfauth_emulator::Emulator;
 
 use crate::command::{COMMAND_TIMEOUT, Run, Running};
 use crate::home::Home;
@@ -108,6 +109,37 @@ impl Agent {
     }
 }
 
+/// Asks each of `agents` for `alias`'s token every 100 ms for `run`, and checks that each
+/// answer is an access token `org` still accepts.
+pub fn ask_for(agents: &[&Agent], alias: &str, org: &Emulator, run: Duration) {
+    let started = Instant::now();
+    while started.elapsed() < run {
+        for agent in agents {
+            let token = agent.token(alias);
+            let access = token["access_token"].as_str().expect("an access token");
+            assert!(org.access_token_is_live(access), "a dead token was served");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The sum of the metric `name` for `alias` over `agents`.
+pub fn total(agents: &[&Agent], name: &str, alias: &str) -> u64 {
+    agents.iter().map(|agent| agent.metric(name, alias)).sum()
+}
+
+/// Panics unless `agents` counted each refresh `org` served once between them, by the one
+/// that sent it. With one refresh at a time, at most one may be served and not yet saved
+/// and counted.
+pub fn assert_each_refresh_counted_once(agents: &[&Agent], alias: &str, org: &Emulator) {
+    let sent = total(agents, "sfauth_agent_refreshes_total", alias);
+    let stats = org.stats();
+    assert!(
+        (stats.refreshes_served.saturating_sub(1)..=stats.refreshes_served).contains(&sent),
+        "each refresh counted once, by the agent that sent it: {sent} counted, {stats:?}"
+    );
+}
+
 /// `GET /v1/orgs/{alias}/token` on the agent at `socket`, which must answer 200 (for
 /// client threads, which share the socket's path and not the agent's process).
 pub fn token_at(socket: &Path, alias: &str) -> Value {
@@ -135,28 +167,15 @@ pub fn request(socket: &Path, method: &str, path: &str, body: &str) -> Reply {
         .take(4 * 1024 * 1024)
         .read_to_end(&mut answer)
         .expect("read the answer");
-    parse(&String::from_utf8_lossy(&answer))
+    parse(&answer)
 }
 
-/// Splits an HTTP/1.1 answer (not chunked: the agent sends lengths).
-pub fn parse(answer: &str) -> Reply {
-    let (head, body) = answer
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP answer: {answer:?}"));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {head:?}"));
-    let content_type = lines
-        .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-        .map(|(_, value)| value.trim().to_owned())
-        .unwrap_or_default();
+/// The agent's answer in `answer`, split.
+pub fn parse(answer: &[u8]) -> Reply {
+    let raw = crate::http::parse(answer);
     Reply {
-        status,
-        content_type,
-        body: body.to_owned(),
+        status: raw.status,
+        content_type: raw.header("content-type").unwrap_or_default().to_owned(),
+        body: raw.text(),
     }
 }

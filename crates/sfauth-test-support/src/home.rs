@@ -11,7 +11,7 @@ use tempfile::TempDir;
 
 use crate::command::{TestCommand, sfauth};
 use crate::org::OrgExt;
-use crate::token::text;
+use crate::token::{TokenFile, text};
 
 /// A config home in a temporary directory, for one test.
 #[derive(Debug)]
@@ -140,6 +140,14 @@ impl Home {
             .args(["login", "token-file", "--alias", alias])
             .args(["--client-id", org.client_id()])
             .arg(path)
+    }
+
+    /// A fresh home with the org `alias` adopted from a token file `org` just issued.
+    pub fn with_org(alias: &str, org: &Emulator) -> (Home, TokenFile) {
+        let home = Home::new();
+        let file = TokenFile::issued_by(org);
+        home.adopt(alias, org, &file.path);
+        (home, file)
     }
 
     /// Adopts the token file at `path` as `alias`; panics unless the org is stored.

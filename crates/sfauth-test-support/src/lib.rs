@@ -10,6 +10,7 @@
 //!   finished and running runs;
 //! - [`home`]: a config home (`$SFAUTH_HOME`) of a test's own, with its stored orgs;
 //! - [`contract`]: the exit codes and the failure contract a failed run keeps;
+//! - [`http`]: raw HTTP/1.1 answers, split;
 //! - [`lock`] and [`net`]: a token file's lock held from outside, ports that refuse;
 //! - [`services`]: real PostgreSQL and Redis servers for the fleet stores;
 //! - [`agent`]: a running `sfauth agent` and its API over the unix socket;
@@ -28,6 +29,7 @@ pub mod command;
 pub mod contract;
 pub mod fixtures;
 pub mod home;
+pub mod http;
 pub mod lock;
 pub mod net;
 pub mod org;

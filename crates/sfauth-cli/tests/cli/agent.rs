@@ -5,21 +5,15 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::time::{Duration, Instant};
 
-use sfauth_test_support::agent::{Agent, request, token_at};
+use sfauth_test_support::agent::{
+    Agent, ask_for, assert_each_refresh_counted_once, request, token_at,
+};
 use sfauth_test_support::prelude::*;
-
-/// A home with the org `a` adopted from a fresh token file of `org`.
-fn home_with_org(org: &Emulator) -> (Home, TokenFile) {
-    let home = Home::new();
-    let file = TokenFile::issued_by(org);
-    home.adopt("a", org, &file.path);
-    (home, file)
-}
 
 #[test]
 fn the_agent_serves_a_fresh_token_with_its_expiry_and_ids() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     let served = agent.token("a");
     assert_eq!(served["access_token"], file.field("access_token").as_str());
@@ -59,7 +53,7 @@ fn the_agent_serves_a_fresh_token_with_its_expiry_and_ids() {
 #[test]
 fn the_token_commands_use_the_agent_when_it_answers() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     let access = file.field("access_token");
     // The file is broken now: only the agent, which read it at start, can serve.
@@ -92,7 +86,7 @@ fn the_token_commands_use_the_agent_when_it_answers() {
 #[test]
 fn the_default_org_and_every_format_are_served_by_the_agent() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     let access = file.field("access_token");
     file.write_raw(b"{ not a token");
@@ -116,7 +110,7 @@ fn the_default_org_and_every_format_are_served_by_the_agent() {
 #[test]
 fn a_setting_in_the_environment_that_changes_the_org_reads_the_store() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     file.write_raw(b"{ not a token");
     for (name, value) in [("SFAUTH_MAX_AGE", "1h"), ("SFAUTH_NO_AGENT", "true")] {
@@ -132,7 +126,7 @@ fn a_setting_in_the_environment_that_changes_the_org_reads_the_store() {
 #[test]
 fn the_token_commands_read_the_store_when_no_agent_answers() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     // A dead agent's socket file is left behind.
     agent.running.kill();
@@ -145,7 +139,7 @@ fn the_token_commands_read_the_store_when_no_agent_answers() {
 #[test]
 fn sigterm_stops_the_agent_with_exit_0_and_removes_its_socket() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     let socket = agent.socket.clone();
     agent.stop().assert_ok().stderr_has("stopped");
@@ -155,7 +149,7 @@ fn sigterm_stops_the_agent_with_exit_0_and_removes_its_socket() {
 #[test]
 fn the_socket_is_private_to_its_user() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     let socket_mode = mode(&agent.socket);
     let dir_mode = mode(agent.socket.parent().unwrap());
@@ -167,7 +161,7 @@ fn the_socket_is_private_to_its_user() {
 #[test]
 fn an_agent_refuses_a_socket_directory_others_can_enter() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let open = home.dir.path().join("open");
     std::fs::create_dir(&open).unwrap();
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -185,7 +179,7 @@ fn an_agent_refuses_a_socket_directory_others_can_enter() {
 #[test]
 fn a_second_agent_on_the_same_socket_does_not_start() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     home.sfauth()
         .arg("agent")
@@ -208,7 +202,7 @@ fn an_agent_with_no_org_to_serve_says_to_log_in() {
 #[test]
 fn bad_requests_get_a_json_4xx_that_says_what_to_send() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     for (method, path, body, status, kind) in [
         ("GET", "/v1/orgs/nope/token", "", 404, "unknown_org"),
@@ -245,7 +239,7 @@ fn bad_requests_get_a_json_4xx_that_says_what_to_send() {
 #[test]
 fn an_invalidate_of_the_current_token_refreshes_once_and_of_an_old_one_not_at_all() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     let old = file.field("access_token");
     let body = format!("{{\"access_token\": \"{old}\"}}");
@@ -274,7 +268,7 @@ fn an_invalidate_of_the_current_token_refreshes_once_and_of_an_old_one_not_at_al
 #[test]
 fn health_and_metrics_report_each_org_without_secrets() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     let health = agent.get("/v1/health");
     assert_eq!(health.status, 200);
@@ -310,7 +304,7 @@ fn health_and_metrics_report_each_org_without_secrets() {
 #[test]
 fn a_sink_holds_the_current_token_in_the_format_asked_for() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let sink = home.dir.path().join("sinks").join("a.header");
     let spec = format!("a={}:header", sink.display());
     let agent = Agent::start(&home, &["--sink", &spec]);
@@ -397,7 +391,7 @@ fn a_hundred_clients_for_a_minute_never_get_an_expired_token_and_cause_one_refre
 #[test]
 fn sigterm_mid_refresh_saves_then_exits_0_and_a_restart_serves_the_saved_token() {
     let org = OrgBuilder::new().latency(Duration::from_secs(2)).start();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     let old = file.field("access_token");
     let socket = agent.socket.clone();
@@ -445,14 +439,7 @@ fn two_agents_on_one_org_still_make_one_refresh_at_a_time() {
     let other_socket = home.dir.path().join("second").join("agent.sock");
     let second = Agent::start_at(&home, &other_socket, &[]);
     let run = Duration::from_secs(15);
-    let started = Instant::now();
-    while started.elapsed() < run {
-        for agent in [&first, &second] {
-            let token = agent.token("a");
-            assert!(org.access_token_is_live(token["access_token"].as_str().unwrap()));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    ask_for(&[&first, &second], "a", &org, run);
     let stats = org.stats();
     let lifetimes = run.as_secs() / lifetime.as_secs();
     assert!(
@@ -461,15 +448,7 @@ fn two_agents_on_one_org_still_make_one_refresh_at_a_time() {
     );
     assert_eq!(stats.refused_parallel, 0, "{stats:?}");
     assert_eq!(stats.reuse_detected, 0, "{stats:?}");
-    let sent: u64 = [&first, &second]
-        .iter()
-        .map(|agent| agent.metric("sfauth_agent_refreshes_total", "a"))
-        .sum();
-    // One refresh at a time: at most one may be served and not yet saved and counted.
-    assert!(
-        (stats.refreshes_served.saturating_sub(1)..=stats.refreshes_served).contains(&sent),
-        "each refresh counted once, by the agent that sent it: {sent} counted, {stats:?}"
-    );
+    assert_each_refresh_counted_once(&[&first, &second], "a", &org);
     first.stop().assert_ok();
     second.stop().assert_ok();
     assert!(org.refresh_token_is_live(&file.field("refresh_token")));
@@ -510,7 +489,7 @@ fn clients_killed_at_random_instants_while_the_agent_refreshes_lose_no_family() 
 #[test]
 fn an_org_whose_refresh_fails_keeps_its_last_error_in_health_and_status() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     org.revoke_refresh_token(&file.field("refresh_token"));
     let body = format!("{{\"access_token\": \"{}\"}}", file.field("access_token"));
@@ -593,7 +572,7 @@ fn an_agent_and_a_client_of_different_users_refuse_each_other() {
     );
     // And our client does not use another user's agent: with our own token file broken,
     // only that agent could have served.
-    let (mine, file) = home_with_org(&org);
+    let (mine, file) = Home::with_org("a", &org);
     file.write_raw(b"{ broken");
     mine.sfauth()
         .args(["token", "--org", "a"])
@@ -609,7 +588,7 @@ fn an_agent_and_a_client_of_different_users_refuse_each_other() {
 fn a_slow_request_is_cut_off_and_holds_up_nobody_else() {
     use std::io::{Read as _, Write as _};
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     // Half a head, then silence; and a head with a body that never comes.
     let mut slow_head = std::os::unix::net::UnixStream::connect(&agent.socket).unwrap();
@@ -650,7 +629,7 @@ fn a_slow_request_is_cut_off_and_holds_up_nobody_else() {
 #[test]
 fn sighup_serves_an_org_logged_in_since_and_drops_one_logged_out() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let mut agent = Agent::start(&home, &[]);
     let second = TokenFile::issued_by(&org);
     home.adopt("b", &org, &second.path);
@@ -677,7 +656,7 @@ fn sighup_serves_an_org_logged_in_since_and_drops_one_logged_out() {
 #[test]
 fn sighup_rebuilds_an_org_whose_login_changed() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let mut agent = Agent::start(&home, &[]);
     assert_eq!(
         agent.token("a")["access_token"],
@@ -700,10 +679,10 @@ fn sighup_rebuilds_an_org_whose_login_changed() {
 #[test]
 fn a_client_of_another_config_home_does_not_take_the_agents_tokens() {
     let org = org();
-    let (theirs, _their_file) = home_with_org(&org);
+    let (theirs, _their_file) = Home::with_org("a", &org);
     let agent = Agent::start(&theirs, &[]);
     // Same user, same socket, another home with an org of the same name.
-    let (mine, my_file) = home_with_org(&org);
+    let (mine, my_file) = Home::with_org("a", &org);
     let run = mine
         .sfauth()
         .args(["token", "--org", "a"])
@@ -716,7 +695,7 @@ fn a_client_of_another_config_home_does_not_take_the_agents_tokens() {
 #[test]
 fn an_org_that_needed_a_login_is_served_again_after_one() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     org.revoke_refresh_token(&file.field("refresh_token"));
     let body = format!("{{\"access_token\": \"{}\"}}", file.field("access_token"));

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sfauth_test_support::agent::Agent;
+use sfauth_test_support::agent::{Agent, ask_for, assert_each_refresh_counted_once, total};
 use sfauth_test_support::net::closed_port;
 use sfauth_test_support::prelude::*;
 use sfauth_test_support::services::{self, PASSWORD, Server};
@@ -145,22 +145,16 @@ fn two_agents_on_two_machines_sharing_the_store_make_one_refresh_at_a_time(kind:
             .args(["--session-timeout", &format!("{}s", lifetime.as_secs())])
             .ok();
     }
-    let agents: Vec<Agent> = homes
+    let started: Vec<Agent> = homes
         .iter()
         .map(|home| {
             let command = home.sfauth().env("SFAUTH_STORE_PASSWORD", PASSWORD);
             Agent::started(command, &home.agent_socket(), &[])
         })
         .collect();
+    let agents: Vec<&Agent> = started.iter().collect();
     let run = Duration::from_secs(15);
-    let started = Instant::now();
-    while started.elapsed() < run {
-        for agent in &agents {
-            let token = agent.token("a");
-            assert!(org.access_token_is_live(token["access_token"].as_str().unwrap()));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    ask_for(&agents, "a", &org, run);
     let stats = org.stats();
     let lifetimes = run.as_secs() / lifetime.as_secs();
     // Each agent renews at 70–85 % of a token's life: alone, two would make about twice
@@ -171,23 +165,14 @@ fn two_agents_on_two_machines_sharing_the_store_make_one_refresh_at_a_time(kind:
     );
     assert_eq!(stats.refused_parallel, 0, "{stats:?}");
     assert_eq!(stats.reuse_detected, 0, "{stats:?}");
-    let sent: u64 = agents
-        .iter()
-        .map(|agent| agent.metric("sfauth_agent_refreshes_total", "a"))
-        .sum();
-    let adopted: u64 = agents
-        .iter()
-        .map(|agent| agent.metric("sfauth_agent_adoptions_total", "a"))
-        .sum();
-    assert!(
-        (stats.refreshes_served.saturating_sub(1)..=stats.refreshes_served).contains(&sent),
-        "each refresh counted once, by the agent that sent it: {sent} counted, {stats:?}"
-    );
+    assert_each_refresh_counted_once(&agents, "a", &org);
+    let adopted = total(&agents, "sfauth_agent_adoptions_total", "a");
     assert!(
         adopted > 0,
         "one agent took the other's token: {adopted} adoptions"
     );
-    for agent in agents {
+    drop(agents);
+    for agent in started {
         agent.stop().assert_ok();
     }
     let stored = export(server, &key);

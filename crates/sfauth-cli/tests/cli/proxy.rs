@@ -9,14 +9,6 @@ use sfauth_test_support::command::COMMAND_TIMEOUT;
 use sfauth_test_support::prelude::*;
 use sfauth_test_support::proxy::Proxy;
 
-/// A home with the org `a` adopted from a fresh token file of `org`.
-fn home_with_org(org: &Emulator) -> (Home, TokenFile) {
-    let home = Home::new();
-    let file = TokenFile::issued_by(org);
-    home.adopt("a", org, &file.path);
-    (home, file)
-}
-
 /// A proxy for org `a`, not using any agent.
 fn proxy_for(home: &Home, more: &[&str]) -> Proxy {
     let mut args = vec!["--org", "a", "--no-agent"];
@@ -36,7 +28,7 @@ fn query_results(rows: u64) -> Vec<u8> {
 #[test]
 fn a_get_goes_to_the_instance_with_the_orgs_token() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let proxy = proxy_for(&home, &[]);
     let reply = proxy.request(
         "GET",
@@ -70,7 +62,7 @@ fn a_get_goes_to_the_instance_with_the_orgs_token() {
 #[test]
 fn the_proxy_prints_its_url_on_stdout() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let proxy = proxy_for(&home, &[]);
     let addr = proxy.addr;
     proxy
@@ -82,7 +74,7 @@ fn the_proxy_prints_its_url_on_stdout() {
 #[test]
 fn a_post_body_reaches_salesforce_byte_for_byte() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let proxy = proxy_for(&home, &[]);
     let body = br#"{"Name":"Acme \u00e9","Industry":"Energy"}"#;
     let reply = proxy.request(
@@ -115,7 +107,7 @@ fn a_post_body_reaches_salesforce_byte_for_byte() {
 #[test]
 fn a_large_answer_streams_through_whole() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let proxy = proxy_for(&home, &[]);
     let rows = 200_000;
     let reply = proxy.get(&format!(
@@ -134,7 +126,7 @@ fn a_large_answer_streams_through_whole() {
 #[test]
 fn an_expired_session_is_renewed_once_and_the_request_resent() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let issued = file.json()["access_token"].clone();
     let proxy = proxy_for(&home, &[]);
     org.expire_access_tokens();
@@ -162,7 +154,7 @@ fn an_expired_session_is_renewed_once_and_the_request_resent() {
 #[test]
 fn a_burst_of_expired_requests_makes_one_refresh() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let proxy = proxy_for(&home, &[]);
     org.expire_access_tokens();
     let client = proxy.client();
@@ -183,7 +175,7 @@ fn a_burst_of_expired_requests_makes_one_refresh() {
 #[test]
 fn a_streamed_body_after_an_expired_session_is_reported_not_resent() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let mut proxy = proxy_for(&home, &[]);
     org.expire_access_tokens();
     // Over the 1 MiB the proxy keeps for a resend, and sent chunked, as a stream.
@@ -219,7 +211,7 @@ fn a_streamed_body_after_an_expired_session_is_reported_not_resent() {
 #[test]
 fn a_large_body_with_a_length_streams_through() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let proxy = proxy_for(&home, &[]);
     let csv = query_results(40_000);
     let reply = proxy.request(
@@ -244,7 +236,7 @@ fn a_large_body_with_a_length_streams_through() {
 #[test]
 fn a_body_declared_over_the_limit_is_refused_before_it_is_read() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let adopted = org.stats().rest_requests; // `orgs add` asked userinfo
     let proxy = proxy_for(&home, &[]);
     // 300 MB announced, nothing sent: the answer comes without waiting for the body.
@@ -266,7 +258,7 @@ fn a_body_declared_over_the_limit_is_refused_before_it_is_read() {
 fn a_request_head_that_never_ends_is_cut_off_and_holds_up_nobody() {
     use std::io::{Read as _, Write as _};
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let proxy = proxy_for(&home, &[]);
     let mut slow = proxy.connect();
     slow.write_all(b"GET /services/data/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
@@ -292,7 +284,7 @@ fn a_request_head_that_never_ends_is_cut_off_and_holds_up_nobody() {
 #[test]
 fn an_absolute_uri_to_another_host_is_refused() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let adopted = org.stats().rest_requests; // `orgs add` asked userinfo
     let silent = sfauth_test_support::net::Silent::bind();
     let proxy = proxy_for(&home, &[]);
@@ -315,7 +307,7 @@ fn an_absolute_uri_to_another_host_is_refused() {
 #[test]
 fn an_absolute_uri_to_the_orgs_own_instance_is_forwarded() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let proxy = proxy_for(&home, &[]);
     let raw = format!(
         "GET {}/services/data/v62.0/limits HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
@@ -331,7 +323,7 @@ fn an_absolute_uri_to_the_orgs_own_instance_is_forwarded() {
 fn an_absolute_uri_naming_the_proxy_itself_is_forwarded() {
     // What a client configured with HTTP_PROXY=http://127.0.0.1:PORT sends.
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let proxy = proxy_for(&home, &[]);
     let raw = format!(
         "GET http://{0}/services/data/v62.0/limits HTTP/1.1\r\nHost: {0}\r\nConnection: close\r\n\r\n",
@@ -349,7 +341,7 @@ fn an_absolute_uri_naming_the_proxy_itself_is_forwarded() {
 #[test]
 fn connect_is_refused() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let silent = sfauth_test_support::net::Silent::bind();
     let proxy = proxy_for(&home, &[]);
     let raw = format!("CONNECT {0} HTTP/1.1\r\nHost: {0}\r\n\r\n", silent.host());
@@ -363,7 +355,7 @@ fn connect_is_refused() {
 #[test]
 fn a_web_pages_host_or_origin_is_refused() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let adopted = org.stats().rest_requests; // `orgs add` asked userinfo
     let proxy = proxy_for(&home, &[]);
     // DNS rebinding: a page's own name that resolves to 127.0.0.1.
@@ -390,7 +382,7 @@ fn a_web_pages_host_or_origin_is_refused() {
 #[test]
 fn a_required_header_keeps_out_requests_without_it_and_stays_local() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let adopted = org.stats().rest_requests; // `orgs add` asked userinfo
     let key = home.file("proxy-key", "k3y-0f-the-proxy\n");
     let spec = format!("X-Proxy-Key:@{}", key.display());
@@ -425,7 +417,7 @@ fn a_required_header_keeps_out_requests_without_it_and_stays_local() {
 #[test]
 fn a_required_header_value_on_the_command_line_works_and_is_warned_about() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let proxy = proxy_for(&home, &["--require-header", "X-Proxy-Key: in-argv"]);
     assert_eq!(proxy.get("/services/data/").status, 403);
     let admitted = proxy.request(
@@ -441,7 +433,7 @@ fn a_required_header_value_on_the_command_line_works_and_is_warned_about() {
 #[test]
 fn a_required_header_can_come_from_the_environment() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let proxy = Proxy::start_command(
         home.sfauth()
             .args(["proxy", "--org", "a", "--no-agent"])
@@ -486,7 +478,7 @@ fn the_api_instance_prefix_goes_to_the_tokens_api_instance_url() {
 #[test]
 fn the_api_instance_prefix_without_an_api_instance_url_is_an_error_that_says_so() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let proxy = proxy_for(&home, &[]);
     let reply = proxy.get("/__api_instance/services/data/");
     assert_eq!(reply.status, 503, "{}", reply.text());
@@ -501,7 +493,7 @@ fn the_api_instance_prefix_without_an_api_instance_url_is_an_error_that_says_so(
 #[test]
 fn the_proxy_listens_on_loopback_only() {
     let org = org();
-    let (home, _file) = home_with_org(&org);
+    let (home, _file) = Home::with_org("a", &org);
     let run = home
         .sfauth()
         .args(["proxy", "--org", "a", "--listen", "0.0.0.0:0"])
@@ -513,7 +505,7 @@ fn the_proxy_listens_on_loopback_only() {
 #[test]
 fn a_proxy_without_a_usable_token_does_not_start() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     org.revoke_refresh_token(&file.field("refresh_token"));
     file.make_stale();
     let run = home
@@ -526,7 +518,7 @@ fn a_proxy_without_a_usable_token_does_not_start() {
 #[test]
 fn the_proxy_takes_its_tokens_from_a_running_agent() {
     let org = org();
-    let (home, file) = home_with_org(&org);
+    let (home, file) = Home::with_org("a", &org);
     let agent = Agent::start(&home, &[]);
     // Only the agent, which read the token at start, can serve now.
     file.write_raw(b"{ not a token");
