@@ -137,13 +137,20 @@ impl TestCommand {
     pub fn new(program: impl AsRef<OsStr>) -> TestCommand {
         let mut cmd = Command::new(program);
         for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("SFAUTH_") {
+            let name = key.to_string_lossy();
+            // sfauth's settings, and the Salesforce CLI's (its default org, its keychain).
+            if ["SFAUTH_", "SF_", "SFDX_"]
+                .iter()
+                .any(|p| name.starts_with(p))
+            {
                 cmd.env_remove(key);
             }
         }
         // A developer's own agent (its socket under XDG_RUNTIME_DIR) must not serve tests.
+        // Nor the developer's keychain (its session bus).
         cmd.env_remove("SF_ACCESS_TOKEN")
             .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env(
                 "SFAUTH_HOME",
                 std::env::temp_dir().join("sfauth-tests-no-home"),
@@ -192,6 +199,16 @@ impl TestCommand {
     /// the tests share one process).
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> TestCommand {
         self.cmd.env(key, value);
+        self
+    }
+
+    /// Sets each of `envs` for this run only.
+    pub fn envs<K, V>(mut self, envs: impl IntoIterator<Item = (K, V)>) -> TestCommand
+    where
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        self.cmd.envs(envs);
         self
     }
 

@@ -16,7 +16,9 @@
 //! - [`agent`]: a running `sfauth agent` and its API over the unix socket;
 //! - [`proxy`]: a running `sfauth proxy` and raw HTTP/1.1 requests to it;
 //! - [`postman`]: exported Postman environments with the seeds' variables;
-//! - [`sf_core`]: the real `@salesforce/core`, encrypting as the Salesforce CLI does.
+//! - [`sf_core`]: the real `@salesforce/core`, doing what the Salesforce CLI does with its
+//!   files;
+//! - [`keychain`]: a real Secret Service (gnome-keyring on a private D-Bus session).
 //!
 //! It serves the tests of `sfauth` and `sfauth-cli`. The emulator's own tests cannot use
 //! it: it depends on the emulator, so a dev-dependency back would be a cycle.
@@ -30,6 +32,7 @@ pub mod contract;
 pub mod fixtures;
 pub mod home;
 pub mod http;
+pub mod keychain;
 pub mod lock;
 pub mod net;
 pub mod org;

@@ -138,8 +138,9 @@ pub use store::PostgresStore;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
 pub use store::{
-    FileStore, PostmanApp, PostmanNames, PostmanStore, RefreshMark, ServerUrl, SfCryptoVersion,
-    SfKey, StoreKey, StoreLock, StoreOptions, StoreUrl, StoredKey, TokenStore,
+    FileStore, PostmanNames, PostmanStore, RefreshMark, SF_CLI_CLIENT_ID, ServerUrl, SfCliHome,
+    SfCliOrg, SfCliRenewal, SfCliStore, SfCryptoVersion, SfKey, StoreApp, StoreKey, StoreLock,
+    StoreOptions, StoreUrl, StoredKey, TokenStore,
 };
 pub use token::{InvalidToken, Token};
 

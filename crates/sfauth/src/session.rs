@@ -553,7 +553,8 @@ impl Session {
             ),
         )
         .with_hint(
-            "log in again (or import a new token into the store); the stored token was left as              it was, and the spent refresh token was not sent again",
+            "log in again (or import a new token into the store); the stored token was left as \
+             it was, and the spent refresh token was not sent again",
         ))
     }
 

@@ -65,7 +65,7 @@ pub struct ResolvedOrg {
     /// opened once.
     shared: Option<SharedStore>,
     /// The app a Postman environment names, when the token is in one.
-    store_app: Option<sfauth::PostmanApp>,
+    store_app: Option<(sfauth::StoreApp, &'static str)>,
     /// The connected app's Consumer Key, once the app is resolved.
     client_id: Option<Sourced<String>>,
     /// The client secret, read once.
@@ -329,11 +329,20 @@ impl ResolvedOrg {
             .value
             .open(&key, &self.store_options())
             .map_err(|e| from_source(e, &url.source))?;
-        if let StoreUrl::Postman(path, names) = &url.value {
-            // The environment names its own app, read now: a file that is no environment
-            // fails here, before anything is sent.
-            let environment = sfauth::PostmanStore::new(path).with_names(names.clone());
-            self.store_app = Some(environment.app().map_err(|e| from_source(e, &url.source))?);
+        // A Postman environment or the Salesforce CLI's auth file names its own app, read
+        // now: a file that is neither fails here, before anything is sent.
+        match &url.value {
+            StoreUrl::Postman(path, names) => {
+                let environment = sfauth::PostmanStore::new(path).with_names(names.clone());
+                let app = environment.app().map_err(|e| from_source(e, &url.source))?;
+                self.store_app = Some((app, "the Postman environment"));
+            }
+            StoreUrl::SfCli(name) => {
+                let org = sfauth::SfCliHome::of_user()?.store(name)?;
+                let app = org.app().map_err(|e| from_source(e, &url.source))?;
+                self.store_app = Some((app, "the Salesforce CLI's auth file"));
+            }
+            _ => {}
         }
         self.shared = Some(SharedStore { url, key, store });
         Ok(())
@@ -393,8 +402,12 @@ impl ResolvedOrg {
             .filter(|id| !id.is_empty())
             .map(|id| Sourced::new(id, Source::Config));
         // Likewise the app a Postman environment names, which its refresh token belongs to.
-        let store_app = self.store_app.clone();
-        let from_store = |value: Option<String>| value.map(|v| Sourced::new(v, Source::Store));
+        let (store_app, store_name) = match self.store_app.clone() {
+            Some((app, name)) => (Some(app), name),
+            None => (None, "the store"),
+        };
+        let from_store =
+            |value: Option<String>| value.map(|v| Sourced::new(v, Source::Store(store_name)));
         let store_id = from_store(store_app.as_ref().and_then(|app| app.client_id.clone()));
         let client_id = require_client_id(
             flag_id

@@ -15,8 +15,9 @@ pub enum Source {
     Env(&'static str),
     /// The stored org's record in the config.
     Config,
-    /// The store itself: a Postman environment names its app (`clientId`, `url`, …).
-    Store,
+    /// The store itself, named: a Postman environment or the Salesforce CLI's auth file
+    /// names its app (`clientId`, `url`, …).
+    Store(&'static str),
     /// sfauth's default, or what it derived (the default org, an org's own token file).
     Default,
 }
@@ -26,7 +27,7 @@ impl fmt::Display for Source {
         match self {
             Source::Flag(name) | Source::Env(name) => f.write_str(name),
             Source::Config => f.write_str("the org's config"),
-            Source::Store => f.write_str("the Postman environment"),
+            Source::Store(store) => f.write_str(store),
             Source::Default => f.write_str("the default"),
         }
     }

@@ -72,6 +72,7 @@ pub type WaitNotice = Arc<dyn Fn(&Path) + Send + Sync>;
 #[derive(Clone)]
 pub struct FileStore {
     path: PathBuf,
+    lock_suffix: &'static str,
     lock_timeout: Duration,
     wait_notice: Option<WaitNotice>,
 }
@@ -90,6 +91,7 @@ impl FileStore {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         FileStore {
             path: path.into(),
+            lock_suffix: ".lock",
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             wait_notice: None,
         }
@@ -127,7 +129,17 @@ impl FileStore {
 
     /// The lock file's path: `<target>.lock`, beside the resolved target.
     pub fn lock_path(&self) -> PathBuf {
-        lock_path_for(&self.target())
+        let target = self.target();
+        let mut name = target.file_name().unwrap_or_default().to_os_string();
+        name.push(self.lock_suffix);
+        target.with_file_name(name)
+    }
+
+    /// With the lock file named `<target><suffix>`: for a file whose other writer uses
+    /// `<target>.lock` for a lock of its own kind.
+    pub(crate) fn with_lock_suffix(mut self, suffix: &'static str) -> Self {
+        self.lock_suffix = suffix;
+        self
     }
 
     /// The file's bytes, bounded and checked as a token file's are; `describe` names the
@@ -211,7 +223,7 @@ pub fn resolve_target(path: &Path) -> PathBuf {
     current
 }
 
-fn io_error(path: &Path, doing: &str, e: &io::Error) -> Error {
+pub(crate) fn io_error(path: &Path, doing: &str, e: &io::Error) -> Error {
     Error::new(
         ErrorKind::Storage,
         format!("cannot {doing} {}: {e}", path.display()),
@@ -347,7 +359,7 @@ fn reserve(target: &Path, room: u64) -> Result<Reservation> {
 }
 
 /// Why a token file could not be read.
-enum ReadError {
+pub(crate) enum ReadError {
     Missing,
     /// Not a token file at all (the message says what it is): a usage problem.
     Unusable(String),
@@ -357,7 +369,7 @@ enum ReadError {
 /// Reads a regular file of at most [`MAX_TOKEN_FILE_BYTES`]. Opened non-blocking, so a FIFO
 /// never hangs the read; its type is checked on the open file, so it cannot change between
 /// the check and the read.
-fn read_bounded(path: &Path) -> std::result::Result<Zeroizing<Vec<u8>>, ReadError> {
+pub(crate) fn read_bounded(path: &Path) -> std::result::Result<Zeroizing<Vec<u8>>, ReadError> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -616,7 +628,7 @@ impl TokenStore for FileStore {
     async fn lock(&self) -> Result<StoreLock> {
         let target = self.target();
         let lock = lock_file_with_notice(
-            &lock_path_for(&target),
+            &self.lock_path(),
             self.lock_timeout,
             self.wait_notice.as_ref(),
         )

@@ -177,7 +177,8 @@ impl fmt::Debug for ServerUrl {
     }
 }
 
-/// Where tokens live: a file, PostgreSQL or Redis.
+/// Where tokens live: a file, PostgreSQL, Redis, a Postman environment or the Salesforce
+/// CLI's auth file.
 ///
 /// A bare path or `file:PATH` is a token file (the seeds' JSON format); `postgres://…` or
 /// `postgresql://…` a PostgreSQL database; `redis://…` or `rediss://…` (TLS) a Redis server.
@@ -206,6 +207,9 @@ pub enum StoreUrl {
     /// An exported Postman environment (`postman:PATH`, variable names overridable as
     /// `postman:PATH?access_token=NAME&…`): see [`PostmanStore`](crate::PostmanStore).
     Postman(PathBuf, PostmanNames),
+    /// One of the Salesforce CLI's orgs, by alias or username (`sf:NAME`): its auth file in
+    /// the user's `~/.sfdx` (see [`SfCliStore`](crate::SfCliStore)).
+    SfCli(String),
 }
 
 impl StoreUrl {
@@ -220,6 +224,16 @@ impl StoreUrl {
         }
         if let Some(rest) = text.strip_prefix("postman:") {
             return parse_postman(rest);
+        }
+        if let Some(name) = text.strip_prefix("sf:") {
+            if name.is_empty() || name.len() > 255 || name.contains(['/', '\\']) {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    "the store URL `sf:` names no Salesforce CLI org",
+                )
+                .with_hint("give the CLI's alias or username: sf:ALIAS (see sfauth orgs --sf)"));
+            }
+            return Ok(StoreUrl::SfCli(name.to_owned()));
         }
         if let Some(path) = text.strip_prefix("file:") {
             let path = path.strip_prefix("//").unwrap_or(path);
@@ -299,14 +313,17 @@ impl StoreUrl {
     /// Whether the URL itself carried a password, or one was set.
     pub fn has_password(&self) -> bool {
         match self {
-            StoreUrl::File(_) | StoreUrl::Postman(..) => false,
+            StoreUrl::File(_) | StoreUrl::Postman(..) | StoreUrl::SfCli(_) => false,
             StoreUrl::Postgres(server) | StoreUrl::Redis(server) => server.password.is_some(),
         }
     }
 
     /// Whether many machines can share the store (a server, not a file).
     pub fn is_shared(&self) -> bool {
-        !matches!(self, StoreUrl::File(_) | StoreUrl::Postman(..))
+        !matches!(
+            self,
+            StoreUrl::File(_) | StoreUrl::Postman(..) | StoreUrl::SfCli(_)
+        )
     }
 
     /// The store holding `key` (a token file holds one token: `key` is not used).
@@ -319,6 +336,11 @@ impl StoreUrl {
             StoreUrl::Postman(path, names) => Ok(Arc::new(
                 PostmanStore::new(path)
                     .with_names(names.clone())
+                    .with_lock_timeout(options.lock_timeout),
+            )),
+            StoreUrl::SfCli(name) => Ok(Arc::new(
+                crate::store::SfCliHome::of_user()?
+                    .store(name)?
                     .with_lock_timeout(options.lock_timeout),
             )),
             #[cfg(feature = "postgres")]
@@ -342,7 +364,7 @@ impl StoreUrl {
     /// server that can lose its last writes), if anything.
     pub async fn init(&self, options: &StoreOptions) -> Result<Option<String>> {
         match self {
-            StoreUrl::File(_) | StoreUrl::Postman(..) => Ok(None),
+            StoreUrl::File(_) | StoreUrl::Postman(..) | StoreUrl::SfCli(_) => Ok(None),
             #[cfg(feature = "postgres")]
             StoreUrl::Postgres(server) => {
                 let store =
@@ -378,6 +400,11 @@ impl StoreUrl {
                 ),
             )
             .with_hint("list the keys of a PostgreSQL or Redis store")),
+            StoreUrl::SfCli(name) => Err(Error::new(
+                ErrorKind::Usage,
+                format!("sf:{name} is one Salesforce CLI org, which holds one token and no keys"),
+            )
+            .with_hint("list the Salesforce CLI's orgs with sfauth orgs --sf")),
             #[cfg(feature = "postgres")]
             StoreUrl::Postgres(server) => {
                 crate::store::PostgresStore::new(server, &StoreKey::default(), options)?
@@ -410,14 +437,16 @@ impl fmt::Display for StoreUrl {
         match self {
             StoreUrl::File(path) => write!(f, "file:{}", path.display()),
             StoreUrl::Postman(path, _) => write!(f, "postman:{}", path.display()),
+            StoreUrl::SfCli(name) => write!(f, "sf:{name}"),
             StoreUrl::Postgres(server) | StoreUrl::Redis(server) => f.write_str(server.redacted()),
         }
     }
 }
 
 const STORE_FORMS: &str = "give a path or file:PATH (a token file), postgres://USER@HOST:PORT/DB \
-                           (PostgreSQL), redis://HOST:PORT/DB, rediss://… for TLS (Redis), or \
-                           postman:PATH (an exported Postman environment)";
+                           (PostgreSQL), redis://HOST:PORT/DB, rediss://… for TLS (Redis), \
+                           postman:PATH (an exported Postman environment), or sf:ALIAS (an org \
+                           of the Salesforce CLI)";
 
 /// `PATH[?KEY=NAME&…]` of a `postman:` store URL.
 fn parse_postman(rest: &str) -> Result<StoreUrl> {

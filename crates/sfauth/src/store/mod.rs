@@ -1,6 +1,7 @@
 //! Token stores: where a token lives between runs, and the lock that makes one refresh at a
 //! time across processes.
 
+mod dir_lock;
 pub mod file;
 #[cfg(any(feature = "postgres", feature = "redis"))]
 mod keyed;
@@ -9,8 +10,10 @@ mod mark;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod postman;
+mod recorded;
 #[cfg(feature = "redis")]
 mod redis;
+mod sf_cli;
 mod sf_crypto;
 
 use std::any::Any;
@@ -28,10 +31,31 @@ pub use location::{ServerUrl, StoreKey, StoreOptions, StoreUrl, StoredKey};
 pub use mark::RefreshMark;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
-pub use postman::{PostmanApp, PostmanNames, PostmanStore};
+pub use postman::{PostmanNames, PostmanStore};
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
+pub use sf_cli::{SF_CLI_CLIENT_ID, SfCliHome, SfCliOrg, SfCliRenewal, SfCliStore};
 pub use sf_crypto::{SfCryptoVersion, SfKey};
+
+/// The connected app a store names beside its token (a Postman environment's `clientId`,
+/// the Salesforce CLI's auth file's `clientId`): the app whose refresh token it holds.
+///
+/// ```
+/// let app = sfauth::StoreApp::default();
+/// assert!(app.client_id.is_none() && app.site.is_empty());
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, Default)]
+pub struct StoreApp {
+    /// The login host, if the store names one.
+    pub login_url: Option<String>,
+    /// The Experience Cloud site prefix, empty if none.
+    pub site: String,
+    /// The consumer key, if the store names one.
+    pub client_id: Option<String>,
+    /// The consumer secret, if the store holds one.
+    pub client_secret: Option<crate::secret::ClientSecret>,
+}
 
 /// Pauses before retrying a failed save on a local store: short, since the refresh is done
 /// and the new token waits in memory.

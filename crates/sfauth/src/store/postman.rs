@@ -23,24 +23,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::ClientSecret;
 use crate::store::file::FileStore;
-use crate::store::{RefreshMark, StoreLock, TokenStore};
+use crate::store::recorded::{self, Provenance, SECRET_FIELDS};
+use crate::store::{RefreshMark, StoreApp, StoreLock, TokenStore};
 use crate::token::Token;
 
 /// What the file is called in messages.
 const WHAT: &str = "Postman environment";
 
-/// The variable sfauth keeps of its own, beside the seeds': the token's other fields.
+/// The variable sfauth keeps of its own, beside the seeds': the token's other fields (see
+/// [`recorded`]).
 const REST: &str = "_sfauthToken";
-/// In it, the fingerprint of the access token those fields belong to.
-const CHECK: &str = "access_token_check";
-/// The token's fields that are secrets: kept in their own variables, or not at all.
-const SECRET_FIELDS: [&str; 3] = ["access_token", "refresh_token", "id_token"];
 
 /// The names of the environment's variables that hold the token and its app. The defaults
 /// are the seeds' and the Salesforce collection's.
@@ -126,20 +123,6 @@ impl PostmanNames {
     }
 }
 
-/// The connected app an environment names: where its refreshes go, and as whom.
-#[non_exhaustive]
-#[derive(Debug, Clone, Default)]
-pub struct PostmanApp {
-    /// The login host (`url`), if set.
-    pub login_url: Option<String>,
-    /// The site prefix (`site`), empty if unset.
-    pub site: String,
-    /// The consumer key (`clientId`), if set.
-    pub client_id: Option<String>,
-    /// The consumer secret (`clientSecret`), if set.
-    pub client_secret: Option<ClientSecret>,
-}
-
 /// A token kept in an exported Postman environment (see the module docs).
 ///
 /// ```
@@ -191,11 +174,11 @@ impl PostmanStore {
         self.file.path()
     }
 
-    /// The connected app the environment names.
-    pub fn app(&self) -> Result<PostmanApp> {
+    /// The connected app the environment names (`url`, `site`, `clientId`, `clientSecret`).
+    pub fn app(&self) -> Result<StoreApp> {
         let env = self.read()?;
         let get = |name: &str| env.get(name).filter(|v| !v.is_empty()).map(str::to_owned);
-        Ok(PostmanApp {
+        Ok(StoreApp {
             login_url: get(&self.names.login_url),
             site: get(&self.names.site).unwrap_or_default(),
             client_id: get(&self.names.client_id),
@@ -223,11 +206,12 @@ impl PostmanStore {
     /// refresh token to spend.
     fn replaced_since_saved(&self) -> Option<RefreshMark> {
         let env = self.read().ok()?;
-        env.get(&self.names.refresh_token)
+        let refresh = env
+            .get(&self.names.refresh_token)
             .filter(|v| !v.is_empty())?;
         let access = env.get(&self.names.access_token).unwrap_or_default();
-        let holder = match env.recorded(access).1 {
-            Provenance::Ours => return None,
+        let holder = match env.recorded(access, Some(refresh)).1 {
+            Provenance::Ours | Provenance::ReplacedWithRefresh => return None,
             Provenance::Replaced => format!(
                 "another tool that replaced {} (such as the collection's Refresh Token request)",
                 self.names.access_token
@@ -238,13 +222,7 @@ impl PostmanStore {
                 self.names.access_token
             ),
         };
-        let changed = std::fs::metadata(self.path())
-            .and_then(|m| m.modified())
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?
-            .as_millis();
-        RefreshMark::from_text(&format!("{changed} {changed} {holder}"))
+        recorded::replaced_mark(self.path(), &holder)
     }
 
     fn unusable(&self, problem: &str) -> Error {
@@ -269,7 +247,8 @@ impl TokenStore for PostmanStore {
                      with sfauth into this store (e.g. sfauth login web --store postman:FILE)",
                 ));
         };
-        let (mut value, provenance) = env.recorded(access);
+        let refresh = env.get(&names.refresh_token).filter(|v| !v.is_empty());
+        let (mut value, provenance) = env.recorded(access, refresh);
         // The collection's variable first; before any refresh, the login host stands in (a
         // token of unknown age is refreshed before it is used, and the answer names the
         // instance).
@@ -298,7 +277,10 @@ impl TokenStore for PostmanStore {
                     names.instance_url
                 )));
         };
-        if provenance == Provenance::Replaced {
+        if matches!(
+            provenance,
+            Provenance::Replaced | Provenance::ReplacedWithRefresh
+        ) {
             // Its age is not the one recorded. The lock says what this means for the
             // refresh token (see `lock`).
             tracing::debug!(
@@ -312,7 +294,7 @@ impl TokenStore for PostmanStore {
         }
         value.insert("access_token".into(), access.into());
         value.insert("instance_url".into(), instance.into());
-        if let Some(refresh) = env.get(&names.refresh_token).filter(|v| !v.is_empty()) {
+        if let Some(refresh) = refresh {
             value.insert("refresh_token".into(), refresh.into());
         }
         Token::from_value(Value::Object(value))
@@ -345,14 +327,7 @@ impl TokenStore for PostmanStore {
             env.set(&names.refresh_token, refresh.expose(), true);
         }
         env.set(&names.instance_url, token.instance_url(), false);
-        let mut rest = Map::new();
-        for key in token.keys().filter(|k| !SECRET_FIELDS.contains(k)) {
-            if let Some(value) = token.get(key) {
-                rest.insert(key.to_owned(), value.clone());
-            }
-        }
-        rest.insert(CHECK.into(), fingerprint(access.expose()).into());
-        env.set(REST, &Value::Object(rest).to_string(), false);
+        env.set(REST, &recorded::record(token), false);
         self.file.write_locked(lock, env.to_bytes()?).await
     }
 
@@ -369,24 +344,6 @@ impl TokenStore for PostmanStore {
     fn describe(&self) -> String {
         format!("{WHAT} {}", self.path().display())
     }
-}
-
-/// Eight hex digits of SHA-256 of an access token: enough to tell that it changed, nothing
-/// that helps anyone guess it.
-fn fingerprint(access: &str) -> String {
-    let digest = Sha256::digest(access.as_bytes());
-    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Who put the environment's access token there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Provenance {
-    /// sfauth, with its last save.
-    Ours,
-    /// Another tool, since sfauth's last save.
-    Replaced,
-    /// sfauth never saved here.
-    NeverSaved,
 }
 
 /// An exported environment: the document, and its `values` apart for editing (written back
@@ -425,21 +382,10 @@ impl Environment {
             .and_then(Value::as_str)
     }
 
-    /// The token fields sfauth recorded with its last save (`_sfauthToken`, its check taken
-    /// out), and whether `access` is the access token they go with.
-    fn recorded(&self, access: &str) -> (Map<String, Value>, Provenance) {
-        let Some(mut fields) = self
-            .get(REST)
-            .and_then(|rest| serde_json::from_str::<Map<String, Value>>(rest).ok())
-        else {
-            return (Map::new(), Provenance::NeverSaved);
-        };
-        let provenance = match fields.remove(CHECK) {
-            Some(check) if check.as_str() == Some(fingerprint(access).as_str()) => Provenance::Ours,
-            Some(_) => Provenance::Replaced,
-            None => Provenance::NeverSaved,
-        };
-        (fields, provenance)
+    /// The token fields sfauth recorded with its last save, and who put `access` (with
+    /// `refresh`) here.
+    fn recorded(&self, access: &str, refresh: Option<&str>) -> (Map<String, Value>, Provenance) {
+        recorded::recall(self.get(REST), access, refresh)
     }
 
     /// Sets `key` to `value` where it is, or appends it (a `secret` one when `secret`).

@@ -43,6 +43,8 @@ mod storage_faults;
 mod store_contract;
 // The Postman environment store: the contract, write-back that keeps the rest, a replaced token.
 mod store_postman;
+// The Salesforce CLI's auth file: the contract, round trips with @salesforce/core.
+mod store_sf_cli;
 // The stores many machines share, against real PostgreSQL and Redis servers: the contract,
 // leases and dead holders, one refresh across "machines", interrupted refreshes, bad input.
 #[cfg(all(feature = "postgres", feature = "redis"))]

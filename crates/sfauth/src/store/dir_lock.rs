@@ -1,0 +1,186 @@
+//! [`DirLock`]: the lock Node's `proper-lockfile` takes, which the Salesforce CLI
+//! (`@salesforce/core`) holds while it writes an auth file (`<file>.lock`) and, from its
+//! refresh-token-rotation support on, while it refreshes one
+//! (`<file>.token-rotation.lock`).
+//!
+//! The lock is a directory: `mkdir` takes it, `rmdir` releases it. A holder touches the
+//! directory's modification time every few seconds; a lock untouched for
+//! [`STALE_AFTER`] belongs to a holder that died, and the next taker removes it. sfauth
+//! takes the same locks the same way, so that it and the CLI wait for each other.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::error::{Error, ErrorKind, Origin, Result};
+
+/// A lock untouched for this long is stale (the CLI's `lockOptions.stale`).
+pub(crate) const STALE_AFTER: Duration = Duration::from_secs(10);
+
+/// How often a holder touches its lock: well inside [`STALE_AFTER`] (proper-lockfile's
+/// default is half of it).
+const TOUCH_EVERY: Duration = Duration::from_secs(5);
+
+/// A held `proper-lockfile` lock; released (the directory removed) on drop.
+#[derive(Debug)]
+pub(crate) struct DirLock {
+    path: PathBuf,
+    // Dropping the sender stops the thread that keeps the lock fresh.
+    stop: Option<mpsc::Sender<()>>,
+    toucher: Option<std::thread::JoinHandle<()>>,
+}
+
+impl DirLock {
+    /// Takes the lock `path` (a directory to be), waiting up to `timeout` for its holder.
+    /// `what` names the lock's owner in the error if the wait runs out.
+    pub(crate) async fn acquire(path: PathBuf, timeout: Duration, what: &str) -> Result<DirLock> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let attempt = path.clone();
+            let taken = tokio::task::spawn_blocking(move || try_take(&attempt))
+                .await
+                .map_err(|_| Error::internal("a lock task stopped unexpectedly (a bug in sfauth)"))?
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Storage,
+                        format!("cannot take the lock {}: {e}", path.display()),
+                    )
+                    .with_origin(Origin::Storage)
+                })?;
+            if taken {
+                return Ok(DirLock::hold(path));
+            }
+            if started.elapsed() >= timeout {
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "{what} held the lock {} for longer than {:.0} s",
+                        path.display(),
+                        timeout.as_secs_f64()
+                    ),
+                )
+                .with_hint(format!(
+                    "wait for it to finish and run again; a lock left by a process that died is \
+                     taken over once it is {} s old",
+                    STALE_AFTER.as_secs()
+                ))
+                .with_origin(Origin::Storage));
+            }
+            tokio::time::sleep(pause.min(timeout.saturating_sub(started.elapsed()))).await;
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    fn hold(path: PathBuf) -> DirLock {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let touched = path.clone();
+        let toucher = std::thread::Builder::new()
+            .name("sfauth-lock-touch".into())
+            .spawn(move || {
+                // Until the sender is dropped: touch on every pause that passes quietly.
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(TOUCH_EVERY) {
+                    let _ = touch(&touched);
+                }
+            })
+            .ok();
+        DirLock {
+            path,
+            stop: Some(stop),
+            toucher,
+        }
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(toucher) = self.toucher.take() {
+            let _ = toucher.join();
+        }
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
+/// One try: `mkdir`, or remove a stale lock and `mkdir` again. `Ok(false)`: a live holder
+/// has it.
+fn try_take(path: &Path) -> io::Result<bool> {
+    match std::fs::create_dir(path) {
+        Ok(()) => return Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let modified = match std::fs::metadata(path).and_then(|m| m.modified()) {
+        Ok(modified) => modified,
+        // Released meanwhile: try again at once.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return try_take_once(path),
+        Err(e) => return Err(e),
+    };
+    let age = SystemTime::now()
+        .duration_since(modified)
+        .unwrap_or_default();
+    if age < STALE_AFTER {
+        return Ok(false);
+    }
+    tracing::debug!(lock = %path.display(), ?age, "taking over a stale lock");
+    match std::fs::remove_dir(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    try_take_once(path)
+}
+
+fn try_take_once(path: &Path) -> io::Result<bool> {
+    match std::fs::create_dir(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sets the lock's modification time to now.
+fn touch(path: &Path) -> io::Result<()> {
+    let dir = std::fs::File::open(path)?;
+    dir.set_modified(SystemTime::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_held_lock_is_waited_for_and_released_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json.lock");
+        let held = DirLock::acquire(path.clone(), Duration::from_secs(1), "x")
+            .await
+            .unwrap();
+        assert!(path.is_dir());
+        let e = DirLock::acquire(path.clone(), Duration::from_millis(100), "the other holder")
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("the other holder"), "{e}");
+        drop(held);
+        assert!(!path.exists());
+        DirLock::acquire(path, Duration::from_secs(1), "x")
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_stale_lock_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json.lock");
+        std::fs::create_dir(&path).unwrap();
+        let old = SystemTime::now() - STALE_AFTER - Duration::from_secs(1);
+        std::fs::File::open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        DirLock::acquire(path, Duration::from_millis(200), "x")
+            .await
+            .unwrap();
+    }
+}
