@@ -229,6 +229,11 @@ pub struct ExportArgs {
 /// `sfauth orgs`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// List the Salesforce CLI's orgs (~/.sfdx) instead: aliases, usernames, the default
+    /// target org. No secret is read.
+    #[arg(long)]
+    pub sf: bool,
+
     /// Print JSON on stdout.
     #[arg(long, env = "SFAUTH_JSON")]
     pub json: bool,
@@ -316,6 +321,9 @@ pub enum LoginFlow {
     AccessToken(AccessTokenArgs),
     /// Adopt an existing seed-format token file in place: scripts that read it keep working.
     TokenFile(TokenFileArgs),
+    /// Use one of the Salesforce CLI's orgs (`sf org login …`) in place: its auth file stays
+    /// the store, so `sf` and sfauth share one token. See `sfauth orgs --sf`.
+    Sf(SfLoginArgs),
 }
 
 impl LoginFlow {
@@ -329,7 +337,8 @@ impl LoginFlow {
             | LoginFlow::Device(DeviceArgs { login, .. })
             | LoginFlow::TokenFile(TokenFileArgs { login, .. }) => &login.org,
             LoginFlow::SfdxUrl(SfdxUrlArgs { org, .. })
-            | LoginFlow::AccessToken(AccessTokenArgs { org, .. }) => org,
+            | LoginFlow::AccessToken(AccessTokenArgs { org, .. })
+            | LoginFlow::Sf(SfLoginArgs { org, .. }) => org,
         }
     }
 }
@@ -417,6 +426,17 @@ pub struct AccessTokenArgs {
     /// The instance the token belongs to, e.g. https://acme.my.salesforce.com.
     #[arg(long, value_name = "URL")]
     pub instance_url: String,
+}
+
+/// `sfauth login sf`.
+#[derive(Debug, Args)]
+pub struct SfLoginArgs {
+    #[command(flatten)]
+    pub org: AliasArgs,
+    /// The Salesforce CLI's org, by its alias or username; else the CLI's default target
+    /// org.
+    #[arg(long, value_name = "USERNAME|ALIAS")]
+    pub from: Option<String>,
 }
 
 /// `sfauth login token-file`.

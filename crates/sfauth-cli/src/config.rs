@@ -142,6 +142,8 @@ pub enum Flow {
     AccessToken,
     /// An adopted token file, used in place.
     TokenFile,
+    /// One of the Salesforce CLI's orgs, used in its auth file.
+    Sf,
 }
 
 impl Flow {
@@ -156,6 +158,7 @@ impl Flow {
             Flow::SfdxUrl => "sfdx-url",
             Flow::AccessToken => "access-token",
             Flow::TokenFile => "token-file",
+            Flow::Sf => "sf",
         }
     }
 }

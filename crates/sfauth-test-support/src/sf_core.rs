@@ -8,6 +8,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use serde_json::Value;
+use sfauth_emulator::Emulator;
 use tempfile::TempDir;
 
 use crate::command::TestCommand;
@@ -122,6 +123,26 @@ impl SfCore {
         let mut args = vec!["write", username];
         args.extend(alias);
         self.run("sf_auth_peer.js", &args, Some(fields.to_string()));
+    }
+
+    /// Saves a token `org` just issues for `username`, with the org's app, as `sf org login
+    /// web --alias ALIAS` would: what the CLI holds after a login.
+    pub fn log_in(&self, org: &Emulator, username: &str, alias: &str) {
+        let issued = org.issue_token(username);
+        self.write_org(
+            username,
+            Some(alias),
+            &serde_json::json!({
+                "accessToken": issued["access_token"],
+                "refreshToken": issued["refresh_token"],
+                "instanceUrl": issued["instance_url"],
+                "loginUrl": org.url().as_str().trim_end_matches('/'),
+                "clientId": org.config().client_id,
+                "clientSecret": org.config().client_secret,
+                "orgId": "00Dx0000000001",
+                "isDevHub": false,
+            }),
+        );
     }
 
     /// An org's auth fields, decrypted by `@salesforce/core`.

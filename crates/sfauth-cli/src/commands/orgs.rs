@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use sfauth::{FileStore, Token, TokenStore};
+use sfauth::{FileStore, SfCliHome, StoreUrl, Token, TokenStore};
 
 use crate::agent::client::AgentClient;
 use crate::cli::{ListArgs, StatusArgs};
@@ -15,6 +15,9 @@ use crate::output;
 pub async fn list(args: &ListArgs) -> anyhow::Result<()> {
     let home = Home::locate()?;
     let config = Config::load(&home)?;
+    if args.sf {
+        return list_sf_cli(args, &config);
+    }
     let mut rows = Vec::new();
     for (alias, org) in &config.orgs {
         // A shared store is a server to log in to (maybe without its password here): the
@@ -70,6 +73,84 @@ pub async fn list(args: &ListArgs) -> anyhow::Result<()> {
         outln!("{line}")?;
     }
     Ok(())
+}
+
+/// `sfauth orgs --sf`: the Salesforce CLI's orgs, and the sfauth aliases that use them.
+fn list_sf_cli(args: &ListArgs, config: &Config) -> anyhow::Result<()> {
+    let sf = SfCliHome::of_user()?.with_project_from(&std::env::current_dir()?);
+    let mut rows = Vec::new();
+    for org in sf.orgs()? {
+        let store = StoreUrl::SfCli(org.username.clone()).to_string();
+        let used_by: Vec<&str> = config
+            .orgs
+            .iter()
+            .filter(|(_, o)| o.store.as_deref() == Some(store.as_str()))
+            .map(|(alias, _)| alias.as_str())
+            .collect();
+        rows.push(serde_json::json!({
+            "username": org.username,
+            "aliases": org.aliases,
+            "default": org.is_default,
+            "org_id": org.org_id,
+            "instance_url": org.instance_url,
+            "login_url": org.login_url,
+            "client_id": org.client_id,
+            "renewal": org.renewal.as_str(),
+            "expiration_date": org.expiration_date,
+            "store": store,
+            "sfauth_aliases": used_by,
+        }));
+    }
+    if args.json {
+        outln!("{}", serde_json::Value::Array(rows))?;
+        return Ok(());
+    }
+    if rows.is_empty() {
+        errln!(
+            "the Salesforce CLI holds no orgs in {}; log in with: sf org login web --alias NAME",
+            sf.sfdx_dir().display()
+        );
+        return Ok(());
+    }
+    let header = [
+        "ALIASES",
+        "USERNAME",
+        "INSTANCE",
+        "RENEWAL",
+        "DEFAULT",
+        "SFAUTH ALIAS",
+    ];
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            vec![
+                join(&row["aliases"]),
+                output::cell(&row["username"]),
+                output::cell(&row["instance_url"]),
+                output::cell(&row["renewal"]),
+                if row["default"] == true { "*" } else { "" }.to_owned(),
+                join(&row["sfauth_aliases"]),
+            ]
+        })
+        .collect();
+    for line in output::table(&header, &cells) {
+        outln!("{line}")?;
+    }
+    errln!("use one with: sfauth login sf --alias NAME --from USERNAME|ALIAS");
+    Ok(())
+}
+
+/// A JSON list of strings as `a, b`.
+fn join(list: &serde_json::Value) -> String {
+    list.as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
 }
 
 /// Runs `sfauth status`.

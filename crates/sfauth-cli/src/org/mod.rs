@@ -220,6 +220,43 @@ impl ResolvedOrg {
         Ok(org)
     }
 
+    /// A login that registers the Salesforce CLI's org `username` under `args`' alias: the
+    /// CLI's auth file is the store, and the app (client id, login host, secret) is the one
+    /// that file names.
+    pub fn for_sf_cli_login(args: &AliasArgs, username: &str) -> Result<ResolvedOrg> {
+        if store_flag_or_env(&args.store).is_some() {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "login sf keeps the token in the Salesforce CLI's auth file: --store (or \
+                 SFAUTH_STORE) cannot name another store",
+            )
+            .with_hint("leave out --store, or unset SFAUTH_STORE for this command"));
+        }
+        let alias = Alias::parse(&args.alias)?;
+        let token_file = Home::locate()?.token_file(&alias);
+        let mut org =
+            ResolvedOrg::bare(Sourced::new(token_file, Source::Default), Some(&args.http));
+        org.alias = Some(Sourced::new(alias, Source::Flag("--alias")));
+        let url = StoreUrl::SfCli(username.to_owned()).to_string();
+        org.open_store(Sourced::new(url, Source::Flag("--from")), &args.store)?;
+        let Some((app, name)) = org.store_app.clone() else {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "the Salesforce CLI's store names no app",
+            ));
+        };
+        let client_id = app
+            .client_id
+            .unwrap_or_else(|| sfauth::SF_CLI_CLIENT_ID.to_owned());
+        org.client_id = Some(Sourced::new(client_id, Source::Store(name)));
+        if let Some(login_url) = app.login_url {
+            org.login_url =
+                Some(Sourced::new(login_url, Source::Store(name)).parse(|u| LoginUrl::parse(u))?);
+        }
+        org.secret = app.client_secret;
+        Ok(org)
+    }
+
     /// An org that a store URL alone names: no stored org, no token file (the store is
     /// resolved next).
     fn in_store_only(http: &HttpArgs) -> ResolvedOrg {
@@ -284,9 +321,14 @@ impl ResolvedOrg {
             .as_ref()
             .and_then(|org| org.store.clone())
             .map(|url| Sourced::new(url, Source::Config));
-        let Some(text) = store_flag_or_env(args).or(recorded) else {
-            return Ok(());
-        };
+        match store_flag_or_env(args).or(recorded) {
+            Some(text) => self.open_store(text, args),
+            None => Ok(()),
+        }
+    }
+
+    /// Opens the store `text` names (see [`resolve_store`](Self::resolve_store)).
+    fn open_store(&mut self, text: Sourced<String>, args: &StoreArgs) -> Result<()> {
         let url = text.clone().parse(|t| StoreUrl::parse(t))?;
         if url.source == Source::Flag("--store") && url.value.has_password() {
             return Err(Error::new(
@@ -549,7 +591,9 @@ impl ResolvedOrg {
                 _ => Renewal::None,
             },
             Flow::AccessToken => Renewal::None,
-            Flow::Web | Flow::Device | Flow::SfdxUrl | Flow::TokenFile => Renewal::RefreshToken,
+            Flow::Web | Flow::Device | Flow::SfdxUrl | Flow::TokenFile | Flow::Sf => {
+                Renewal::RefreshToken
+            }
         })
     }
 

@@ -25,5 +25,6 @@ mod postman; // `--store postman:FILE`: the token commands on an exported Postma
 mod proxy; // `sfauth proxy`: forwarding to the org with the token added, renewal on a 401, what it refuses
 mod refresh; // `refresh`: the seed file written back, rotation, `--json`, settings, sites
 mod serve; // serving tokens to scripts: `header`, `exec`, `request`, expiry sources
+mod sf_cli; // the Salesforce CLI's orgs: `orgs --sf`, `--store sf:ALIAS`, `login sf`, with @salesforce/core
 mod tls; // `refresh` over https with the emulator's CA, and each refused certificate
 mod token; // `token`: the fresh path sends nothing, a stale token is refreshed once, formats

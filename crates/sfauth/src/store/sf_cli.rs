@@ -52,7 +52,7 @@ const RECORD: &str = "sfauth";
 pub const SF_CLI_CLIENT_ID: &str = "PlatformCLI";
 /// The longest wait for the keychain program: a keychain that asks to be unlocked, with
 /// nobody to answer, must not hang a refresh.
-const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(10);
+const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a save waits for the CLI's write lock (the CLI's own retries last about as
 /// long).
 const WRITE_LOCK_TIMEOUT: Duration = Duration::from_secs(15);
@@ -380,8 +380,8 @@ impl SfCliHome {
             return Err(Error::new(
                 ErrorKind::Usage,
                 format!(
-                    "the keychain has no Salesforce CLI key (service sfdx, account local): `{shown}` \
-                     failed ({}){}",
+                    "the keychain gave no Salesforce CLI key (service sfdx, account local): it is \
+                     locked, or the CLI keeps no key there (`{shown}` failed: {}{})",
                     output.status,
                     if why.trim().is_empty() {
                         String::new()
@@ -391,8 +391,9 @@ impl SfCliHome {
                 ),
             )
             .with_hint(
-                "log in to an org with the Salesforce CLI first, in the same desktop session; \
-                 where the CLI keeps its key in ~/.sfdx/key.json, set \
+                "unlock the keychain (log in to the desktop, or `gnome-keyring-daemon --unlock`); \
+                 if it is unlocked, log in to an org with the Salesforce CLI first, in the same \
+                 session; where the CLI keeps its key in ~/.sfdx/key.json, set \
                  SF_USE_GENERIC_UNIX_KEYCHAIN=true",
             ));
         }

@@ -53,24 +53,10 @@ async fn the_sf_cli_store_keeps_the_store_contract() {
 }
 
 /// The CLI's auth file for a token `org` just issued, written by `@salesforce/core`, with
-/// the org's app and an alias.
+/// the org's app and the alias `dev`.
 fn logged_in(org: &Emulator, v2: bool) -> SfCore {
     let sf = SfCore::new(v2);
-    let issued = org.issue_token(USER);
-    sf.write_org(
-        USER,
-        Some("dev"),
-        &json!({
-            "accessToken": issued["access_token"],
-            "refreshToken": issued["refresh_token"],
-            "instanceUrl": issued["instance_url"],
-            "loginUrl": org.url().as_str().trim_end_matches('/'),
-            "clientId": org.config().client_id,
-            "clientSecret": org.config().client_secret,
-            "orgId": "00Dx0000000001",
-            "isDevHub": false,
-        }),
-    );
+    sf.log_in(org, USER, "dev");
     sf
 }
 

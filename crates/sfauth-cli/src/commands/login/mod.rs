@@ -9,6 +9,7 @@ mod commit;
 mod device;
 mod jwt;
 mod password;
+mod sf;
 mod sfdx_url;
 mod token_file;
 mod web;
@@ -26,6 +27,7 @@ pub async fn run(args: &LoginArgs) -> anyhow::Result<()> {
         LoginFlow::SfdxUrl(args) => sfdx_url::run(args).await,
         LoginFlow::AccessToken(args) => access_token::run(args).await,
         LoginFlow::TokenFile(args) => token_file::run(args).await,
+        LoginFlow::Sf(args) => sf::run(args).await,
     }
 }
 
