@@ -50,6 +50,11 @@ impl Home {
             .join(format!("{}.json", alias.as_str()))
     }
 
+    /// Where the locks of stores without one of their own (the keychain) live.
+    pub fn lock_dir(&self) -> PathBuf {
+        self.0.join("locks")
+    }
+
     /// Whether `path` is one of sfauth's own token files (which logout may delete).
     pub fn owns(&self, path: &Path) -> bool {
         path.starts_with(self.0.join("tokens"))

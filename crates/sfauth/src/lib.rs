@@ -142,6 +142,8 @@ pub use store::{
     SfCliOrg, SfCliRenewal, SfCliStore, SfCryptoVersion, SfKey, StoreApp, StoreKey, StoreLock,
     StoreOptions, StoreUrl, StoredKey, TokenStore,
 };
+#[cfg(feature = "keychain")]
+pub use store::{KEYCHAIN_SERVICE, KeychainStore};
 pub use token::{InvalidToken, Token};
 
 /// Private files done right, for front ends that keep their own files beside the tokens

@@ -46,6 +46,8 @@ const LOGIN_URL_ENV: &str = "SFAUTH_LOGIN_URL";
 const SITE_ENV: &str = "SFAUTH_SITE";
 /// The env var naming the token store.
 pub const STORE_ENV: &str = "SFAUTH_STORE";
+/// The `--store` word for the org's own 0600 token file.
+const FILE_STORE_WORD: &str = "file";
 /// The env var naming the token's key in a shared store.
 const STORE_KEY_ENV: &str = "SFAUTH_STORE_KEY";
 /// The env var naming the shared store's password file.
@@ -207,10 +209,21 @@ impl ResolvedOrg {
         resolved
     }
 
-    /// The org a login stores under `--alias`, in sfauth's own token file. Its app comes
-    /// from [`with_login_app`](Self::with_login_app), [`with_sfdx_url`](Self::with_sfdx_url)
-    /// or [`with_instance`](Self::with_instance).
+    /// The org a login stores under `--alias`: in the store `--store` names, else in the
+    /// keychain where one answers, else in sfauth's own token file. Its app comes from
+    /// [`with_login_app`](Self::with_login_app), [`with_sfdx_url`](Self::with_sfdx_url) or
+    /// [`with_instance`](Self::with_instance).
     pub fn for_login(args: &AliasArgs) -> Result<ResolvedOrg> {
+        let mut org = ResolvedOrg::for_login_in_place(args)?;
+        if store_flag_or_env(&args.store).is_none() {
+            org.open_default_login_store(&args.store)?;
+        }
+        Ok(org)
+    }
+
+    /// The org a login adopts in place (a token file): in the store `--store` names, else
+    /// nowhere new.
+    pub fn for_login_in_place(args: &AliasArgs) -> Result<ResolvedOrg> {
         let alias = Alias::parse(&args.alias)?;
         let token_file = Home::locate()?.token_file(&alias);
         let mut org =
@@ -218,6 +231,23 @@ impl ResolvedOrg {
         org.alias = Some(Sourced::new(alias, Source::Flag("--alias")));
         org.resolve_store(&args.store)?;
         Ok(org)
+    }
+
+    /// A login's store when none is named: the keychain where one answers (a desktop),
+    /// else the 0600 token file, and a note that says so: never a silent downgrade.
+    fn open_default_login_store(&mut self, args: &StoreArgs) -> Result<()> {
+        match keychain_answers() {
+            Ok(()) => self.open_store(Sourced::new("keychain:".to_owned(), Source::Default), args),
+            Err(reason) => {
+                errln!(
+                    "note: no keychain answers here ({reason}); the token goes in the 0600 file \
+                     {}. Pass --store file (or set {STORE_ENV}=file) to choose that and drop \
+                     this note, or --store keychain to require the keychain",
+                    self.token_file.value.display()
+                );
+                Ok(())
+            }
+        }
     }
 
     /// A login that registers the Salesforce CLI's org `username` under `args`' alias: the
@@ -327,8 +357,15 @@ impl ResolvedOrg {
         }
     }
 
-    /// Opens the store `text` names (see [`resolve_store`](Self::resolve_store)).
+    /// Opens the store `text` names (see [`resolve_store`](Self::resolve_store)). The words
+    /// `file` (the org's own token file) and `keychain` (its keychain entry) name the two
+    /// stores of one machine.
     fn open_store(&mut self, text: Sourced<String>, args: &StoreArgs) -> Result<()> {
+        let text = match text.value.trim() {
+            FILE_STORE_WORD => return Ok(()),
+            "keychain" => Sourced::new("keychain:".to_owned(), text.source),
+            _ => text,
+        };
         let url = text.clone().parse(|t| StoreUrl::parse(t))?;
         if url.source == Source::Flag("--store") && url.value.has_password() {
             return Err(Error::new(
@@ -367,6 +404,10 @@ impl ResolvedOrg {
             },
         };
         self.store_lease = args.store_lease;
+        if let StoreUrl::Keychain(None) = &url.value {
+            // The entry is named in what a login records, so that it outlives an alias.
+            url.value = StoreUrl::Keychain(Some(key.clone()));
+        }
         let store = url
             .value
             .open(&key, &self.store_options())
@@ -392,7 +433,11 @@ impl ResolvedOrg {
 
     /// How long the store may make this command wait.
     pub fn store_options(&self) -> StoreOptions {
-        StoreOptions::default()
+        let options = match Home::locate() {
+            Ok(home) => StoreOptions::default().with_lock_dir(home.lock_dir()),
+            Err(_) => StoreOptions::default(),
+        };
+        options
             .with_lock_timeout(self.lock_timeout)
             .with_connect_timeout(self.http.connect_timeout.min(self.http.timeout))
             .with_lease(self.store_lease)
@@ -815,6 +860,11 @@ impl ResolvedOrg {
 /// `--store`, else SFAUTH_STORE.
 fn store_flag_or_env(args: &StoreArgs) -> Option<Sourced<String>> {
     flag_or_env(args.store.as_ref(), "--store", STORE_ENV)
+}
+
+/// Whether the OS keychain answers here, or why not (for a note).
+fn keychain_answers() -> std::result::Result<(), String> {
+    sfauth::KeychainStore::probe().map_err(|e| e.to_string())
 }
 
 /// A non-empty client id, or a usage error saying how to give one.

@@ -93,6 +93,9 @@ pub struct StoreOptions {
     pub lease: Duration,
     /// The longest wait to connect to a network store, and for any one of its answers.
     pub connect_timeout: Duration,
+    /// Where a store without a lock of its own (the keychain) keeps its lock files; `None`:
+    /// `$XDG_RUNTIME_DIR/sfauth`, else `~/.cache/sfauth`.
+    pub lock_dir: Option<PathBuf>,
 }
 
 impl StoreOptions {
@@ -116,6 +119,12 @@ impl StoreOptions {
         self.connect_timeout = timeout;
         self
     }
+
+    /// With the directory for lock files (beside a front end's config, say).
+    pub fn with_lock_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.lock_dir = Some(dir.into());
+        self
+    }
 }
 
 impl Default for StoreOptions {
@@ -124,6 +133,7 @@ impl Default for StoreOptions {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             lease: Self::DEFAULT_LEASE,
             connect_timeout: Duration::from_secs(10),
+            lock_dir: None,
         }
     }
 }
@@ -210,6 +220,9 @@ pub enum StoreUrl {
     /// One of the Salesforce CLI's orgs, by alias or username (`sf:NAME`): its auth file in
     /// the user's `~/.sfdx` (see [`SfCliStore`](crate::SfCliStore)).
     SfCli(String),
+    /// The OS keychain (`keychain:NAME`, or `keychain:` for the entry the store key names):
+    /// see `KeychainStore` (feature `keychain`).
+    Keychain(Option<StoreKey>),
 }
 
 impl StoreUrl {
@@ -224,6 +237,12 @@ impl StoreUrl {
         }
         if let Some(rest) = text.strip_prefix("postman:") {
             return parse_postman(rest);
+        }
+        if let Some(name) = text.strip_prefix("keychain:") {
+            return Ok(StoreUrl::Keychain(match name {
+                "" => None,
+                name => Some(StoreKey::parse(name)?),
+            }));
         }
         if let Some(name) = text.strip_prefix("sf:") {
             if name.is_empty() || name.len() > 255 || name.contains(['/', '\\']) {
@@ -313,7 +332,10 @@ impl StoreUrl {
     /// Whether the URL itself carried a password, or one was set.
     pub fn has_password(&self) -> bool {
         match self {
-            StoreUrl::File(_) | StoreUrl::Postman(..) | StoreUrl::SfCli(_) => false,
+            StoreUrl::File(_)
+            | StoreUrl::Postman(..)
+            | StoreUrl::SfCli(_)
+            | StoreUrl::Keychain(_) => false,
             StoreUrl::Postgres(server) | StoreUrl::Redis(server) => server.password.is_some(),
         }
     }
@@ -322,7 +344,7 @@ impl StoreUrl {
     pub fn is_shared(&self) -> bool {
         !matches!(
             self,
-            StoreUrl::File(_) | StoreUrl::Postman(..) | StoreUrl::SfCli(_)
+            StoreUrl::File(_) | StoreUrl::Postman(..) | StoreUrl::SfCli(_) | StoreUrl::Keychain(_)
         )
     }
 
@@ -342,6 +364,14 @@ impl StoreUrl {
                 crate::store::SfCliHome::of_user()?
                     .store(name)?
                     .with_lock_timeout(options.lock_timeout),
+            )),
+            #[cfg(feature = "keychain")]
+            StoreUrl::Keychain(name) => Ok(Arc::new(
+                crate::store::KeychainStore::new(
+                    name.as_ref().unwrap_or(key),
+                    options.lock_dir.clone().unwrap_or_else(default_lock_dir),
+                )
+                .with_lock_timeout(options.lock_timeout),
             )),
             #[cfg(feature = "postgres")]
             StoreUrl::Postgres(server) => Ok(Arc::new(crate::store::PostgresStore::new(
@@ -364,7 +394,10 @@ impl StoreUrl {
     /// server that can lose its last writes), if anything.
     pub async fn init(&self, options: &StoreOptions) -> Result<Option<String>> {
         match self {
-            StoreUrl::File(_) | StoreUrl::Postman(..) | StoreUrl::SfCli(_) => Ok(None),
+            StoreUrl::File(_)
+            | StoreUrl::Postman(..)
+            | StoreUrl::SfCli(_)
+            | StoreUrl::Keychain(_) => Ok(None),
             #[cfg(feature = "postgres")]
             StoreUrl::Postgres(server) => {
                 let store =
@@ -405,6 +438,11 @@ impl StoreUrl {
                 format!("sf:{name} is one Salesforce CLI org, which holds one token and no keys"),
             )
             .with_hint("list the Salesforce CLI's orgs with sfauth orgs --sf")),
+            StoreUrl::Keychain(_) => Err(Error::new(
+                ErrorKind::Usage,
+                "the keychain's entries are not listed (listing them could ask to unlock it)",
+            )
+            .with_hint("each org's store is shown by sfauth status --org ALIAS")),
             #[cfg(feature = "postgres")]
             StoreUrl::Postgres(server) => {
                 crate::store::PostgresStore::new(server, &StoreKey::default(), options)?
@@ -428,7 +466,10 @@ impl StoreUrl {
             ErrorKind::Usage,
             format!("this sfauth was built without the store for {self}"),
         )
-        .with_hint("build sfauth with its `postgres` and `redis` features (they are on by default)")
+        .with_hint(
+            "build sfauth with its `postgres` and `redis` features (on by default) and, for \
+             keychain:, its `keychain` feature",
+        )
     }
 }
 
@@ -438,6 +479,8 @@ impl fmt::Display for StoreUrl {
             StoreUrl::File(path) => write!(f, "file:{}", path.display()),
             StoreUrl::Postman(path, _) => write!(f, "postman:{}", path.display()),
             StoreUrl::SfCli(name) => write!(f, "sf:{name}"),
+            StoreUrl::Keychain(None) => f.write_str("keychain:"),
+            StoreUrl::Keychain(Some(name)) => write!(f, "keychain:{name}"),
             StoreUrl::Postgres(server) | StoreUrl::Redis(server) => f.write_str(server.redacted()),
         }
     }
@@ -445,8 +488,24 @@ impl fmt::Display for StoreUrl {
 
 const STORE_FORMS: &str = "give a path or file:PATH (a token file), postgres://USER@HOST:PORT/DB \
                            (PostgreSQL), redis://HOST:PORT/DB, rediss://… for TLS (Redis), \
-                           postman:PATH (an exported Postman environment), or sf:ALIAS (an org \
-                           of the Salesforce CLI)";
+                           postman:PATH (an exported Postman environment), sf:ALIAS (an org \
+                           of the Salesforce CLI), or keychain:NAME (the OS keychain)";
+
+/// The lock directory when the caller names none: the user's runtime directory, else their
+/// cache, each private to them.
+#[cfg(feature = "keychain")]
+fn default_lock_dir() -> PathBuf {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    match (var("XDG_RUNTIME_DIR"), var("HOME")) {
+        (Some(run), _) => run.join("sfauth"),
+        (None, Some(home)) => home.join(".cache").join("sfauth"),
+        (None, None) => std::env::temp_dir().join("sfauth"),
+    }
+}
 
 /// `PATH[?KEY=NAME&…]` of a `postman:` store URL.
 fn parse_postman(rest: &str) -> Result<StoreUrl> {

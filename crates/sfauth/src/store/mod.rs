@@ -3,6 +3,8 @@
 
 mod dir_lock;
 pub mod file;
+#[cfg(feature = "keychain")]
+mod keychain;
 #[cfg(any(feature = "postgres", feature = "redis"))]
 mod keyed;
 mod location;
@@ -27,6 +29,8 @@ use crate::error::Result;
 use crate::token::Token;
 
 pub use file::FileStore;
+#[cfg(feature = "keychain")]
+pub use keychain::{KEYCHAIN_SERVICE, KeychainStore};
 pub use location::{ServerUrl, StoreKey, StoreOptions, StoreUrl, StoredKey};
 pub use mark::RefreshMark;
 #[cfg(feature = "postgres")]

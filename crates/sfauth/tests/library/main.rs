@@ -43,6 +43,9 @@ mod storage_faults;
 mod store_contract;
 // The Postman environment store: the contract, write-back that keeps the rest, a replaced token.
 mod store_postman;
+// The OS keychain store against a real Secret Service: the contract.
+#[cfg(feature = "keychain")]
+mod store_keychain;
 // The Salesforce CLI's auth file: the contract, round trips with @salesforce/core.
 mod store_sf_cli;
 // The stores many machines share, against real PostgreSQL and Redis servers: the contract,

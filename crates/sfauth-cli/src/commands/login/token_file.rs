@@ -13,7 +13,7 @@ use crate::out::errln;
 
 /// Runs `sfauth login token-file`.
 pub async fn run(args: &TokenFileArgs) -> anyhow::Result<()> {
-    let org = ResolvedOrg::for_login(&args.login.org)?.with_login_app(&args.login)?;
+    let org = ResolvedOrg::for_login_in_place(&args.login.org)?.with_login_app(&args.login)?;
     let path = absolute(&args.path)?;
     let token = sfauth::FileStore::new(&path).load().await?;
     warn_if_others_can_replace(&path);
