@@ -1,6 +1,6 @@
 //! `sfauth revoke`, `sfauth logout` and `sfauth export`: ending and moving a login.
 
-use sfauth::{Error, ErrorKind, LoginUrl, SfdxAuthUrl, Token, TokenStore};
+use sfauth::{Error, ErrorKind, LoginUrl, SfdxAuthUrl, StoreUrl, Token, TokenStore};
 
 use crate::cli::{AppArgs, ExportArgs, ExportFormat, LogoutArgs, RevokeArgs};
 use crate::config::{Alias, Config, Home, Org};
@@ -74,6 +74,19 @@ pub async fn revoke(args: &RevokeArgs) -> anyhow::Result<()> {
 pub async fn logout(args: &LogoutArgs) -> anyhow::Result<()> {
     let org = ResolvedOrg::stored(&args.select, Some(&args.http))?;
     let (alias, record) = org.named()?;
+    let store = record
+        .store
+        .as_deref()
+        .and_then(|url| StoreUrl::parse(url).ok());
+    if let Some(StoreUrl::SfCli(name)) = &store {
+        // The Salesforce CLI's login, shared: revoking it would log `sf` out too.
+        forget(&Home::locate()?, alias, record).await?;
+        errln!(
+            "the Salesforce CLI still holds sf:{name}, unrevoked; `sf org logout` removes it \
+             there (or `sfauth revoke` first, to revoke it for both)"
+        );
+        return Ok(());
+    }
     if !args.local_only {
         match org.store().load().await {
             Ok(token) => match revoke_token(&org, &token, false).await {
@@ -99,6 +112,13 @@ pub async fn logout(args: &LogoutArgs) -> anyhow::Result<()> {
             Err(e) => errln!("warning: no usable token to revoke ({e})"),
         }
     }
+    if let Some(StoreUrl::Keychain(_)) = &store {
+        // The keychain entry is this machine's own, as sfauth's token file is.
+        let keychain = org.store();
+        let lock = keychain.lock().await?;
+        keychain.delete(&lock).await?;
+        drop(lock);
+    }
     forget(&Home::locate()?, alias, record).await?;
     Ok(())
 }
@@ -112,6 +132,18 @@ async fn forget(home: &Home, alias: &Alias, org: &Org) -> sfauth::Result<()> {
         Ok(())
     })
     .await?;
+    match org.store.as_deref().map(StoreUrl::parse) {
+        Some(Ok(StoreUrl::Keychain(_))) => {
+            errln!("logged out of `{alias}`: org forgotten, its token deleted from the keychain");
+            return Ok(());
+        }
+        // The Salesforce CLI's org: the caller says what is left there.
+        Some(Ok(StoreUrl::SfCli(_))) => {
+            errln!("logged out of `{alias}`: org forgotten");
+            return Ok(());
+        }
+        _ => {}
+    }
     if let Some(store) = &org.store {
         // Other machines may share it: the store's token is theirs to delete.
         errln!(

@@ -76,7 +76,7 @@ fn a_login_into_the_keychain_is_served_from_it_and_status_says_where_it_lives() 
 
 #[test]
 fn a_refresh_in_the_keychain_rotates_once_for_many_processes() {
-    const CALLERS: usize = 16;
+    const CALLERS: usize = 32;
     let keychain = SecretService::start();
     let org = OrgBuilder::new()
         .latency(Duration::from_millis(200))
@@ -200,4 +200,55 @@ fn a_locked_keychain_is_a_clear_error_not_a_hang() {
         .exits(exit::STORAGE);
     assert!(run.error().contains("locked"), "{}", run.stderr);
     assert!(run.hint().unwrap().contains("unlock"), "{}", run.stderr);
+}
+
+#[test]
+fn logout_revokes_and_deletes_the_keychain_entry() {
+    let keychain = SecretService::start();
+    let org = org();
+    let home = Home::new();
+    let file = logged_in(&home, &keychain, &org, "kc");
+    let run = on_keychain(&home, &keychain)
+        .args(["logout", "--org", "kc"])
+        .ok();
+    assert!(
+        run.stderr.contains("deleted from the keychain"),
+        "{}",
+        run.stderr
+    );
+    assert!(entry(&keychain, "kc").is_none());
+    assert!(!org.refresh_token_is_live(&file.field("refresh_token")));
+}
+
+#[test]
+fn an_entry_that_is_no_token_is_a_clear_error_and_is_left_as_it_was() {
+    let keychain = SecretService::start();
+    let org = org();
+    let home = Home::new();
+    logged_in(&home, &keychain, &org, "kc");
+    TestCommand::new("secret-tool")
+        .args(["store", "--label=x", "service", "sfauth", "username", "kc"])
+        .envs(keychain.envs())
+        .stdin("not a token")
+        .ok();
+    let run = on_keychain(&home, &keychain)
+        .args(["token", "--org", "kc"])
+        .exits(exit::USAGE);
+    assert!(
+        run.error().contains("keychain entry sfauth/kc"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.hint().unwrap().contains("log in again"),
+        "{}",
+        run.stderr
+    );
+    run.never_shows("not a token");
+    assert_eq!(
+        keychain
+            .lookup(&["service", "sfauth", "username", "kc"])
+            .as_deref(),
+        Some("not a token")
+    );
 }

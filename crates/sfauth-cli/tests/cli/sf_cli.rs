@@ -2,6 +2,9 @@
 //! `@salesforce/core` on the other side of the auth file, its key in the generic key file
 //! or in a real Secret Service.
 
+use std::collections::BTreeSet;
+use std::time::Duration;
+
 use serde_json::Value;
 use sfauth_test_support::keychain::SecretService;
 use sfauth_test_support::prelude::*;
@@ -205,4 +208,67 @@ fn a_locked_keychain_is_a_clear_error_not_a_hang() {
     assert!(run.hint().unwrap().contains("unlock"), "{}", run.stderr);
     assert_eq!(std::fs::read(sf.auth_file(USER)).unwrap(), before);
     assert_eq!(org.stats().token_requests, 0);
+}
+
+#[test]
+fn many_processes_on_the_cli_s_org_make_one_refresh() {
+    const CALLERS: usize = 32;
+    let org = OrgBuilder::new()
+        .latency(Duration::from_millis(200))
+        .start();
+    let sf = logged_in(&org);
+    let home = Home::new();
+    let runs = finish_all(
+        (0..CALLERS)
+            .map(|_| {
+                with_sf(&home, &sf)
+                    .args(["token", "--store", "sf:dev"])
+                    .start()
+            })
+            .collect(),
+    );
+    for run in &runs {
+        run.assert_ok();
+    }
+    let printed: BTreeSet<&str> = runs.iter().map(|run| run.stdout.as_str()).collect();
+    let expected = format!("{}\n", sf.read_org(USER)["accessToken"].as_str().unwrap());
+    assert_eq!(printed, BTreeSet::from([expected.as_str()]));
+    let stats = org.stats();
+    assert_eq!(stats.refreshes_served, 1, "{stats:?}");
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+}
+
+#[test]
+fn a_failed_refresh_leaves_the_cli_s_auth_file_byte_for_byte() {
+    let org = org();
+    let sf = logged_in(&org);
+    let before = std::fs::read(sf.auth_file(USER)).unwrap();
+    org.inject(Fault::OAuthError {
+        status: 400,
+        error: "invalid_grant".into(),
+        description: "expired access/refresh token".into(),
+    });
+    let run = with_sf(&Home::new(), &sf)
+        .args(["refresh", "--store", "sf:dev"])
+        .exits(exit::LOGIN_REQUIRED);
+    assert_eq!(std::fs::read(sf.auth_file(USER)).unwrap(), before);
+    run.never_shows(sf.read_org(USER)["refreshToken"].as_str().unwrap());
+}
+
+#[test]
+fn logout_of_a_cli_org_forgets_the_alias_and_leaves_the_cli_s_login_working() {
+    let org = org();
+    let sf = logged_in(&org);
+    let home = Home::new();
+    with_sf(&home, &sf)
+        .args(["login", "sf", "--alias", "mine", "--from", "dev"])
+        .ok();
+    let before = std::fs::read(sf.auth_file(USER)).unwrap();
+    let run = with_sf(&home, &sf).args(["logout", "--org", "mine"]).ok();
+    assert!(run.stderr.contains("sf org logout"), "{}", run.stderr);
+    assert_eq!(std::fs::read(sf.auth_file(USER)).unwrap(), before);
+    assert!(org.refresh_token_is_live(sf.read_org(USER)["refreshToken"].as_str().unwrap()));
+    with_sf(&home, &sf)
+        .args(["token", "--org", "mine"])
+        .exits(exit::USAGE);
 }
