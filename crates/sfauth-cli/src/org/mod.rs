@@ -408,24 +408,28 @@ impl ResolvedOrg {
             // The entry is named in what a login records, so that it outlives an alias.
             url.value = StoreUrl::Keychain(Some(key.clone()));
         }
-        let store = url
-            .value
-            .open(&key, &self.store_options())
-            .map_err(|e| from_source(e, &url.source))?;
         // A Postman environment or the Salesforce CLI's auth file names its own app, read
         // now: a file that is neither fails here, before anything is sent.
-        match &url.value {
-            StoreUrl::Postman(path, names) => {
-                let environment = sfauth::PostmanStore::new(path).with_names(names.clone());
-                let app = environment.app().map_err(|e| from_source(e, &url.source))?;
-                self.store_app = Some((app, "the Postman environment"));
-            }
+        let store: Arc<dyn TokenStore> = match &url.value {
             StoreUrl::SfCli(name) => {
-                let org = sfauth::SfCliHome::of_user()?.store(name)?;
+                // One store for the app and the token: the CLI's key is read once.
+                let org = sfauth::SfCliHome::of_user()?
+                    .store(name)
+                    .map_err(|e| from_source(e, &url.source))?
+                    .with_lock_timeout(self.lock_timeout);
                 let app = org.app().map_err(|e| from_source(e, &url.source))?;
                 self.store_app = Some((app, "the Salesforce CLI's auth file"));
+                Arc::new(org)
             }
-            _ => {}
+            _ => url
+                .value
+                .open(&key, &self.store_options())
+                .map_err(|e| from_source(e, &url.source))?,
+        };
+        if let StoreUrl::Postman(path, names) = &url.value {
+            let environment = sfauth::PostmanStore::new(path).with_names(names.clone());
+            let app = environment.app().map_err(|e| from_source(e, &url.source))?;
+            self.store_app = Some((app, "the Postman environment"));
         }
         self.shared = Some(SharedStore { url, key, store });
         Ok(())

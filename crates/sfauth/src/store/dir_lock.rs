@@ -10,7 +10,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::{Error, ErrorKind, Origin, Result};
@@ -22,14 +22,23 @@ pub(crate) const STALE_AFTER: Duration = Duration::from_secs(10);
 /// default is half of it).
 const TOUCH_EVERY: Duration = Duration::from_secs(5);
 
-/// A held `proper-lockfile` lock; released (the directory removed) on drop.
+/// A held `proper-lockfile` lock; released (the directory removed) on drop, unless another
+/// holder took it over meanwhile (this process was stopped past [`STALE_AFTER`]): then it
+/// is theirs, and left alone, as proper-lockfile leaves a lock it finds compromised.
 #[derive(Debug)]
 pub(crate) struct DirLock {
     path: PathBuf,
     // Dropping the sender stops the thread that keeps the lock fresh.
     stop: Option<mpsc::Sender<()>>,
     toucher: Option<std::thread::JoinHandle<()>>,
+    /// The modification time this holder last gave the lock; `None` once another holder
+    /// has changed it.
+    touched: Arc<Mutex<Option<SystemTime>>>,
 }
+
+/// Two times closer than this are the same touch (file systems round differently). A
+/// takeover happens only past [`STALE_AFTER`], so it is always farther off.
+const SAME_TOUCH: Duration = Duration::from_secs(1);
 
 impl DirLock {
     /// Takes the lock `path` (a directory to be), waiting up to `timeout` for its holder.
@@ -50,7 +59,14 @@ impl DirLock {
                     .with_origin(Origin::Storage)
                 })?;
             if taken {
-                return Ok(DirLock::hold(path));
+                let shown = path.display().to_string();
+                return DirLock::hold(path).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Storage,
+                        format!("cannot keep the lock {shown} fresh: {e}"),
+                    )
+                    .with_origin(Origin::Storage)
+                });
             }
             if started.elapsed() >= timeout {
                 return Err(Error::new(
@@ -73,23 +89,37 @@ impl DirLock {
         }
     }
 
-    fn hold(path: PathBuf) -> DirLock {
+    fn hold(path: PathBuf) -> io::Result<DirLock> {
+        let touched = Arc::new(Mutex::new(modified(&path).ok()));
         let (stop, stopped) = mpsc::channel::<()>();
-        let touched = path.clone();
+        let (dir, mine) = (path.clone(), Arc::clone(&touched));
         let toucher = std::thread::Builder::new()
             .name("sfauth-lock-touch".into())
             .spawn(move || {
-                // Until the sender is dropped: touch on every pause that passes quietly.
+                // Until the sender is dropped: touch on every pause that passes quietly, as
+                // long as the lock is still this holder's.
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(TOUCH_EVERY) {
-                    let _ = touch(&touched);
+                    let mut last = lock_ignoring_poison(&mine);
+                    if !still_mine(&dir, *last) {
+                        *last = None;
+                        return;
+                    }
+                    *last = touch(&dir).ok().or(*last);
                 }
-            })
-            .ok();
-        DirLock {
+            });
+        let toucher = match toucher {
+            Ok(toucher) => toucher,
+            Err(e) => {
+                let _ = std::fs::remove_dir(&path);
+                return Err(e);
+            }
+        };
+        Ok(DirLock {
             path,
             stop: Some(stop),
-            toucher,
-        }
+            toucher: Some(toucher),
+            touched,
+        })
     }
 }
 
@@ -99,8 +129,33 @@ impl Drop for DirLock {
         if let Some(toucher) = self.toucher.take() {
             let _ = toucher.join();
         }
-        let _ = std::fs::remove_dir(&self.path);
+        if still_mine(&self.path, *lock_ignoring_poison(&self.touched)) {
+            let _ = std::fs::remove_dir(&self.path);
+        } else {
+            tracing::debug!(lock = %self.path.display(), "the lock was taken over; left to its holder");
+        }
     }
+}
+
+/// Whether the lock at `path` still carries the time this holder gave it.
+fn still_mine(path: &Path, touched: Option<SystemTime>) -> bool {
+    let (Some(touched), Ok(now)) = (touched, modified(path)) else {
+        return false;
+    };
+    let apart = now
+        .duration_since(touched)
+        .or_else(|e| Ok::<_, ()>(e.duration()))
+        .unwrap_or_default();
+    apart < SAME_TOUCH
+}
+
+fn modified(path: &Path) -> io::Result<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified())
+}
+
+fn lock_ignoring_poison<T>(slot: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// One try: `mkdir`, or remove a stale lock and `mkdir` again. `Ok(false)`: a live holder
@@ -140,10 +195,11 @@ fn try_take_once(path: &Path) -> io::Result<bool> {
     }
 }
 
-/// Sets the lock's modification time to now.
-fn touch(path: &Path) -> io::Result<()> {
+/// Sets the lock's modification time to now; gives the time it now has.
+fn touch(path: &Path) -> io::Result<SystemTime> {
     let dir = std::fs::File::open(path)?;
-    dir.set_modified(SystemTime::now())
+    dir.set_modified(SystemTime::now())?;
+    modified(path)
 }
 
 #[cfg(test)]
@@ -167,6 +223,26 @@ mod tests {
         DirLock::acquire(path, Duration::from_secs(1), "x")
             .await
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_lock_another_holder_took_over_is_left_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json.lock");
+        let held = DirLock::acquire(path.clone(), Duration::from_secs(1), "x")
+            .await
+            .unwrap();
+        // As the CLI does once this holder has been stopped past the stale line: it
+        // removes the lock and makes its own, later.
+        std::fs::remove_dir(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        let later = SystemTime::now() + STALE_AFTER;
+        std::fs::File::open(&path)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        drop(held);
+        assert!(path.is_dir(), "the other holder's lock stays");
     }
 
     #[tokio::test]

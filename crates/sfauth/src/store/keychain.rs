@@ -33,6 +33,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 /// must not keep a login waiting on a machine without a keychain.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The scratch entry a probe writes and deletes.
+const PROBE_ENTRY: &str = "sfauth-probe";
+
 /// A token in the OS keychain (see the module docs).
 ///
 /// ```no_run
@@ -82,9 +85,10 @@ impl KeychainStore {
         self.name.as_str()
     }
 
-    /// Whether a keychain answers here: `Ok` if one can be reached and read, else the
-    /// reason (no session bus, no Secret Service on it, a timeout), as the error. Blocks
-    /// for at most 5 s; call it outside an async runtime's threads.
+    /// Whether a keychain answers here: `Ok` if one can be reached and written (a scratch
+    /// entry is written and deleted), else the reason (no session bus, no Secret Service on
+    /// it, a locked keychain, a timeout), as the error. Blocks the calling thread for at
+    /// most 5 s.
     ///
     /// ```no_run
     /// if let Err(why) = sfauth::KeychainStore::probe() {
@@ -96,9 +100,7 @@ impl KeychainStore {
         std::thread::Builder::new()
             .name("sfauth-keychain-probe".into())
             .spawn(move || {
-                let keychain = OnceLock::new();
-                let read = entry(&keychain, "sfauth-probe").and_then(|e| e.get_secret().map(drop));
-                let _ = answer.send(read);
+                let _ = answer.send(can_write(&OnceLock::new()));
             })
             .map_err(|e| Error::internal(format!("cannot start a thread: {e}")))?;
         match answered.recv_timeout(PROBE_TIMEOUT) {
@@ -113,13 +115,7 @@ impl KeychainStore {
                 };
                 Err(keychain_error(&e, "the keychain").with_message(why))
             }
-            Err(_) => Err(Error::new(
-                ErrorKind::Storage,
-                format!(
-                    "the keychain did not answer within {} s",
-                    PROBE_TIMEOUT.as_secs()
-                ),
-            )),
+            Err(_) => Err(not_answering(PROBE_TIMEOUT)),
         }
     }
 
@@ -163,30 +159,56 @@ fn platform_keychain() -> keyring_core::Result<Arc<CredentialStore>> {
     ))
 }
 
-/// Runs `work` on a blocking thread; an error if it has not ended within `limit` (the
-/// thread is left to end on its own: a keychain call cannot be cancelled).
+/// Runs `work` on a thread of its own; an error if it has not ended within `limit`. The
+/// thread is detached, not a runtime's blocking task: a keychain call cannot be cancelled,
+/// and a runtime waits for its blocking tasks when it shuts down, so one stuck call would
+/// keep the process from exiting.
 async fn bounded<T: Send + 'static>(
     limit: Duration,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T> {
-    match tokio::time::timeout(limit, tokio::task::spawn_blocking(work)).await {
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("sfauth-keychain".into())
+        .spawn(move || {
+            let _ = answer.send(work());
+        })
+        .map_err(|e| Error::internal(format!("cannot start a keychain thread: {e}")))?;
+    match tokio::time::timeout(limit, answered).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(_)) => Err(Error::internal(
             "a keychain call stopped unexpectedly (a bug in sfauth or the keychain library)",
         )),
-        Err(_) => Err(Error::new(
-            ErrorKind::Storage,
-            format!(
-                "the keychain did not answer within {} s: it is probably locked and waiting \
-                 for a password nobody can type here",
-                limit.as_secs()
-            ),
-        )
-        .with_hint(
-            "unlock the keychain (log in to the desktop session, or `gnome-keyring-daemon \
-             --unlock`), or keep this org's token in a file (--store file)",
-        )
-        .with_origin(Origin::Storage)),
+        Err(_) => Err(not_answering(limit)),
+    }
+}
+
+/// The keychain did not answer within `limit`.
+fn not_answering(limit: Duration) -> Error {
+    Error::new(
+        ErrorKind::Storage,
+        format!(
+            "the keychain did not answer within {} s: it is probably locked and waiting for a \
+             password nobody can type here",
+            limit.as_secs()
+        ),
+    )
+    .with_hint(
+        "unlock the keychain (log in to the desktop session, or `gnome-keyring-daemon \
+         --unlock`), or keep this org's token in a file (--store file)",
+    )
+    .with_origin(Origin::Storage)
+}
+
+/// Writes and deletes a scratch entry: a keychain that can be searched while locked only
+/// refuses (or prompts) when something is written, and a refresh whose answer cannot be
+/// written loses it.
+fn can_write(keychain: &OnceLock<Arc<CredentialStore>>) -> keyring_core::Result<()> {
+    let scratch = entry(keychain, PROBE_ENTRY)?;
+    scratch.set_secret(b"sfauth checks that it can write here")?;
+    match scratch.delete_credential() {
+        Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -276,12 +298,19 @@ impl TokenStore for KeychainStore {
         lock_file(&self.lock_path, self.lock_timeout).await
     }
 
-    /// Reads the entry once: a keychain that is locked or gone fails here, before a
-    /// refresh is sent.
+    /// Reads the entry, or (when there is none yet) writes a scratch one: a keychain that
+    /// is locked or gone fails here, before a refresh is sent.
     async fn prepare(&self, lock: &StoreLock) -> Result<()> {
         let _ = lock;
-        match self.call(|entry| entry.get_secret().map(drop)).await? {
-            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+        let keychain = Arc::clone(&self.keychain);
+        let checked = self
+            .call(move |entry| match entry.get_secret() {
+                Err(keyring_core::Error::NoEntry) => can_write(&keychain),
+                other => other.map(drop),
+            })
+            .await?;
+        match checked {
+            Ok(()) => Ok(()),
             Err(e) => {
                 let error = keychain_error(&e, &self.describe());
                 let message =

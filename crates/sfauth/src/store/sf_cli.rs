@@ -302,7 +302,7 @@ impl SfCliHome {
     }
 
     /// The CLI's encryption key, from where the CLI keeps it (see the module docs). This
-    /// may run the keychain program, and wait for it up to 10 s.
+    /// may run the keychain program, and wait for it up to 20 s.
     pub fn key(&self) -> Result<SfKey> {
         match keychain_program().filter(|_| !self.key_file_only) {
             Some(program) => self.key_from_keychain(program),
@@ -612,6 +612,33 @@ impl SfCliStore {
         }
     }
 
+    /// The file as it is once the CLI is not writing it: the CLI rewrites it in place
+    /// under `<file>.lock`, so a read while that lock is held may see half a file. Waits
+    /// for the lock (as the CLI's own readers do), then reads; a file that does not parse
+    /// while the lock is back is read once more after it.
+    async fn read_current(&self) -> Result<AuthFile> {
+        let lock = self.cli_lock(".lock");
+        self.wait_for_writer(&lock).await;
+        match self.read() {
+            Ok(file) => Ok(file),
+            Err(e) if lock.exists() => {
+                tracing::debug!(error = %e, "the auth file changed while read; reading again");
+                self.wait_for_writer(&lock).await;
+                self.read()
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Waits while the CLI's write lock is held, at most until it would count as stale.
+    async fn wait_for_writer(&self, lock: &Path) {
+        let started = Instant::now();
+        let limit = super::dir_lock::STALE_AFTER + Duration::from_secs(1);
+        while lock.exists() && started.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The CLI's key, read once.
     fn sf_key(&self) -> Result<&SfKey> {
         if let Some(key) = self.key.get() {
@@ -712,7 +739,7 @@ impl SfCliStore {
 #[async_trait]
 impl TokenStore for SfCliStore {
     async fn load(&self) -> Result<Token> {
-        let file = self.read()?;
+        let file = self.read_current().await?;
         let Some(sealed) = file.text("accessToken") else {
             return Err(self.unusable("has no accessToken").with_hint(
                 "log in to the org with the Salesforce CLI (sf org login web), or into this \
@@ -761,8 +788,7 @@ impl TokenStore for SfCliStore {
             "the Salesforce CLI (refreshing the org)",
         )
         .await?;
-        self.sf_key_async().await?;
-        let mark = self.replaced_by_cli();
+        let mark = self.replaced_by_cli().await?;
         let lock = StoreLock::new(Held {
             _rotation: rotation,
             _queue: queue,
@@ -816,21 +842,36 @@ impl TokenStore for SfCliStore {
 }
 
 impl SfCliStore {
-    fn replaced_by_cli(&self) -> Option<RefreshMark> {
-        let file = self.read().ok()?;
-        let access = self
-            .decrypt(file.text("accessToken")?, "accessToken")
-            .ok()?;
-        let refresh = self
-            .decrypt(file.text("refreshToken")?, "refreshToken")
-            .ok()?;
-        match recorded::recall(file.text(RECORD), access.expose(), Some(refresh.expose())).1 {
-            Provenance::Replaced => recorded::replaced_mark(
-                self.path(),
-                "the Salesforce CLI, which refreshed this org and kept the refresh token it had \
-                 sent (@salesforce/core drops a rotated one)",
-            ),
-            _ => None,
+    /// The mark for a refresh token the CLI may have spent (see [`lock`](Self::lock)). A
+    /// file that cannot be read or decrypted is an error, not "no mark": that would let a
+    /// spent refresh token through.
+    async fn replaced_by_cli(&self) -> Result<Option<RefreshMark>> {
+        let file = self.read_current().await?;
+        let (Some(access), Some(refresh)) = (file.text("accessToken"), file.text("refreshToken"))
+        else {
+            // No refresh token to spend, or no token at all (which load reports).
+            return Ok(None);
+        };
+        let key = self.sf_key_async().await?;
+        let access = self.decrypt_with(key, access, "accessToken")?;
+        let refresh = self.decrypt_with(key, refresh, "refreshToken")?;
+        let provenance =
+            recorded::recall(file.text(RECORD), access.expose(), Some(refresh.expose())).1;
+        if provenance != Provenance::Replaced {
+            return Ok(None);
         }
+        recorded::replaced_mark(
+            self.path(),
+            "the Salesforce CLI, which refreshed this org and kept the refresh token it had sent \
+             (@salesforce/core drops a rotated one)",
+        )
+        .map(Some)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Storage,
+                format!("{WHAT} {} cannot be dated", self.path().display()),
+            )
+            .with_origin(Origin::Storage)
+        })
     }
 }

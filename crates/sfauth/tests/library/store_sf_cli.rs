@@ -283,3 +283,26 @@ async fn a_saved_token_loads_back_from_a_file_sealed_by_hand() {
     drop(lock);
     assert_eq!(store.load().await.unwrap(), token("next"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_while_the_cli_writes_waits_for_its_lock_and_sees_the_whole_file() {
+    let sf = logged_in_offline();
+    let path = sf.auth_file(USER);
+    let whole = std::fs::read(&path).unwrap();
+    // The CLI mid-write: its lock held, the file truncated in place.
+    let lock = sf.sfdx_dir().join(format!("{USER}.json.lock"));
+    std::fs::create_dir(&lock).unwrap();
+    std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
+    let writer = {
+        let (path, lock, whole) = (path.clone(), lock.clone(), whole.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::write(&path, &whole).unwrap();
+            std::fs::remove_dir(&lock).unwrap();
+        })
+    };
+    let store = home(sf.home.path()).store("dev").unwrap();
+    let token = store.load().await.unwrap();
+    assert_eq!(token.access_token().expose(), "00Dx!AQ.offline");
+    writer.join().unwrap();
+}
