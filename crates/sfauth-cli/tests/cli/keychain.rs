@@ -252,3 +252,47 @@ fn an_entry_that_is_no_token_is_a_clear_error_and_is_left_as_it_was() {
         Some("not a token")
     );
 }
+
+#[test]
+fn a_login_into_a_locked_keychain_stores_nothing_and_the_default_is_the_file() {
+    let keychain = SecretService::start();
+    let org = org();
+    let home = Home::new();
+    logged_in(&home, &keychain, &org, "first");
+    keychain.lock_all();
+    let file = TokenFile::issued_by(&org);
+    let run = on_keychain(&home, &keychain)
+        .args([
+            "login",
+            "token-file",
+            "--alias",
+            "second",
+            "--store",
+            "keychain",
+        ])
+        .args([
+            "--client-id",
+            &org.config().client_id,
+            "--login-url",
+            &org.url(),
+        ])
+        .arg(&file.path)
+        .exits(exit::STORAGE);
+    assert!(run.error().contains("locked"), "{}", run.stderr);
+    assert!(
+        !String::from_utf8_lossy(&home.config_bytes()).contains("second"),
+        "not recorded"
+    );
+    // By default, a login goes to the file instead, and says why.
+    let run = on_keychain(&home, &keychain)
+        .args(["login", "access-token", "--alias", "third"])
+        .args(["--instance-url", "https://acme.my.salesforce.com"])
+        .stdin("00Dx!AQ.third")
+        .ok();
+    assert!(
+        run.stderr.contains("no keychain answers here"),
+        "{}",
+        run.stderr
+    );
+    assert!(home.path.join("tokens/third.json").exists());
+}
