@@ -24,6 +24,7 @@ command -v npm >/dev/null || missing+=(npm)
 command -v dbus-daemon >/dev/null || missing+=(dbus-daemon)
 command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
 command -v secret-tool >/dev/null || missing+=(libsecret-tools)
+command -v man >/dev/null || missing+=(man-db)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

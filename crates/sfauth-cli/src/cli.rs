@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "sfauth",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("SFAUTH_COMMIT"), ")"),
     about,
     max_term_width = 100,
     after_help = crate::exit::help()
@@ -30,7 +30,8 @@ pub enum Command {
     Token(TokenArgs),
     /// Print `Authorization: Bearer <token>`, for curl -H "$(sfauth header)".
     Header(HeaderArgs),
-    /// Run a command with SF_ACCESS_TOKEN, SF_INSTANCE_URL and SF_ORG_ALIAS set.
+    /// Run a command with SF_ACCESS_TOKEN, SF_INSTANCE_URL (and SF_ORG_INSTANCE_URL,
+    /// SF_API_INSTANCE_URL) and SF_ORG_ALIAS set.
     Exec(ExecArgs),
     /// An authenticated REST call; refreshes once if the session expired.
     Request(RequestArgs),
@@ -59,6 +60,47 @@ pub enum Command {
     /// Forward HTTP requests from loopback to an org's instance with its token added, so
     /// that Postman, notebooks and other tools call Salesforce without seeing the token.
     Proxy(ProxyArgs),
+    /// Print a shell completion script: bash, zsh, fish or powershell.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one per command into --dir.
+    Man(ManArgs),
+}
+
+/// `sfauth completions`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    sfauth completions bash > ~/.local/share/bash-completion/completions/sfauth\n  \
+    sfauth completions zsh > \"${fpath[1]}/_sfauth\"\n  \
+    sfauth completions fish > ~/.config/fish/completions/sfauth.fish")]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// The shells `sfauth completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
+    /// PowerShell.
+    Powershell,
+}
+
+/// `sfauth man`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    sfauth man | man -l -\n  \
+    sfauth man --dir ~/.local/share/man/man1")]
+pub struct ManArgs {
+    /// Write sfauth.1 and a page per command (sfauth-token.1, …) into this directory
+    /// instead of printing sfauth.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// `sfauth proxy`.
@@ -176,7 +218,7 @@ pub struct StoreListArgs {
     pub target: StoreTargetArgs,
 
     /// Print JSON.
-    #[arg(long, env = "SFAUTH_JSON")]
+    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
     pub json: bool,
 }
 
@@ -235,7 +277,7 @@ pub struct ListArgs {
     pub sf: bool,
 
     /// Print JSON on stdout.
-    #[arg(long, env = "SFAUTH_JSON")]
+    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
     pub json: bool,
 }
 
@@ -246,7 +288,7 @@ pub struct StatusArgs {
     pub select: OrgSelection,
 
     /// Print JSON on stdout.
-    #[arg(long, env = "SFAUTH_JSON")]
+    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
     pub json: bool,
 }
 
@@ -413,9 +455,13 @@ pub struct DeviceArgs {
 pub struct SfdxUrlArgs {
     #[command(flatten)]
     pub org: AliasArgs,
-    /// The file holding the URL, or `-` for stdin.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// The file holding the URL, or `-` for stdin; without it (or --sfdx-url-file), the
+    /// URL is read from SFDX_AUTH_URL.
+    #[arg(value_name = "FILE", conflicts_with = "sfdx_url_file")]
+    pub file: Option<PathBuf>,
+    /// The file holding the URL (the Salesforce CLI's flag name).
+    #[arg(long, value_name = "FILE")]
+    pub sfdx_url_file: Option<PathBuf>,
 }
 
 /// `sfauth login access-token`.
@@ -457,8 +503,10 @@ pub struct TokenFileArgs {
 /// Which stored org: for every command that works on one.
 #[derive(Debug, Clone, Default, Args)]
 pub struct OrgSelection {
-    /// A stored org (see `sfauth orgs`); else SFAUTH_ORG; else the default org.
-    #[arg(long, value_name = "ALIAS")]
+    /// A stored org (see `sfauth orgs`); else SFAUTH_ORG; else SF_TARGET_ORG (an sfauth
+    /// alias, or one of the Salesforce CLI's orgs); else the default org. `-o` and
+    /// `--target-org` are the Salesforce CLI's spellings.
+    #[arg(long, short = 'o', visible_alias = "target-org", value_name = "ALIAS")]
     pub org: Option<String>,
 }
 
@@ -559,7 +607,7 @@ pub struct TargetArgs {
     pub max_age: Option<Duration>,
 
     /// Do not ask a running `sfauth agent` for the token; read the store directly.
-    #[arg(long, env = "SFAUTH_NO_AGENT")]
+    #[arg(long, env = "SFAUTH_NO_AGENT", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_agent: bool,
 }
 
@@ -589,7 +637,7 @@ pub struct RefreshArgs {
     pub target: TargetArgs,
 
     /// Print a JSON summary on stdout instead of a line on stderr.
-    #[arg(long, env = "SFAUTH_JSON")]
+    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
     pub json: bool,
 }
 
@@ -602,6 +650,8 @@ pub enum TokenFormat {
     Header,
     /// `{"access_token", "instance_url", "issued_at", "expires_at", "expires_in"}`.
     Json,
+    /// `export SF_ACCESS_TOKEN=…` lines for `eval`: the variables `exec` sets.
+    Env,
 }
 
 /// `sfauth token`.

@@ -17,6 +17,9 @@ use crate::cli::TokenFormat;
 use crate::config::{Alias, Config, Home};
 use crate::org::warn_if_others_can_replace;
 
+/// The Salesforce CLI's variable for the org a command works on.
+const SF_TARGET_ORG: &str = "SF_TARGET_ORG";
+
 /// The `SFAUTH_*` variables that leave the org as the config describes it. Any other one
 /// (a store, an app, `--no-agent`, a log filter) takes the whole way.
 const NEUTRAL_ENV: [&str; 4] = [
@@ -41,6 +44,10 @@ pub fn serve() -> Option<ExitCode> {
         let name = name.to_string_lossy();
         name.starts_with("SFAUTH_") && !value.is_empty() && !NEUTRAL_ENV.contains(&&*name)
     }) {
+        return None;
+    }
+    // The Salesforce CLI's default org may be one of its own: the whole way decides.
+    if asked.org.is_none() && std::env::var_os(SF_TARGET_ORG).is_some_and(|v| !v.is_empty()) {
         return None;
     }
     let home = Home::locate().ok()?;
@@ -84,7 +91,7 @@ fn asked(mut args: impl Iterator<Item = OsString>) -> Option<Asked> {
             None => (arg, args.next()?.into_string().ok()?),
         };
         let slot = match name.as_str() {
-            "--org" => &mut org,
+            "--org" | "-o" | "--target-org" => &mut org,
             "--format" if !header => &mut format,
             _ => return None,
         };
@@ -103,6 +110,7 @@ fn asked(mut args: impl Iterator<Item = OsString>) -> Option<Asked> {
             "bare" => TokenFormat::Bare,
             "header" => TokenFormat::Header,
             "json" => TokenFormat::Json,
+            "env" => TokenFormat::Env,
             _ => return None,
         },
     };

@@ -38,7 +38,9 @@ fn main() -> ExitCode {
         | Command::Login(_)
         | Command::Revoke(_)
         | Command::Logout(_)
-        | Command::Export(_) => false,
+        | Command::Export(_)
+        | Command::Completions(_)
+        | Command::Man(_) => false,
     };
     // One worker is plenty for one token; it keeps start-up cheap.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -103,6 +105,8 @@ async fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Logout(args) => commands::revoke::logout(args).await,
         Command::Export(args) => commands::revoke::export(args).await,
         Command::Store(args) => commands::store::run(args).await,
+        Command::Completions(args) => commands::furniture::completions(args),
+        Command::Man(args) => commands::furniture::man(args),
         Command::Agent(_) | Command::Proxy(_) => runs_from_main(),
     };
     done.map(|()| ExitCode::SUCCESS)
@@ -137,7 +141,9 @@ fn refresh_timeout(command: &Command) -> Option<std::time::Duration> {
         | Command::Export(_)
         | Command::Store(_)
         | Command::Agent(_)
-        | Command::Proxy(_) => return None,
+        | Command::Proxy(_)
+        | Command::Completions(_)
+        | Command::Man(_) => return None,
     };
     Some(http.timeout)
 }

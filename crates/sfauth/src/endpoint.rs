@@ -25,6 +25,8 @@ pub const SANDBOX: &str = "https://test.salesforce.com";
 /// assert_eq!(url.as_str(), "https://acme.my.salesforce.com");
 /// assert!(LoginUrl::parse("http://login.salesforce.com").is_err());
 /// assert!(LoginUrl::parse("http://127.0.0.1:8080").is_ok());
+/// let lightning = LoginUrl::parse("https://acme.lightning.force.com").unwrap_err();
+/// assert!(lightning.hint().unwrap().contains("https://acme.my.salesforce.com"));
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct LoginUrl(Url);
@@ -56,6 +58,23 @@ impl LoginUrl {
         url.set_path(&path);
         if url.host_str().is_none_or(str::is_empty) {
             return Err(bad("has no host"));
+        }
+        if let Some(name) = url.host_str().and_then(|h| {
+            h.to_ascii_lowercase()
+                .strip_suffix(".lightning.force.com")
+                .map(str::to_owned)
+        }) {
+            // As the Salesforce CLI does: the Lightning UI's domain serves no OAuth.
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "login URL `{input}` is a Lightning Experience domain, which serves no login"
+                ),
+            )
+            .with_hint(format!(
+                "use the org's My Domain instead: https://{name}.my.salesforce.com (Setup → My \
+                 Domain shows it)"
+            )));
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(bad("must not have a query or fragment"));

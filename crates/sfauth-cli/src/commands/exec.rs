@@ -38,8 +38,8 @@ pub async fn run(args: &ExecArgs, mut signals: Option<&mut Signals>) -> anyhow::
     let mut command = std::process::Command::new(program);
     command
         .args(rest)
-        .env("SF_ACCESS_TOKEN", token.access_token().expose())
-        .env("SF_INSTANCE_URL", token.instance_url());
+        .env_remove("SF_API_INSTANCE_URL")
+        .envs(crate::commands::token::exported(&token));
     match org.alias() {
         Some(alias) => command.env("SF_ORG_ALIAS", alias.as_str()),
         None => command.env_remove("SF_ORG_ALIAS"),

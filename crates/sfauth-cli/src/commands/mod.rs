@@ -4,6 +4,7 @@ pub mod agent;
 #[cfg(feature = "demo")]
 mod demo;
 pub mod exec;
+pub mod furniture;
 pub mod login;
 pub mod orgs;
 pub mod proxy;

@@ -51,5 +51,29 @@ pub fn render(
             });
             format!("{body}\n")
         }
+        TokenFormat::Env => exported(token)
+            .iter()
+            .map(|(name, value)| format!("export {name}={}\n", shell_quoted(value)))
+            .collect(),
     })
+}
+
+/// The variables a token gives a program (`exec`) or a shell (`--format env`): the access
+/// token, the instance URL under the Salesforce CLI's two names, and the API instance URL
+/// when the token names one.
+pub fn exported(token: &Token) -> Vec<(&'static str, String)> {
+    let mut vars = vec![
+        ("SF_ACCESS_TOKEN", token.access_token().expose().to_owned()),
+        ("SF_INSTANCE_URL", token.instance_url().to_owned()),
+        ("SF_ORG_INSTANCE_URL", token.instance_url().to_owned()),
+    ];
+    if let Some(api) = token.api_instance_url() {
+        vars.push(("SF_API_INSTANCE_URL", api.to_owned()));
+    }
+    vars
+}
+
+/// `value` in single quotes for a POSIX shell, each `'` written as `'\''`.
+fn shell_quoted(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
 }

@@ -34,6 +34,8 @@ use source::{env_value, flag_or_env, from_source};
 
 /// The env var naming the org when no flag does.
 const ORG_ENV: &str = "SFAUTH_ORG";
+/// The Salesforce CLI's env var naming the org a command works on: after SFAUTH_ORG.
+const SF_TARGET_ORG_ENV: &str = "SF_TARGET_ORG";
 /// The env var naming the token file when no flag does.
 const TOKEN_FILE_ENV: &str = "SFAUTH_TOKEN_FILE";
 /// The env var with the client id for logins, token files and orgs that stored none.
@@ -138,7 +140,7 @@ fn pick(args: &TargetArgs) -> Result<Picked> {
                 PathBuf::from(path),
                 Source::Env(TOKEN_FILE_ENV),
             ))),
-            (None, None) => Ok(Picked::Org(None)),
+            (None, None) => Ok(Picked::Org(sf_target_org())),
         },
     }
 }
@@ -154,6 +156,14 @@ impl ResolvedOrg {
             Picked::TokenFile(path) => ResolvedOrg::bare(path, Some(&args.http)),
             // A store URL alone names the token, as a token file does.
             Picked::Org(None) if named_store => ResolvedOrg::in_store_only(&args.http),
+            // SF_TARGET_ORG may name one of the Salesforce CLI's own orgs: served from its
+            // auth file, as --store sf:NAME would.
+            Picked::Org(Some(alias)) if !named_store && let Some(user) = sf_cli_org(&alias) => {
+                let mut org = ResolvedOrg::in_store_only(&args.http);
+                let url = StoreUrl::SfCli(user).to_string();
+                org.open_store(Sourced::new(url, alias.source.clone()), &args.store)?;
+                org
+            }
             Picked::Org(alias) => ResolvedOrg::lookup(alias, Some(&args.http))?,
         };
         org.refuse_revoked()?;
@@ -168,7 +178,7 @@ impl ResolvedOrg {
     /// `export`): `--org`, else SFAUTH_ORG, else the default org. `http` is for the
     /// commands that talk to Salesforce.
     pub fn stored(select: &OrgSelection, http: Option<&HttpArgs>) -> Result<ResolvedOrg> {
-        let alias = flag_or_env(select.org.as_ref(), "--org", ORG_ENV);
+        let alias = flag_or_env(select.org.as_ref(), "--org", ORG_ENV).or_else(sf_target_org);
         let mut org = ResolvedOrg::lookup(alias, http)?;
         org.resolve_store(&StoreArgs::default())?;
         Ok(org)
@@ -864,6 +874,28 @@ impl ResolvedOrg {
 /// `--store`, else SFAUTH_STORE.
 fn store_flag_or_env(args: &StoreArgs) -> Option<Sourced<String>> {
     flag_or_env(args.store.as_ref(), "--store", STORE_ENV)
+}
+
+/// SF_TARGET_ORG, as a source of the org.
+fn sf_target_org() -> Option<Sourced<String>> {
+    env_value(SF_TARGET_ORG_ENV).map(|org| Sourced::new(org, Source::Env(SF_TARGET_ORG_ENV)))
+}
+
+/// The Salesforce CLI's username for `alias`, when SF_TARGET_ORG names it and sfauth has no
+/// org of that name.
+fn sf_cli_org(alias: &Sourced<String>) -> Option<String> {
+    if alias.source != Source::Env(SF_TARGET_ORG_ENV) {
+        return None;
+    }
+    let known = Home::locate()
+        .and_then(|home| Config::load(&home))
+        .is_ok_and(|config| Alias::parse(&alias.value).is_ok_and(|a| config.orgs.contains_key(&a)));
+    if known {
+        return None;
+    }
+    let cwd = std::env::current_dir().ok()?;
+    let home = sfauth::SfCliHome::of_user().ok()?.with_project_from(&cwd);
+    home.resolve(&alias.value).ok()
 }
 
 /// Whether the OS keychain answers here, or why not (for a note).

@@ -16,6 +16,7 @@ mod errors; // every failure class: exit code, exact `error:` and `hint:`, nothi
 mod fault_matrix; // every token-endpoint fault against `refresh` and a stale `token`
 mod faults; // signals, closed pipes, the org's own origins, revoked orgs, locks, bounded waits
 mod fleet; // PostgreSQL and Redis stores: 64 processes in 8 homes, a killed holder, bad input
+mod habits; // the habits of sf, gh and gcloud users: -o, SF_TARGET_ORG, SFDX_AUTH_URL, --format env, completions, man, --version
 mod keychain; // `--store keychain` against a real Secret Service, and login's default store
 mod login_grants; // logins without a redirect: JWT bearer, client credentials, password, device
 mod login_import; // logins that import a credential: SFDX auth URL, access token

@@ -1,9 +1,9 @@
-//! `sfauth login sfdx-url FILE|-`: import an SFDX auth URL
-//! (`force://<clientId>:<clientSecret>:<refreshToken>@<instance>`), refreshing once to prove
-//! it works. That refresh may spend the URL's refresh token (under rotation), so signals
+//! `sfauth login sfdx-url FILE|-` (or `--sfdx-url-file FILE`, or SFDX_AUTH_URL): import an
+//! SFDX auth URL (`force://<clientId>:<clientSecret>:<refreshToken>@<instance>`), refreshing
+//! once to prove it works. That refresh may spend the URL's refresh token (under rotation), so signals
 //! wait from the request until the org is stored.
 
-use sfauth::{SfdxAuthUrl, Token};
+use sfauth::{Error, ErrorKind, SfdxAuthUrl, Token};
 
 use super::commit::{self, NewOrg};
 use crate::cli::SfdxUrlArgs;
@@ -11,10 +11,21 @@ use crate::config::{Flow, TOKEN_FILE_SECRET_KEY};
 use crate::org::ResolvedOrg;
 use crate::secrets;
 
+/// The Salesforce CLI's variable for an SFDX auth URL (as CI systems set it).
+const SFDX_AUTH_URL_ENV: &str = "SFDX_AUTH_URL";
+
 /// Runs `sfauth login sfdx-url`.
 pub async fn run(args: &SfdxUrlArgs) -> anyhow::Result<()> {
     let org = ResolvedOrg::for_login(&args.org)?;
-    let text = secrets::text(&args.file, "SFDX auth URL")?;
+    let text = match args.file.as_ref().or(args.sfdx_url_file.as_ref()) {
+        Some(file) => secrets::text(file, "SFDX auth URL")?,
+        None => secrets::env(SFDX_AUTH_URL_ENV)?.ok_or_else(|| {
+            Error::new(ErrorKind::Usage, "no SFDX auth URL given").with_hint(format!(
+                "pass the file holding it (or - for stdin), --sfdx-url-file FILE, or set \
+                 {SFDX_AUTH_URL_ENV}"
+            ))
+        })?,
+    };
     let url = SfdxAuthUrl::parse(text.expose())?;
     let org = org.with_sfdx_url(&url);
     let client = org.app_client()?;

@@ -1,0 +1,215 @@
+//! The habits of a Salesforce CLI, gh or gcloud user, through the binary: `-o` and
+//! `--target-org`, SF_TARGET_ORG, SFDX_AUTH_URL, `--format env`, SFAUTH_JSON's spellings,
+//! Lightning URLs, completions, man pages and `--version`.
+
+use sfauth_test_support::prelude::*;
+use sfauth_test_support::sf_core::SfCore;
+
+#[test]
+fn dash_o_and_target_org_name_the_org_as_org_does() {
+    let org = org();
+    let (home, file) = Home::with_org("prod", &org);
+    let access = file.field("access_token");
+    for flag in ["-o", "--target-org", "--org"] {
+        let run = home.sfauth().args(["token", flag, "prod"]).ok();
+        assert_eq!(run.printed(), access, "{flag}");
+    }
+    home.sfauth().args(["status", "-o", "prod", "--json"]).ok();
+}
+
+#[test]
+fn sf_target_org_names_the_org_and_an_unknown_one_is_an_error() {
+    let org = org();
+    let (home, file) = Home::with_org("prod", &org);
+    home.adopt("other", &org, &TokenFile::issued_by(&org).path);
+    let run = home
+        .sfauth()
+        .args(["token"])
+        .env("SF_TARGET_ORG", "prod")
+        .ok();
+    assert_eq!(run.printed(), file.field("access_token"));
+    let run = home
+        .sfauth()
+        .args(["token"])
+        .env("SF_TARGET_ORG", "nope")
+        .exits(exit::USAGE);
+    assert!(run.error().contains("nope"), "{}", run.stderr);
+    assert!(run.error().contains("SF_TARGET_ORG"), "{}", run.stderr);
+    run.stdout_is_empty();
+    // SFAUTH_ORG and --org beat it.
+    home.sfauth()
+        .args(["token", "--org", "prod"])
+        .env("SF_TARGET_ORG", "nope")
+        .ok();
+}
+
+#[test]
+fn sf_target_org_naming_one_of_the_cli_s_orgs_serves_it_from_the_cli_s_file() {
+    let org = org();
+    let sf = SfCore::new(true);
+    sf.log_in(&org, USERNAME, "cli-dev");
+    let home = Home::new();
+    let run = home
+        .sfauth()
+        .envs(sf.envs())
+        .args(["token"])
+        .env("SF_TARGET_ORG", "cli-dev")
+        .ok();
+    assert_eq!(
+        run.printed(),
+        sf.read_org(USERNAME)["accessToken"].as_str().unwrap()
+    );
+}
+
+#[test]
+fn login_sfdx_url_reads_sfdx_auth_url_or_sfdx_url_file() {
+    let org = org();
+    let home = Home::new();
+    let url = org.sfdx_url(&org.fresh_refresh_token());
+    home.sfauth()
+        .args(["login", "sfdx-url", "--alias", "env", "--store", "file"])
+        .env("SFDX_AUTH_URL", &url)
+        .ok()
+        .never_shows(&url);
+    let file = home.file("auth-url", &org.sfdx_url(&org.fresh_refresh_token()));
+    home.sfauth()
+        .args(["login", "sfdx-url", "--alias", "flag", "--store", "file"])
+        .arg("--sfdx-url-file")
+        .arg(&file)
+        .ok();
+    assert_eq!(home.org("env")["flow"], "sfdx-url");
+    assert_eq!(home.org("flag")["flow"], "sfdx-url");
+    let run = home
+        .sfauth()
+        .args(["login", "sfdx-url", "--alias", "none", "--store", "file"])
+        .exits(exit::USAGE);
+    assert!(
+        run.hint().unwrap().contains("SFDX_AUTH_URL"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn token_format_env_evaluates_to_the_variables_exec_sets() {
+    let org = org();
+    let (home, file) = Home::with_org("prod", &org);
+    let script = r#"eval "$("$SFAUTH" token --org prod --format env)"; printf '%s|%s|%s' "$SF_ACCESS_TOKEN" "$SF_INSTANCE_URL" "$SF_ORG_INSTANCE_URL""#;
+    let evaluated = TestCommand::new("sh")
+        .args(["-c", script])
+        .env("SFAUTH", sfauth_test_support::command::sfauth_bin())
+        .env("SFAUTH_HOME", &home.path)
+        .ok();
+    let instance = file.field("instance_url");
+    assert_eq!(
+        evaluated.stdout,
+        format!("{}|{instance}|{instance}", file.field("access_token"))
+    );
+    let exec = home
+        .sfauth()
+        .args(["exec", "--org", "prod", "--", "sh", "-c"])
+        .arg(r#"printf '%s|%s|%s' "$SF_ORG_INSTANCE_URL" "$SF_ORG_ALIAS" "${SF_API_INSTANCE_URL-unset}""#)
+        .ok();
+    let api = file
+        .json()
+        .get("api_instance_url")
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "unset".to_owned());
+    assert_eq!(exec.stdout, format!("{instance}|prod|{api}"));
+}
+
+#[test]
+fn sfauth_json_takes_1_yes_and_true() {
+    let org = org();
+    let (home, _) = Home::with_org("prod", &org);
+    for value in ["1", "yes", "true", "on", "TRUE"] {
+        let run = home.sfauth().arg("orgs").env("SFAUTH_JSON", value).ok();
+        assert_eq!(run.json()[0]["alias"], "prod", "SFAUTH_JSON={value}");
+    }
+    let run = home.sfauth().arg("orgs").env("SFAUTH_JSON", "0").ok();
+    assert!(run.stdout.contains("ALIAS"), "a table: {}", run.stdout);
+}
+
+#[test]
+fn a_lightning_domain_login_url_is_refused_naming_the_my_domain() {
+    let home = Home::new();
+    let run = home
+        .sfauth()
+        .args(["login", "web", "--alias", "x", "--store", "file"])
+        .args([
+            "--client-id",
+            "3MVG9x",
+            "--login-url",
+            "https://acme.lightning.force.com",
+        ])
+        .exits(exit::USAGE);
+    assert!(run.error().contains("Lightning"), "{}", run.stderr);
+    assert!(
+        run.hint()
+            .unwrap()
+            .contains("https://acme.my.salesforce.com"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_bash_completion_script_loads_and_completes_subcommands() {
+    let script = sfauth().args(["completions", "bash"]).ok().stdout;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sfauth.bash");
+    std::fs::write(&path, script).unwrap();
+    let check = format!(
+        r#"source {}; complete -p sfauth && COMP_WORDS=(sfauth lo); COMP_CWORD=1; _sfauth sfauth lo sfauth; printf '%s\n' "${{COMPREPLY[@]}}""#,
+        path.display()
+    );
+    let run = TestCommand::new("bash").args(["-c", &check]).ok();
+    assert!(run.stdout.contains("complete"), "{}", run.stdout);
+    assert!(run.stdout.contains("login"), "{}", run.stdout);
+    assert!(run.stdout.contains("logout"), "{}", run.stdout);
+    for shell in ["zsh", "fish", "powershell"] {
+        let run = sfauth().args(["completions", shell]).ok();
+        assert!(run.stdout.contains("sfauth"), "{shell}");
+    }
+}
+
+#[test]
+fn the_man_pages_render_with_man() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("sfauth.1");
+    std::fs::write(&page, sfauth().arg("man").ok().stdout).unwrap();
+    let run = TestCommand::new("man")
+        .arg("-l")
+        .arg(&page)
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "80")
+        .ok();
+    assert!(run.stdout.contains("NAME"), "{}", run.stdout);
+    assert!(run.stdout.contains("token"), "{}", run.stdout);
+    let pages = dir.path().join("man1");
+    sfauth().arg("man").arg("--dir").arg(&pages).ok();
+    let token_page = pages.join("sfauth-token.1");
+    let run = TestCommand::new("man")
+        .arg("-l")
+        .arg(&token_page)
+        .env("MANPAGER", "cat")
+        .ok();
+    assert!(run.stdout.contains("--format"), "{}", run.stdout);
+    assert!(pages.join("sfauth-login-web.1").exists());
+}
+
+#[test]
+fn version_names_the_commit() {
+    let run = sfauth().arg("--version").ok();
+    let text = run.stdout.trim();
+    let (version, commit) = text
+        .strip_prefix("sfauth ")
+        .and_then(|rest| rest.split_once(" ("))
+        .unwrap_or_else(|| panic!("not `sfauth VERSION (COMMIT)`: {text}"));
+    assert_eq!(version, env!("CARGO_PKG_VERSION"));
+    let commit = commit.trim_end_matches(')').trim_end_matches("-dirty");
+    assert!(
+        commit.len() >= 7 && commit.chars().all(|c| c.is_ascii_hexdigit()),
+        "a commit: {text}"
+    );
+}
