@@ -60,10 +60,62 @@ pub enum Command {
     /// Forward HTTP requests from loopback to an org's instance with its token added, so
     /// that Postman, notebooks and other tools call Salesforce without seeing the token.
     Proxy(ProxyArgs),
+    /// Show the default org, or make ALIAS the default (`--unset` clears it).
+    Default(DefaultArgs),
+    /// Rename an org's alias, or unset one (the org is forgotten, its token left in place).
+    Alias(AliasCommandArgs),
     /// Print a shell completion script: bash, zsh, fish or powershell.
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one per command into --dir.
     Man(ManArgs),
+}
+
+/// `sfauth default`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sfauth default            # prints the default org\n  sfauth default prod       # makes prod the default\n  sfauth default --unset"
+)]
+pub struct DefaultArgs {
+    /// The org to make the default.
+    #[arg(value_name = "ALIAS", conflicts_with = "unset")]
+    pub alias: Option<String>,
+    /// Clear the default org.
+    #[arg(long)]
+    pub unset: bool,
+    /// Print JSON on stdout.
+    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
+    pub json: bool,
+}
+
+/// `sfauth alias`.
+#[derive(Debug, Args)]
+pub struct AliasCommandArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: AliasAction,
+}
+
+/// `sfauth alias` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AliasAction {
+    /// Rename an org: its token stays where it is, and stays the default if it was.
+    #[command(after_help = "Example:\n  sfauth alias rename prod prod-eu")]
+    Rename {
+        /// The org's alias now.
+        #[arg(value_name = "OLD")]
+        old: String,
+        /// Its new alias.
+        #[arg(value_name = "NEW")]
+        new: String,
+    },
+    /// Forget an alias: the org is no longer named, and its token is left where it is (not
+    /// revoked, not deleted; `logout` does both).
+    #[command(after_help = "Example:\n  sfauth alias unset old-sandbox")]
+    Unset {
+        /// The alias.
+        #[arg(value_name = "ALIAS")]
+        alias: String,
+    },
 }
 
 /// `sfauth completions`.
@@ -245,6 +297,12 @@ pub struct LogoutArgs {
     /// Forget the org without revoking at Salesforce (e.g. when it cannot be reached).
     #[arg(long)]
     pub local_only: bool,
+
+    /// Do not ask for confirmation on a terminal (`--no-prompt` is the Salesforce CLI's
+    /// spelling). Without a terminal, logging out of the default org without naming it
+    /// needs this.
+    #[arg(long, short = 'y', visible_alias = "no-prompt")]
+    pub yes: bool,
 
     #[command(flatten)]
     pub http: HttpArgs,

@@ -39,8 +39,10 @@ fn main() -> ExitCode {
         | Command::Revoke(_)
         | Command::Logout(_)
         | Command::Export(_)
+        | Command::Alias(_)
         | Command::Completions(_)
         | Command::Man(_) => false,
+        Command::Default(args) => args.json,
     };
     // One worker is plenty for one token; it keeps start-up cheap.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -105,6 +107,8 @@ async fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Logout(args) => commands::revoke::logout(args).await,
         Command::Export(args) => commands::revoke::export(args).await,
         Command::Store(args) => commands::store::run(args).await,
+        Command::Default(args) => commands::aliases::default(args).await,
+        Command::Alias(args) => commands::aliases::run(args).await,
         Command::Completions(args) => commands::furniture::completions(args),
         Command::Man(args) => commands::furniture::man(args),
         Command::Agent(_) | Command::Proxy(_) => runs_from_main(),
@@ -142,6 +146,8 @@ fn refresh_timeout(command: &Command) -> Option<std::time::Duration> {
         | Command::Store(_)
         | Command::Agent(_)
         | Command::Proxy(_)
+        | Command::Default(_)
+        | Command::Alias(_)
         | Command::Completions(_)
         | Command::Man(_) => return None,
     };

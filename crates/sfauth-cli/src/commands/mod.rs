@@ -1,6 +1,7 @@
 //! One module per subcommand: resolve the org, call the library, format.
 
 pub mod agent;
+pub mod aliases;
 #[cfg(feature = "demo")]
 mod demo;
 pub mod exec;

@@ -74,6 +74,7 @@ pub async fn revoke(args: &RevokeArgs) -> anyhow::Result<()> {
 pub async fn logout(args: &LogoutArgs) -> anyhow::Result<()> {
     let org = ResolvedOrg::stored(&args.select, Some(&args.http))?;
     let (alias, record) = org.named()?;
+    confirm_logout(&org, alias, record, args)?;
     let store = record
         .store
         .as_deref()
@@ -121,6 +122,55 @@ pub async fn logout(args: &LogoutArgs) -> anyhow::Result<()> {
     }
     forget(&Home::locate()?, alias, record).await?;
     Ok(())
+}
+
+/// Asks on a terminal before a logout (as `sf org logout` does), naming the org; without a
+/// terminal, refuses to log out of the default org that nothing named. `--yes` skips both.
+fn confirm_logout(
+    org: &ResolvedOrg,
+    alias: &Alias,
+    record: &Org,
+    args: &LogoutArgs,
+) -> sfauth::Result<()> {
+    use std::io::{BufRead, IsTerminal, Read, Write};
+    if args.yes {
+        return Ok(());
+    }
+    let who = match &record.username {
+        Some(user) => format!("`{alias}` ({user} at {})", record.login_url),
+        None => format!("`{alias}` (at {})", record.login_url),
+    };
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        let revokes = if args.local_only {
+            ""
+        } else {
+            "revoke its token at Salesforce and "
+        };
+        eprint!("Log out of {who}? This will {revokes}forget the org. [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().take(1024).read_line(&mut answer);
+        return match answer.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => Ok(()),
+            _ => Err(
+                Error::new(ErrorKind::Usage, "logout cancelled; nothing changed")
+                    .with_hint("answer y to log out, or pass --yes"),
+            ),
+        };
+    }
+    if org.named_explicitly() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Usage,
+        format!(
+            "logout would act on the default org {who}, which nothing named, and there is no \
+             terminal to ask; nothing changed"
+        ),
+    )
+    .with_hint(format!(
+        "name it: sfauth logout --org {alias} (or pass --yes)"
+    )))
 }
 
 async fn forget(home: &Home, alias: &Alias, org: &Org) -> sfauth::Result<()> {

@@ -678,6 +678,13 @@ impl ResolvedOrg {
         self.alias.as_ref().map(|a| &a.value)
     }
 
+    /// Whether the command line or the environment named the org (not the default org).
+    pub fn named_explicitly(&self) -> bool {
+        self.alias
+            .as_ref()
+            .is_some_and(|alias| alias.source != Source::Default)
+    }
+
     /// The stored org's alias and record: every org [`stored`](Self::stored) resolves has
     /// them.
     pub fn named(&self) -> Result<(&Alias, &Org)> {

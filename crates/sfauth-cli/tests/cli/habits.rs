@@ -213,3 +213,85 @@ fn version_names_the_commit() {
         "a commit: {text}"
     );
 }
+
+#[test]
+fn default_shows_sets_and_unsets_the_default_org() {
+    let org = org();
+    let (home, _) = Home::with_org("prod", &org);
+    home.adopt("dev", &org, &TokenFile::issued_by(&org).path);
+    assert_eq!(home.sfauth().arg("default").ok().printed(), "prod");
+    home.sfauth().args(["default", "dev"]).ok();
+    assert_eq!(home.sfauth().arg("default").ok().printed(), "dev");
+    let run = home.sfauth().args(["default", "nope"]).exits(exit::USAGE);
+    assert!(run.hint().unwrap().contains("known orgs"), "{}", run.stderr);
+    home.sfauth().args(["default", "--unset"]).ok();
+    let json = home.sfauth().args(["default", "--json"]).ok().json();
+    assert_eq!(json["default_org"], serde_json::Value::Null);
+}
+
+#[test]
+fn alias_rename_keeps_the_token_and_the_default_and_unset_leaves_the_token() {
+    let org = org();
+    let (home, file) = Home::with_org("prod", &org);
+    home.sfauth()
+        .args(["alias", "rename", "prod", "prod-eu"])
+        .ok();
+    let run = home.sfauth().args(["token", "--org", "prod-eu"]).ok();
+    assert_eq!(run.printed(), file.field("access_token"));
+    assert_eq!(home.sfauth().arg("default").ok().printed(), "prod-eu");
+    home.sfauth()
+        .args(["token", "--org", "prod"])
+        .exits(exit::USAGE);
+    let run = home.sfauth().args(["alias", "unset", "prod-eu"]).ok();
+    assert!(run.stderr.contains("unrevoked"), "{}", run.stderr);
+    assert!(file.path.exists(), "the token is left where it was");
+    assert!(org.refresh_token_is_live(&file.field("refresh_token")));
+}
+
+#[test]
+fn logout_of_an_unnamed_default_org_without_a_terminal_is_refused() {
+    let org = org();
+    let (home, file) = Home::with_org("prod", &org);
+    let run = home.sfauth().arg("logout").exits(exit::USAGE);
+    assert!(run.error().contains("default org `prod`"), "{}", run.stderr);
+    assert!(run.hint().unwrap().contains("--org prod"), "{}", run.stderr);
+    assert!(org.refresh_token_is_live(&file.field("refresh_token")));
+    assert_eq!(org.stats().token_requests, 0);
+    home.sfauth().args(["logout", "--yes"]).ok();
+    assert!(!org.refresh_token_is_live(&file.field("refresh_token")));
+}
+
+/// `sfauth ARGS` on a terminal (`script` gives it a pty), `answer` typed in.
+fn on_a_terminal(home: &Home, args: &str, answer: &str) -> Run {
+    TestCommand::new("script")
+        .args(["-qec"])
+        .arg(format!(
+            "{} {args}",
+            sfauth_test_support::command::sfauth_bin().display()
+        ))
+        .arg("/dev/null")
+        .env("SFAUTH_HOME", &home.path)
+        .stdin(format!("{answer}\n"))
+        .run()
+}
+
+#[test]
+fn logout_on_a_terminal_names_the_org_and_asks_first() {
+    let org = org();
+    let (home, file) = Home::with_org("prod", &org);
+    let run = on_a_terminal(&home, "logout", "n");
+    assert!(
+        run.stdout.contains("Log out of `prod`") && run.stdout.contains("[y/N]"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("cancelled"), "{}", run.stdout);
+    assert!(org.refresh_token_is_live(&file.field("refresh_token")));
+    let run = on_a_terminal(&home, "logout", "y");
+    assert!(
+        run.stdout.contains("logged out of `prod`"),
+        "{}",
+        run.stdout
+    );
+    assert!(!org.refresh_token_is_live(&file.field("refresh_token")));
+}
