@@ -801,35 +801,19 @@ pub struct DemoArgs {
 /// overflow the clock arithmetic they feed.
 pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 86400);
 
-/// Parses `90s`, `30m`, `2h`, `1d`, `500ms` or a bare number of seconds. A duration over
-/// [`MAX_DURATION`] is an error, never a wrap or a panic.
+/// Parses a duration as people write it (humantime's syntax: `90s`, `30m`, `1h30m`,
+/// `2 hours`, `1d`, `500ms`), or a bare number of seconds. A duration over
+/// [`MAX_DURATION`] (or one that overflows) is an error, never a wrap or a panic.
 pub fn parse_duration(input: &str) -> Result<Duration, String> {
     let s = input.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
     let too_long = || format!("`{input}` is too long; the most is 36500d (100 years)");
-    if number.is_empty() {
-        return Err(format!(
-            "`{input}` is not a duration; use e.g. 90s, 30m, 2h"
-        ));
-    }
-    let n: u64 = number.parse().map_err(|_| too_long())?;
-    let (unit_ms, unit_secs) = match unit.trim() {
-        "" | "s" | "sec" | "secs" => (false, 1),
-        "ms" => (true, 1),
-        "m" | "min" | "mins" => (false, 60),
-        "h" | "hr" | "hrs" => (false, 3600),
-        "d" | "day" | "days" => (false, 86400),
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{input}`; use ms, s, m, h or d"
-            ));
-        }
-    };
-    let duration = if unit_ms {
-        Duration::from_millis(n)
+    let duration = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        Duration::from_secs(s.parse().map_err(|_| too_long())?)
     } else {
-        Duration::from_secs(n.checked_mul(unit_secs).ok_or_else(too_long)?)
+        humantime::parse_duration(s).map_err(|e| match e {
+            humantime::DurationError::NumberOverflow => too_long(),
+            other => format!("`{input}` is not a duration ({other}); use e.g. 90s, 30m, 1h30m"),
+        })?
     };
     if duration > MAX_DURATION {
         return Err(too_long());
@@ -846,8 +830,11 @@ mod tests {
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(parse_duration("2 weeks").is_err());
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2 hours"), Ok(Duration::from_secs(7200)));
+        assert!(parse_duration("2 fortnights").is_err());
         assert!(parse_duration("h").is_err());
+        assert!(parse_duration("").is_err());
     }
 
     #[test]
