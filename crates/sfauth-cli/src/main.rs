@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         return code;
     }
     let cli = parse();
-    init_logging();
+    init_logging(&cli);
     let json = match &cli.command {
         Command::Refresh(args) => args.json,
         Command::Token(args) => args.format == TokenFormat::Json,
@@ -175,17 +175,36 @@ fn parse() -> Cli {
         _ => None,
     };
     match fast {
-        Some(command) => Cli { command },
+        Some(command) => Cli {
+            command,
+            verbose: 0,
+            quiet: false,
+        },
         None => Cli::parse_from(args),
     }
 }
 
 /// Logs go to stderr, filtered by `SFAUTH_LOG` (default: warnings only).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SFAUTH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+/// Logs on stderr at `-v`/`-q`'s level, else SFAUTH_LOG's, else warnings; in colour only
+/// on a terminal, and never with NO_COLOR set.
+fn init_logging(cli: &Cli) {
+    use std::io::IsTerminal;
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => Some("error"),
+        (false, 0) => None,
+        (false, 1) => Some("info"),
+        (false, 2) => Some("debug"),
+        (false, _) => Some("trace"),
+    };
+    let filter = match level {
+        Some(level) => tracing_subscriber::EnvFilter::new(level),
+        None => tracing_subscriber::EnvFilter::try_from_env("SFAUTH_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+    };
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -121,7 +121,7 @@ fn token_format_env_evaluates_to_the_variables_exec_sets() {
 #[test]
 fn sfauth_json_takes_1_yes_and_true() {
     let org = org();
-    let (home, _) = Home::with_org("prod", &org);
+    let (home, _file) = Home::with_org("prod", &org);
     for value in ["1", "yes", "true", "on", "TRUE"] {
         let run = home.sfauth().arg("orgs").env("SFAUTH_JSON", value).ok();
         assert_eq!(run.json()[0]["alias"], "prod", "SFAUTH_JSON={value}");
@@ -294,4 +294,24 @@ fn logout_on_a_terminal_names_the_org_and_asks_first() {
         run.stdout
     );
     assert!(!org.refresh_token_is_live(&file.field("refresh_token")));
+}
+
+#[test]
+fn dash_v_logs_more_without_colour_off_a_terminal_and_dash_q_logs_less() {
+    let org = org();
+    let (home, _file) = Home::with_org("prod", &org);
+    let run = home.sfauth().args(["-vv", "refresh", "--org", "prod"]).ok();
+    assert!(run.stderr.contains("DEBUG"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "no ANSI codes: {:?}",
+        run.stderr
+    );
+    let run = home
+        .sfauth()
+        .args(["refresh", "--org", "prod", "-q"])
+        .env("SFAUTH_LOG", "debug")
+        .ok();
+    assert!(!run.stderr.contains("DEBUG"), "{}", run.stderr);
+    home.sfauth().args(["-v", "-q", "orgs"]).exits(exit::USAGE);
 }
