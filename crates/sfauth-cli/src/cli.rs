@@ -68,6 +68,9 @@ pub enum Command {
     /// Forward HTTP requests from loopback to an org's instance with its token added, so
     /// that Postman, notebooks and other tools call Salesforce without seeing the token.
     Proxy(ProxyArgs),
+    /// Open the org in a browser, logged in, through a single-use frontdoor URL (as
+    /// `sf org open` does).
+    Open(OpenArgs),
     /// Show the default org, or make ALIAS the default (`--unset` clears it).
     Default(DefaultArgs),
     /// Rename an org's alias, or unset one (the org is forgotten, its token left in place).
@@ -76,6 +79,42 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one per command into --dir.
     Man(ManArgs),
+}
+
+/// `sfauth open`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    sfauth open --org prod\n  \
+    sfauth open --org prod --path /lightning/setup/SetupOneHome/home\n  \
+    sfauth open --org prod --url-only    # print the single-use URL instead")]
+pub struct OpenArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The page to open, a path in the org (default: its home page).
+    #[arg(long, short = 'p', value_name = "PATH")]
+    pub path: Option<String>,
+    /// Print the URL instead of opening it. It logs anyone in once: treat it as a secret.
+    #[arg(long, short = 'r')]
+    pub url_only: bool,
+    /// The browser to open it in (default: the system's, or $BROWSER).
+    #[arg(long, short = 'b', value_enum)]
+    pub browser: Option<OpenBrowser>,
+    /// Print JSON on stdout (it holds the URL).
+    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
+    pub json: bool,
+}
+
+/// The browsers `sfauth open --browser` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OpenBrowser {
+    /// Google Chrome.
+    Chrome,
+    /// Mozilla Firefox.
+    Firefox,
+    /// Safari.
+    Safari,
+    /// Opera.
+    Opera,
 }
 
 /// `sfauth default`.

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         | Command::Completions(_)
         | Command::Man(_) => false,
         Command::Default(args) => args.json,
+        Command::Open(args) => args.json,
     };
     // One worker is plenty for one token; it keeps start-up cheap.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -107,6 +108,7 @@ async fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Logout(args) => commands::revoke::logout(args).await,
         Command::Export(args) => commands::revoke::export(args).await,
         Command::Store(args) => commands::store::run(args).await,
+        Command::Open(args) => commands::open::run(args).await,
         Command::Default(args) => commands::aliases::default(args).await,
         Command::Alias(args) => commands::aliases::run(args).await,
         Command::Completions(args) => commands::furniture::completions(args),
@@ -137,6 +139,7 @@ fn refresh_timeout(command: &Command) -> Option<std::time::Duration> {
         Command::Request(args) => &args.target.http,
         Command::Login(args) => &args.flow.org().http,
         Command::Revoke(args) if args.access_token_only => &args.http,
+        Command::Open(args) => &args.target.http,
         Command::Demo(_)
         | Command::Orgs(_)
         | Command::Status(_)

@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 const ID_CHARS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// `n` random bytes, base64url-encoded: URL- and header-safe, like Salesforce's own tokens.
-fn random_text(bytes: usize) -> String {
+pub(crate) fn random_text(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     // The OS RNG only fails on exotic platforms; an emulator cannot do anything useful
     // without it, and predictable tokens would hide client bugs.

@@ -236,6 +236,77 @@ pub(crate) async fn userinfo(
     )
 }
 
+/// `GET|POST /services/oauth2/singleaccess`: the Single-Access UI Bridge, as `sf org open`
+/// uses it: for a valid session, a frontdoor URL that logs a browser in once, at the path
+/// `redirect_uri` names (a path on this instance; default `/`).
+pub(crate) async fn singleaccess(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    params: crate::form::Params,
+) -> Response {
+    if let Gate::Answer(answer) = gate(&shared, &headers, &method, &uri, &[]) {
+        return *answer;
+    }
+    let start = params.get("redirect_uri").unwrap_or("/").to_owned();
+    if !start.starts_with('/') || start.starts_with("//") {
+        return rest_json(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request", "error_description": "redirect_uri must be a path of this org"}),
+        );
+    }
+    let otp = credentials::random_text(32);
+    {
+        let mut state = shared.lock();
+        state.frontdoor.insert(otp.clone(), start.clone());
+        state.stats.frontdoor_urls += 1;
+    }
+    let start: String = url::form_urlencoded::byte_serialize(start.as_bytes()).collect();
+    rest_json(
+        StatusCode::OK,
+        &json!({"frontdoor_uri": format!("{}/secur/frontdoor.jsp?otp={otp}&startURL={start}&cshc=emulator", shared.url)}),
+    )
+}
+
+/// `GET /secur/frontdoor.jsp?otp=…`: lets a browser in once per frontdoor URL, redirecting
+/// to its path; a URL used already (or never made) gets an error page.
+pub(crate) async fn frontdoor(
+    State(shared): State<Arc<Shared>>,
+    params: crate::form::Params,
+) -> Response {
+    let start = {
+        let mut state = shared.lock();
+        let start = params
+            .get("otp")
+            .and_then(|otp| state.frontdoor.remove(otp));
+        match start {
+            Some(_) => state.stats.frontdoor_logins += 1,
+            None => state.stats.frontdoor_refused += 1,
+        }
+        start
+    };
+    match start {
+        Some(path) => (
+            StatusCode::FOUND,
+            [
+                (header::LOCATION, path),
+                (
+                    header::SET_COOKIE,
+                    "sid=emulated-session; Path=/; Secure; HttpOnly".to_owned(),
+                ),
+            ],
+        )
+            .into_response(),
+        None => (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/html; charset=UTF-8")],
+            "<html><body>This link is no longer valid. Log in again.</body></html>",
+        )
+            .into_response(),
+    }
+}
+
 /// `GET /id/{org_id}/{user_id}`: the identity service, for a valid session and a user of
 /// this org who has logged in.
 pub(crate) async fn identity(

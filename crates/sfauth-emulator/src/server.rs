@@ -52,6 +52,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             post(revoke::revoke).get(revoke::revoke),
         )
         .route("/services/oauth2/userinfo", get(rest::userinfo))
+        .route(
+            "/services/oauth2/singleaccess",
+            post(rest::singleaccess).get(rest::singleaccess),
+        )
+        .route("/secur/frontdoor.jsp", get(rest::frontdoor))
         .route("/services/data", get(rest::versions))
         .route("/services/data/", get(rest::versions))
         .route("/services/data/{*rest}", any(rest::data))

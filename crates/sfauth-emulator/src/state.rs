@@ -204,6 +204,8 @@ pub(crate) struct State {
     pub(crate) last_rest_request: Option<RestRequest>,
     pub(crate) latency: Duration,
     pub(crate) stats: Stats,
+    /// Frontdoor one-time passwords not used yet, with the path each opens.
+    pub(crate) frontdoor: HashMap<String, String>,
 }
 
 /// A REST resource request as the emulator received it.

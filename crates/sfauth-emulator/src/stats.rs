@@ -44,6 +44,12 @@ pub struct Stats {
     pub rest_requests: u64,
     /// REST resource requests answered 401 `INVALID_SESSION_ID`.
     pub rest_unauthorized: u64,
+    /// Single-use frontdoor URLs made (`/services/oauth2/singleaccess`).
+    pub frontdoor_urls: u64,
+    /// Browsers let in by a frontdoor URL (`/secur/frontdoor.jsp`), each URL once.
+    pub frontdoor_logins: u64,
+    /// Frontdoor URLs refused: unknown, or used already.
+    pub frontdoor_refused: u64,
 }
 
 /// Asserts how often an emulator was hit: each named [`Stats`] counter must have the value

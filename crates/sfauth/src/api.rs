@@ -118,6 +118,86 @@ impl Api {
         Ok(second)
     }
 
+    /// A single-use URL that logs a browser in to the org, at `path` (default `/`), as
+    /// `sf org open` makes one: the Single-Access UI Bridge
+    /// (`POST /services/oauth2/singleaccess`). The URL is a credential until it is used.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> sfauth::Result<()> {
+    /// # use sfauth::{Api, FileStore, ConnectedApp, Session};
+    /// # let org = sfauth_emulator::spawn(Default::default()).await.unwrap();
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("t.json");
+    /// # std::fs::write(&path, org.issue_token("ada@example.com").to_string()).unwrap();
+    /// # let session = Session::builder(FileStore::new(&path), ConnectedApp::new(org.config().client_id.clone())).build();
+    /// let api = Api::new(session);
+    /// let url = api.frontdoor_url(Some("/lightning/setup/SetupOneHome/home")).await?;
+    /// assert!(url.expose().contains("/secur/frontdoor.jsp?otp="));
+    /// # Ok(()) }
+    /// ```
+    pub async fn frontdoor_url(&self, path: Option<&str>) -> Result<crate::secret::Secret<String>> {
+        let path = path.unwrap_or("/");
+        if !path.starts_with('/') {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "`{}` is not a path in the org",
+                    path.chars().take(100).collect::<String>()
+                ),
+            )
+            .with_hint("give a path that starts with /, e.g. /lightning/setup/SetupOneHome/home"));
+        }
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("redirect_uri", path)
+            .finish();
+        let request = ApiRequest {
+            method: "POST".into(),
+            target: "/services/oauth2/singleaccess".into(),
+            headers: vec![(
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            )],
+            body: Some(body.into_bytes()),
+        };
+        let answer = self.send(&request).await?;
+        if answer.status != 200 {
+            let said: String = String::from_utf8_lossy(&answer.body)
+                .chars()
+                .take(300)
+                .collect();
+            return Err(Error::new(
+                if answer.status == 401 { ErrorKind::LoginRequired } else { ErrorKind::Protocol },
+                format!(
+                    "Salesforce made no frontdoor URL ({}: {})",
+                    answer.status_line,
+                    said.trim()
+                ),
+            )
+            .with_hint("the session needs the `web` scope (or `full`) for a browser login; log in again with it"));
+        }
+        let uri = serde_json::from_slice::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|v| {
+                v.get("frontdoor_uri")
+                    .and_then(|u| u.as_str())
+                    .map(str::to_owned)
+            })
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Protocol,
+                    "the frontdoor answer holds no frontdoor_uri",
+                )
+            })?;
+        // It opens in a browser: only the org's own kind of origin.
+        resolve(&uri, &uri).map_err(|_| {
+            Error::new(
+                ErrorKind::Protocol,
+                "the frontdoor URL is not an https URL of the org",
+            )
+        })?;
+        Ok(crate::secret::Secret::from(uri))
+    }
+
     async fn send_with(
         &self,
         request: &ApiRequest,

@@ -7,6 +7,7 @@ mod demo;
 pub mod exec;
 pub mod furniture;
 pub mod login;
+pub mod open;
 pub mod orgs;
 pub mod proxy;
 pub mod refresh;

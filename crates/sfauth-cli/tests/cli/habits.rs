@@ -315,3 +315,88 @@ fn dash_v_logs_more_without_colour_off_a_terminal_and_dash_q_logs_less() {
     assert!(!run.stderr.contains("DEBUG"), "{}", run.stderr);
     home.sfauth().args(["-v", "-q", "orgs"]).exits(exit::USAGE);
 }
+
+/// `curl`'s status and redirect for `url`, not following it.
+fn visit(url: &str) -> String {
+    TestCommand::new("curl")
+        .args(["-s", "--noproxy", "*", "-o", "/dev/null"])
+        .args(["-w", "%{http_code} %{redirect_url}", url])
+        .ok()
+        .stdout
+}
+
+#[test]
+fn open_url_only_prints_a_single_use_frontdoor_url_for_the_path() {
+    let org = org();
+    let (home, file) = Home::with_org("prod", &org);
+    let run = home
+        .sfauth()
+        .args([
+            "open",
+            "-o",
+            "prod",
+            "--url-only",
+            "--path",
+            "/lightning/setup/SetupOneHome/home",
+        ])
+        .ok();
+    let url = run.printed().to_owned();
+    assert!(
+        url.starts_with(&format!("{}/secur/frontdoor.jsp?otp=", org.url())),
+        "{url}"
+    );
+    run.never_shows(&file.field("access_token"));
+    assert_eq!(
+        visit(&url),
+        format!("302 {}/lightning/setup/SetupOneHome/home", org.url())
+    );
+    assert!(visit(&url).starts_with("400"), "used once only");
+    let stats = org.stats();
+    assert_eq!(
+        (
+            stats.frontdoor_urls,
+            stats.frontdoor_logins,
+            stats.frontdoor_refused
+        ),
+        (1, 1, 1)
+    );
+}
+
+#[test]
+fn open_hands_the_url_to_the_browser_and_says_so_when_none_opens() {
+    let org = org();
+    let (home, _file) = Home::with_org("prod", &org);
+    let opened = home.dir.path().join("opened");
+    let browser = home.file(
+        "browser.sh",
+        &format!("#!/bin/sh\nprintf '%s' \"$1\" > {}\n", opened.display()),
+    );
+    std::fs::set_permissions(
+        &browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let run = home
+        .sfauth()
+        .args(["open", "--org", "prod"])
+        .env("BROWSER", &browser)
+        .ok();
+    run.stdout_is_empty();
+    assert!(run.stderr.contains("opened `prod`"), "{}", run.stderr);
+    // The browser is started, not waited for.
+    sfauth_test_support::wait_until(
+        "the browser to run",
+        std::time::Duration::from_secs(10),
+        || std::fs::read_to_string(&opened).is_ok_and(|url| !url.is_empty()),
+    );
+    let url = std::fs::read_to_string(&opened).unwrap();
+    assert!(visit(&url).starts_with("302"), "{url}");
+    let run = home
+        .sfauth()
+        .args(["open", "--org", "prod"])
+        .env("BROWSER", home.dir.path().join("no-such-browser"))
+        .env("PATH", "/nonexistent")
+        .exits(exit::USAGE);
+    assert!(run.error().contains("no browser opened"), "{}", run.stderr);
+    assert!(run.hint().unwrap().contains("--url-only"), "{}", run.stderr);
+}

@@ -169,3 +169,20 @@ fn web_login_that_no_browser_finishes_gives_up_with_login_required() {
     assert_eq!(org.stats().authorizations, 0);
     home.assert_no_org();
 }
+
+#[test]
+fn a_headless_web_login_says_at_once_that_no_browser_opened() {
+    let redirect = loopback_redirect_uri();
+    let org = org_with_callback(&redirect, Consent::Approve);
+    let home = Home::new();
+    let run = web_login(&home, &org, &redirect, "1s")
+        .env("BROWSER", home.dir.path().join("no-such-browser"))
+        .env("PATH", "/nonexistent")
+        .fails();
+    assert!(
+        run.stderr.contains("no browser opened here"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--no-browser"), "{}", run.stderr);
+}

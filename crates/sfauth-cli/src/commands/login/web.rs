@@ -42,7 +42,11 @@ pub async fn run(args: &WebArgs) -> anyhow::Result<()> {
             pending.authorize_url()
         );
         if let Err(e) = webbrowser::open(pending.authorize_url()) {
-            tracing::debug!("no browser opened: {e}");
+            // Said at once: a headless machine would otherwise wait out --wait in silence.
+            errln!(
+                "note: no browser opened here ({e}); open the URL above on any machine that can \
+                 reach this one's port, or run again with --no-browser to paste the redirected URL"
+            );
         }
         listener.wait(&pending, args.wait).await?
     };
