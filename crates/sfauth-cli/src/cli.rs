@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "sfauth",
+    disable_help_subcommand = true,
     version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("SFAUTH_COMMIT"), ")"),
     about,
     max_term_width = 100,
@@ -75,6 +76,12 @@ pub enum Command {
     Default(DefaultArgs),
     /// Rename an org's alias, or unset one (the org is forgotten, its token left in place).
     Alias(AliasCommandArgs),
+    /// Show where sfauth keeps its files and what each setting resolves to, and from where
+    /// (flag, env, config, default). No secret is shown.
+    Config(ConfigArgs),
+    /// Help on a command, or on a topic: `environment` (the variables sfauth reads) or
+    /// `exit-codes`.
+    Help(HelpArgs),
     /// Print a shell completion script: bash, zsh, fish or powershell.
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one per command into --dir.
@@ -163,6 +170,28 @@ pub enum AliasAction {
         #[arg(value_name = "ALIAS")]
         alias: String,
     },
+}
+
+/// `sfauth config`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  sfauth config\n  sfauth config --org prod --json")]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub select: OrgSelection,
+    /// Print JSON on stdout.
+    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
+    pub json: bool,
+}
+
+/// `sfauth help`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sfauth help environment\n  sfauth help exit-codes\n  sfauth help login web"
+)]
+pub struct HelpArgs {
+    /// A topic (`environment`, `exit-codes`) or a command, e.g. `login web`.
+    #[arg(value_name = "TOPIC")]
+    pub topic: Vec<String>,
 }
 
 /// `sfauth completions`.

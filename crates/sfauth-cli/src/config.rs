@@ -50,6 +50,11 @@ impl Home {
             .join(format!("{}.json", alias.as_str()))
     }
 
+    /// Where sfauth's own token files live.
+    pub fn token_dir(&self) -> PathBuf {
+        self.0.join("tokens")
+    }
+
     /// Where the locks of stores without one of their own (the keychain) live.
     pub fn lock_dir(&self) -> PathBuf {
         self.0.join("locks")

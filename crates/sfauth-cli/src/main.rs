@@ -7,6 +7,7 @@ mod commands;
 mod config;
 mod exit;
 mod fast_path;
+mod help_topics;
 mod org;
 mod out;
 mod output;
@@ -40,10 +41,12 @@ fn main() -> ExitCode {
         | Command::Logout(_)
         | Command::Export(_)
         | Command::Alias(_)
+        | Command::Help(_)
         | Command::Completions(_)
         | Command::Man(_) => false,
         Command::Default(args) => args.json,
         Command::Open(args) => args.json,
+        Command::Config(args) => args.json,
     };
     // One worker is plenty for one token; it keeps start-up cheap.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -111,6 +114,8 @@ async fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Open(args) => commands::open::run(args).await,
         Command::Default(args) => commands::aliases::default(args).await,
         Command::Alias(args) => commands::aliases::run(args).await,
+        Command::Help(args) => help_topics::run(args),
+        Command::Config(args) => commands::settings::run(args).await,
         Command::Completions(args) => commands::furniture::completions(args),
         Command::Man(args) => commands::furniture::man(args),
         Command::Agent(_) | Command::Proxy(_) => runs_from_main(),
@@ -151,6 +156,8 @@ fn refresh_timeout(command: &Command) -> Option<std::time::Duration> {
         | Command::Proxy(_)
         | Command::Default(_)
         | Command::Alias(_)
+        | Command::Help(_)
+        | Command::Config(_)
         | Command::Completions(_)
         | Command::Man(_) => return None,
     };

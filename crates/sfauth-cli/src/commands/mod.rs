@@ -13,6 +13,7 @@ pub mod proxy;
 pub mod refresh;
 pub mod request;
 pub mod revoke;
+pub mod settings;
 pub mod store;
 pub mod token;
 

@@ -678,6 +678,97 @@ impl ResolvedOrg {
         self.alias.as_ref().map(|a| &a.value)
     }
 
+    /// The org's settings as `sfauth config` shows them: (name, value, where it came from).
+    /// Where a secret would come from is shown, never the secret.
+    pub fn settings(&self) -> Vec<(&'static str, serde_json::Value, String)> {
+        let mut rows = Vec::new();
+        if let Some(alias) = &self.alias {
+            rows.push(("org", alias.value.as_str().into(), alias.source.to_string()));
+        }
+        let Some(record) = &self.stored else {
+            return rows;
+        };
+        rows.push(("org.flow", record.flow.as_str().into(), "config".to_owned()));
+        rows.push((
+            "org.username",
+            record.username.clone().into(),
+            "config".to_owned(),
+        ));
+        match &self.shared {
+            Some(shared) => rows.push((
+                "org.store",
+                shared.url.value.to_string().into(),
+                shared.url.source.to_string(),
+            )),
+            None => {
+                rows.push(("org.store", "file".into(), "default".to_owned()));
+                rows.push((
+                    "org.token_file",
+                    self.token_file.value.display().to_string().into(),
+                    self.token_file.source.to_string(),
+                ));
+            }
+        }
+        let app = self
+            .clone_for_settings()
+            .with_app(&crate::cli::AppArgs::default(), None)
+            .ok();
+        let resolved = app.as_ref().unwrap_or(self);
+        if let Some(id) = &resolved.client_id {
+            rows.push((
+                "org.client_id",
+                id.value.clone().into(),
+                id.source.to_string(),
+            ));
+        }
+        if let Some(url) = &resolved.login_url {
+            rows.push((
+                "org.login_url",
+                url.value.as_str().into(),
+                url.source.to_string(),
+            ));
+        }
+        let secret = match (
+            &record.secret.client_secret_file,
+            &record.secret.client_secret_env,
+        ) {
+            (Some(path), _) => format!("file {}", path.display()),
+            (None, Some(var)) => format!("env {var}"),
+            (None, None) if std::env::var_os(secrets::CLIENT_SECRET_ENV).is_some() => {
+                format!("env {}", secrets::CLIENT_SECRET_ENV)
+            }
+            (None, None) => "none".to_owned(),
+        };
+        rows.push(("org.client_secret", secret.into(), "config".to_owned()));
+        let expiry = record.expiry(None);
+        rows.push((
+            "org.max_age",
+            crate::output::age(expiry.max_age()).into(),
+            if record.session_timeout_secs.is_some() {
+                "config"
+            } else {
+                "default"
+            }
+            .to_owned(),
+        ));
+        rows.push((
+            "org.introspect",
+            record.introspect.into(),
+            "config".to_owned(),
+        ));
+        rows
+    }
+
+    /// The same org, for resolving its app without changing this one.
+    fn clone_for_settings(&self) -> ResolvedOrg {
+        let mut copy = ResolvedOrg::bare(self.token_file.clone(), None);
+        copy.alias = self.alias.clone();
+        copy.stored = self.stored.clone();
+        copy.store_app = self.store_app.clone();
+        copy.http = self.http.clone();
+        copy
+    }
+
     /// Whether the command line or the environment named the org (not the default org).
     pub fn named_explicitly(&self) -> bool {
         self.alias

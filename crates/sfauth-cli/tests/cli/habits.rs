@@ -400,3 +400,57 @@ fn open_hands_the_url_to_the_browser_and_says_so_when_none_opens() {
     assert!(run.error().contains("no browser opened"), "{}", run.stderr);
     assert!(run.hint().unwrap().contains("--url-only"), "{}", run.stderr);
 }
+
+#[test]
+fn config_shows_each_setting_and_where_it_came_from_without_secrets() {
+    let org = org();
+    let (home, file) = Home::with_org("prod", &org);
+    let run = home
+        .sfauth()
+        .args(["config", "--json"])
+        .env("SFAUTH_TIMEOUT", "10s")
+        .ok();
+    let json = run.json();
+    assert_eq!(json["schema_version"], 1);
+    let settings = &json["settings"];
+    assert_eq!(settings["timeout"]["value"], "10s");
+    assert_eq!(settings["timeout"]["source"], "env SFAUTH_TIMEOUT");
+    assert_eq!(settings["retries"]["source"], "default");
+    assert_eq!(settings["home"]["source"], "env SFAUTH_HOME");
+    assert_eq!(settings["default_org"]["value"], "prod");
+    assert_eq!(settings["org"]["value"], "prod");
+    assert_eq!(settings["org.client_id"]["value"], org.client_id());
+    assert_eq!(settings["org.client_id"]["source"], "the org's config");
+    run.never_shows(&file.field("access_token"))
+        .never_shows(&file.field("refresh_token"))
+        .never_shows(org.client_secret());
+    let table = home.sfauth().args(["config", "-o", "prod"]).ok();
+    assert!(table.stdout.contains("SETTING") && table.stdout.contains("org.login_url"));
+}
+
+#[test]
+fn help_has_topics_for_the_environment_and_exit_codes() {
+    let env = sfauth().args(["help", "environment"]).ok();
+    for var in [
+        "SFAUTH_HOME",
+        "SFAUTH_ORG",
+        "SF_TARGET_ORG",
+        "SFAUTH_STORE",
+        "SFDX_AUTH_URL",
+    ] {
+        assert!(env.stdout.contains(var), "{var}");
+    }
+    let codes = sfauth().args(["help", "exit-codes"]).ok();
+    assert!(
+        codes.stdout.contains("3  login required"),
+        "{}",
+        codes.stdout
+    );
+    let web = sfauth().args(["help", "login", "web"]).ok();
+    assert!(
+        web.stdout.contains("Usage: sfauth login web"),
+        "{}",
+        web.stdout
+    );
+    sfauth().args(["help", "nope"]).exits(exit::USAGE);
+}
