@@ -1008,7 +1008,9 @@ fn require_client_id(client_id: Option<Sourced<String>>) -> Result<Sourced<Strin
         .filter(|id| !id.value.is_empty())
         .ok_or_else(|| {
             Error::new(ErrorKind::Usage, "no client id given").with_hint(
-                "pass --client-id with the connected app's Consumer Key (or set SFAUTH_CLIENT_ID)",
+                "pass --client-id with the connected app's Consumer Key (or set \
+                 SFAUTH_CLIENT_ID); to create the app, see \"Creating the app sfauth logs in \
+                 with\" in the README",
             )
         })
 }

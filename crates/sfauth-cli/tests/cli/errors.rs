@@ -497,7 +497,8 @@ failures! {
         code: exit::USAGE,
         error: "no client id given",
         hint: Some("pass --client-id with the connected app's Consumer Key (or set \
-                    SFAUTH_CLIENT_ID)"),
+                    SFAUTH_CLIENT_ID); to create the app, see \"Creating the app sfauth logs in \
+                    with\" in the README"),
     }
 
     a_client_secret_flag_is_not_offered {
