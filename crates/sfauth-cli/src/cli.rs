@@ -417,6 +417,9 @@ pub struct ListArgs {
 
 /// `sfauth status`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sfauth status --org prod\n  sfauth status --org prod --json | jq -r .expires_at\n  sfauth status --org prod --format sf | jq -r .result.instanceUrl   # as sf org display --json"
+)]
 pub struct StatusArgs {
     #[command(flatten)]
     pub select: OrgSelection,
@@ -424,6 +427,22 @@ pub struct StatusArgs {
     /// Print JSON on stdout.
     #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
     pub json: bool,
+
+    /// `sf`: the shape of `sf org display --json` (`{"status": 0, "result": {…}}`), for
+    /// scripts written against it; the access token is redacted, as sf redacts it.
+    #[arg(long, value_enum, conflicts_with = "json")]
+    pub format: Option<StatusFormat>,
+}
+
+/// `sfauth status --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// Lines for people.
+    Human,
+    /// sfauth's JSON (as --json).
+    Json,
+    /// `sf org display --json`'s shape.
+    Sf,
 }
 
 /// `sfauth login <flow>`.

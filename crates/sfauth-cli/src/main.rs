@@ -31,7 +31,9 @@ fn main() -> ExitCode {
         Command::Token(args) => args.format == TokenFormat::Json,
         Command::Header(_) | Command::Exec(_) | Command::Request(_) => false,
         Command::Orgs(args) => args.json,
-        Command::Status(args) => args.json,
+        Command::Status(args) => {
+            args.json || args.format.is_some_and(|f| f != cli::StatusFormat::Human)
+        }
         Command::Store(args) => matches!(&args.action, cli::StoreAction::List(l) if l.json),
         Command::Demo(_)
         | Command::Agent(_)

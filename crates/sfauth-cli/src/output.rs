@@ -59,27 +59,37 @@ pub fn unix_secs(time: SystemTime) -> Option<u64> {
     time.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
 }
 
-/// `time` as RFC 3339 in UTC, to the second: `2026-12-02T14:05:09Z`. Before the epoch: the
-/// epoch.
+/// `time` as RFC 3339 in UTC, to the second: `2026-12-02T14:05:09Z` (humantime's
+/// formatter). Before the epoch: the epoch.
 pub fn rfc3339(time: SystemTime) -> String {
-    let secs = unix_secs(time).unwrap_or(0);
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's `civil_from_days`).
-    let z = i64::try_from(days).unwrap_or(i64::MAX / 2) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    humantime::format_rfc3339_seconds(time.max(UNIX_EPOCH)).to_string()
+}
+
+/// The version of the JSON that commands print: raised when a field changes meaning or
+/// goes away (new fields do not raise it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A token's times as every command's JSON gives them: `issued_at` and `expires_at` in
+/// RFC 3339 (null when unknown), `expires_in` in seconds from now (0 once past), and where
+/// the expiry came from.
+pub fn token_times(
+    token: &sfauth::Token,
+    expiry: &sfauth::ExpiryPolicy,
+) -> serde_json::Map<String, serde_json::Value> {
+    let estimate = expiry.expiry(token);
+    let expires_in = estimate.map(|e| {
+        e.at.duration_since(SystemTime::now())
+            .map_or(0, |left| left.as_secs())
+    });
+    let mut times = serde_json::Map::new();
+    times.insert("issued_at".into(), token.issued_at().map(rfc3339).into());
+    times.insert("expires_at".into(), estimate.map(|e| rfc3339(e.at)).into());
+    times.insert("expires_in".into(), expires_in.into());
+    times.insert(
+        "expiry_source".into(),
+        estimate.map(|e| e.source.as_str()).into(),
+    );
+    times
 }
 
 /// Now, in milliseconds since the Unix epoch, as Salesforce writes `issued_at`.

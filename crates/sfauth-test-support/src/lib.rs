@@ -51,7 +51,9 @@ pub mod prelude {
     pub use crate::contract::{Snapshot, exit, secrets_of};
     pub use crate::home::Home;
     pub use crate::org::{OrgBuilder, OrgExt, USERNAME, org};
-    pub use crate::token::{TokenFile, aged, keys, mode, stale, text, without};
+    pub use crate::token::{
+        TokenFile, aged, issued_at_rfc3339, keys, mode, rfc3339_secs, stale, text, without,
+    };
     pub use sfauth_emulator::{Config, Consent, Emulator, Fault, TlsLeaf};
 }
 

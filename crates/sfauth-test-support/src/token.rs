@@ -173,3 +173,23 @@ impl TokenFile {
         self.beside("client_secret", secret)
     }
 }
+
+/// The unix seconds of an RFC 3339 time in JSON (`"2026-12-03T11:10:16Z"`), as the
+/// commands print every time; panics, naming it, if it is not one.
+pub fn rfc3339_secs(value: &Value) -> u64 {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("not an RFC 3339 string: {value}"));
+    humantime::parse_rfc3339(text)
+        .unwrap_or_else(|e| panic!("`{text}` is not RFC 3339: {e}"))
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after the epoch")
+        .as_secs()
+}
+
+/// Salesforce's `issued_at` (milliseconds, as text) as the commands print it: RFC 3339.
+pub fn issued_at_rfc3339(millis: &str) -> String {
+    let millis: u64 = millis.parse().expect("issued_at is milliseconds");
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(millis / 1000);
+    humantime::format_rfc3339_seconds(at).to_string()
+}

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use sfauth::{FileStore, SfCliHome, StoreUrl, Token, TokenStore};
 
 use crate::agent::client::AgentClient;
-use crate::cli::{ListArgs, StatusArgs};
+use crate::cli::{ListArgs, StatusArgs, StatusFormat};
 use crate::config::{Alias, Config, Home, Org};
 use crate::org::ResolvedOrg;
 use crate::out::{errln, outln};
@@ -88,6 +88,7 @@ fn list_sf_cli(args: &ListArgs, config: &Config) -> anyhow::Result<()> {
             .map(|(alias, _)| alias.as_str())
             .collect();
         rows.push(serde_json::json!({
+            "schema_version": output::SCHEMA_VERSION,
             "username": org.username,
             "aliases": org.aliases,
             "default": org.is_default,
@@ -168,7 +169,14 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
         None => None,
     };
     details["agent"] = agent.unwrap_or(serde_json::Value::Null);
-    if args.json {
+    let format = match (args.format, args.json) {
+        (Some(format), _) => format,
+        (None, true) => StatusFormat::Json,
+        (None, false) => StatusFormat::Human,
+    };
+    if format == StatusFormat::Sf {
+        outln!("{}", sf_org_display(&details))?;
+    } else if format == StatusFormat::Json {
         outln!("{details}")?;
     } else if let serde_json::Value::Object(map) = details {
         for line in output::fields(&map) {
@@ -176,6 +184,31 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `details` in the shape of `sf org display --json`, the access token redacted as the
+/// Salesforce CLI (2.136.8 and later) redacts it.
+fn sf_org_display(details: &serde_json::Value) -> serde_json::Value {
+    let alias = details["alias"].as_str().unwrap_or_default();
+    let connected = match details["fresh"].as_bool() {
+        Some(true) => "Connected",
+        Some(false) => "Expired",
+        None => "Unknown",
+    };
+    serde_json::json!({
+        "status": 0,
+        "result": {
+            "id": details["org_id"],
+            "accessToken": format!("[REDACTED] Use 'sfauth token --org {alias}' to view"),
+            "instanceUrl": details["instance_url"],
+            "loginUrl": details["login_url"],
+            "username": details["username"],
+            "clientId": details["client_id"],
+            "connectedStatus": connected,
+            "alias": alias,
+        },
+        "warnings": [],
+    })
 }
 
 /// One org as JSON: no secret, the access token shown as `[redacted]`.
@@ -194,6 +227,7 @@ fn describe(alias: &Alias, org: &Org, token: Option<&Token>, default: bool) -> s
         (None, None) => "none".to_owned(),
     };
     serde_json::json!({
+        "schema_version": output::SCHEMA_VERSION,
         "alias": alias.as_str(),
         "default": default,
         "flow": org.flow.as_str(),
@@ -216,12 +250,16 @@ fn describe(alias: &Alias, org: &Org, token: Option<&Token>, default: bool) -> s
             .map(|_| org.store_key.as_deref().unwrap_or(alias.as_str())),
         "access_token": token.map(|_| "[redacted]"),
         "refresh_token": token.map(|t| if t.refresh_token().is_some() { "[redacted]" } else { "none" }),
-        "issued_at": token.and_then(Token::issued_at_raw),
+        "issued_at": token.and_then(Token::issued_at).map(output::rfc3339),
         "token_age": age.map(output::age),
         // A revoked token is never fresh, whatever its age.
         "fresh": token.map(|t| !org.revoked && expiry.is_fresh(t)),
         "revoked": org.revoked,
-        "expires_at": estimate.and_then(|e| output::unix_secs(e.at)),
+        "expires_at": estimate.map(|e| output::rfc3339(e.at)),
+        "expires_in": estimate.map(|e| {
+            e.at.duration_since(SystemTime::now())
+                .map_or(0, |left| left.as_secs())
+        }),
         "expiry_source": estimate.map(|e| e.source.as_str()),
         "session_timeout": output::age(expiry.max_age()),
         "introspect": org.introspect,

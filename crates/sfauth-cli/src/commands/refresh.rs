@@ -33,13 +33,14 @@ pub fn summary(outcome: &RefreshOutcome, token_file: &str) -> serde_json::Value 
         _ => ("other", None, None),
     };
     serde_json::json!({
+        "schema_version": crate::output::SCHEMA_VERSION,
         "action": action,
         "rotated": rotated,
         "signature": signature,
         "user_id": t.user_id(),
         "org_id": t.org_id(),
         "instance_url": t.instance_url(),
-        "issued_at": t.issued_at_raw(),
+        "issued_at": t.issued_at().map(crate::output::rfc3339),
         "token_file": token_file,
     })
 }

@@ -1,13 +1,10 @@
 //! `sfauth token` and `sfauth header`: print a valid access token. The fresh path reads one
 //! file and builds no HTTP client.
 
-use std::time::SystemTime;
-
 use sfauth::{ExpiryPolicy, Token};
 
 use crate::cli::{HeaderArgs, TargetArgs, TokenArgs, TokenFormat};
 use crate::org::ResolvedOrg;
-use crate::output::unix_secs;
 
 /// Runs `sfauth token`.
 pub async fn run(args: &TokenArgs) -> anyhow::Result<()> {
@@ -38,18 +35,15 @@ pub fn render(
         TokenFormat::Bare => format!("{}\n", access.expose()),
         TokenFormat::Header => format!("Authorization: Bearer {}\n", access.expose()),
         TokenFormat::Json => {
-            let estimate = expiry.expiry(token);
-            let expires_at = estimate.and_then(|e| unix_secs(e.at));
-            let now = unix_secs(SystemTime::now()).unwrap_or_default();
-            let body = serde_json::json!({
-                "access_token": access.expose(),
-                "instance_url": token.instance_url(),
-                "issued_at": token.issued_at_raw(),
-                "expires_at": expires_at,
-                "expires_in": expires_at.map(|e| e.saturating_sub(now)),
-                "expiry_source": estimate.map(|e| e.source.as_str()),
-            });
-            format!("{body}\n")
+            let mut body = serde_json::Map::new();
+            body.insert(
+                "schema_version".into(),
+                crate::output::SCHEMA_VERSION.into(),
+            );
+            body.insert("access_token".into(), access.expose().into());
+            body.insert("instance_url".into(), token.instance_url().into());
+            body.extend(crate::output::token_times(token, &expiry));
+            format!("{}\n", serde_json::Value::Object(body))
         }
         TokenFormat::Env => exported(token)
             .iter()

@@ -454,3 +454,71 @@ fn help_has_topics_for_the_environment_and_exit_codes() {
     );
     sfauth().args(["help", "nope"]).exits(exit::USAGE);
 }
+
+/// Every `…_at` field of `value`, at any depth.
+fn times_in(value: &serde_json::Value, found: &mut Vec<(String, serde_json::Value)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                if key.ends_with("_at") && !inner.is_null() {
+                    found.push((key.clone(), inner.clone()));
+                }
+                times_in(inner, found);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| times_in(i, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_command_s_json_parses_with_jq_and_its_times_are_rfc_3339() {
+    let org = org();
+    let (home, _file) = Home::with_org("prod", &org);
+    let commands: &[&[&str]] = &[
+        &["token", "--org", "prod", "--format", "json"],
+        &["refresh", "--org", "prod", "--json"],
+        &["status", "--org", "prod", "--json"],
+        &["status", "--org", "prod", "--format", "sf"],
+        &["orgs", "--json"],
+        &["config", "--json"],
+        &["default", "--json"],
+        &["open", "--org", "prod", "--json"],
+    ];
+    let mut times = Vec::new();
+    for args in commands {
+        let run = home.sfauth().args(*args).ok();
+        let checked = TestCommand::new("jq")
+            .args(["-e", "."])
+            .stdin(run.stdout.clone())
+            .run();
+        assert_eq!(checked.code, Some(0), "jq refused {args:?}: {}", run.stdout);
+        times_in(&run.json(), &mut times);
+    }
+    assert!(times.len() >= 4, "times were printed: {times:?}");
+    for (key, value) in times {
+        rfc3339_secs(&value);
+        assert!(!key.is_empty());
+    }
+    let status = home
+        .sfauth()
+        .args(["status", "--org", "prod", "--json"])
+        .ok()
+        .json();
+    assert!(status["expires_in"].as_u64().is_some(), "{status}");
+    assert_eq!(status["schema_version"], 1);
+    let sf = home
+        .sfauth()
+        .args(["status", "--org", "prod", "--format", "sf"])
+        .ok()
+        .json();
+    assert_eq!(sf["status"], 0);
+    assert_eq!(sf["result"]["alias"], "prod");
+    assert_eq!(sf["result"]["instanceUrl"], org.url());
+    assert!(
+        sf["result"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .starts_with("[REDACTED]")
+    );
+}

@@ -127,7 +127,11 @@ fn refresh_json_summary_describes_the_refresh() {
     assert_eq!(summary["user_id"], user_id);
     assert_eq!(summary["org_id"], org.config().org_id.as_str());
     assert_eq!(summary["instance_url"], org.url());
-    assert_eq!(summary["issued_at"], stored["issued_at"]);
+    assert_eq!(
+        summary["issued_at"],
+        issued_at_rfc3339(stored["issued_at"].as_str().unwrap())
+    );
+    assert_eq!(summary["schema_version"], 1);
     assert_eq!(summary["token_file"], file.path.display().to_string());
     for secret in secrets_of(&org, &stored) {
         run.never_shows(&secret);

@@ -48,6 +48,7 @@ fn token_format_json_prints_the_token_and_its_estimated_expiry() {
     assert_eq!(
         keys(&printed),
         [
+            "schema_version",
             "access_token",
             "instance_url",
             "issued_at",
@@ -56,13 +57,14 @@ fn token_format_json_prints_the_token_and_its_estimated_expiry() {
             "expiry_source"
         ]
     );
+    assert_eq!(printed["schema_version"], 1);
     assert_eq!(printed["access_token"], file.field("access_token").as_str());
     assert_eq!(printed["instance_url"], org.url());
     let issued_at = file.field("issued_at");
-    assert_eq!(printed["issued_at"], issued_at.as_str());
+    assert_eq!(printed["issued_at"], issued_at_rfc3339(&issued_at));
     let issued_secs = issued_at.parse::<u64>().unwrap() / 1000;
-    // Salesforce's default session timeout: 2 h after issue.
-    assert_eq!(printed["expires_at"].as_u64(), Some(issued_secs + 7200));
+    // Salesforce's default session timeout: 2 h after issue, in RFC 3339.
+    assert_eq!(rfc3339_secs(&printed["expires_at"]), issued_secs + 7200);
     let expires_in = printed["expires_in"]
         .as_u64()
         .expect("expires_in is a number");
