@@ -235,9 +235,59 @@ async fn stats_endpoint_reports_the_counters_as_json() {
             "introspections": 0,
             "rest_requests": 0,
             "rest_unauthorized": 0,
+            "frontdoor_urls": 0,
+            "frontdoor_logins": 0,
+            "frontdoor_refused": 0,
         })
     );
     assert_eq!(serde_json::to_value(emulator.stats()).unwrap(), body);
+}
+
+#[tokio::test]
+async fn a_frontdoor_url_lets_a_browser_in_once_at_its_path() {
+    let emulator = emulator(Config::default()).await;
+    let issued = emulator.issue_token("alice@example.com");
+    let access = issued["access_token"].as_str().unwrap();
+    let answer: Value = client()
+        .post(format!("{}/services/oauth2/singleaccess", emulator.url()))
+        .bearer_auth(access)
+        .form(&[("redirect_uri", "/lightning/page/home")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = answer["frontdoor_uri"].as_str().unwrap().to_owned();
+    assert!(
+        url.starts_with(&format!("{}/secur/frontdoor.jsp?otp=", emulator.url())),
+        "{url}"
+    );
+    let browser = client_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let first = browser.get(&url).send().await.unwrap();
+    assert_eq!(first.status(), 302);
+    assert_eq!(first.headers()["location"], "/lightning/page/home");
+    let again = browser.get(&url).send().await.unwrap();
+    assert_eq!(again.status(), 400, "a frontdoor URL works once");
+    let unauthorized = client()
+        .post(format!("{}/services/oauth2/singleaccess", emulator.url()))
+        .bearer_auth("00Dx!AQ.not-a-session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorized.status(), 401);
+    let stats = emulator.stats();
+    assert_eq!(
+        (
+            stats.frontdoor_urls,
+            stats.frontdoor_logins,
+            stats.frontdoor_refused
+        ),
+        (1, 1, 1)
+    );
 }
 
 #[tokio::test]
