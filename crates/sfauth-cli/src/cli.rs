@@ -34,40 +34,80 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Refresh the token now and save it (rotation-safe, one refresh at a time).
+    #[command(
+        after_help = "Examples:\n  sfauth refresh --org prod\n  sfauth refresh --token-file _salesforce.json --client-id \"$CONSUMER_KEY\" --json"
+    )]
     Refresh(RefreshArgs),
     /// Print a valid access token, refreshing it only when it is stale.
+    #[command(
+        after_help = "Examples:\n  sfauth token --org prod\n  eval \"$(sfauth token --org prod --format env)\""
+    )]
     Token(TokenArgs),
     /// Print `Authorization: Bearer <token>`, for curl -H "$(sfauth header)".
+    #[command(
+        after_help = "Example:\n  curl -H \"$(sfauth header --org prod)\" \"$SF_INSTANCE_URL/services/data/\""
+    )]
     Header(HeaderArgs),
     /// Run a command with SF_ACCESS_TOKEN, SF_INSTANCE_URL (and SF_ORG_INSTANCE_URL,
     /// SF_API_INSTANCE_URL) and SF_ORG_ALIAS set.
+    #[command(
+        after_help = "Example:\n  sfauth exec --org prod -- sh -c 'curl -H \"Authorization: Bearer $SF_ACCESS_TOKEN\" \"$SF_INSTANCE_URL/services/data/\"'"
+    )]
     Exec(ExecArgs),
     /// An authenticated REST call; refreshes once if the session expired.
+    #[command(
+        after_help = "Examples:\n  sfauth request --org prod /services/data/v62.0/limits\n  sfauth request --org prod -X POST --data @account.json /services/data/v62.0/sobjects/Account"
+    )]
     Request(RequestArgs),
     /// Run the whole job against a built-in Salesforce emulator: no org needed (in builds
     /// with the `demo` feature).
+    #[command(
+        after_help = "Example:\n  cargo run -p sfauth-cli --features demo -- demo --callers 8"
+    )]
     Demo(DemoArgs),
     /// Store an org under an alias, by one of Salesforce's login flows.
+    #[command(
+        after_help = "Examples:\n  sfauth login web --alias prod --client-id \"$CONSUMER_KEY\"\n  sfauth login sf --alias dev --from my-scratch-org"
+    )]
     Login(LoginArgs),
     /// List the stored orgs.
+    #[command(
+        after_help = "Examples:\n  sfauth orgs\n  sfauth orgs --sf\n  sfauth orgs --json | jq -r '.[].alias'"
+    )]
     Orgs(ListArgs),
     /// Show one org's details, with its token redacted.
     Status(StatusArgs),
     /// Revoke the org's refresh token (and its access tokens) at Salesforce.
+    #[command(
+        after_help = "Examples:\n  sfauth revoke --org prod\n  sfauth revoke --org prod --access-token-only"
+    )]
     Revoke(RevokeArgs),
     /// Revoke at Salesforce, then forget the org and delete its token.
+    #[command(
+        after_help = "Examples:\n  sfauth logout --org prod\n  sfauth logout --org old-sandbox --local-only --yes"
+    )]
     Logout(LogoutArgs),
     /// Print the org as an SFDX auth URL (force://...). Prints a secret; single-use when the
     /// refresh token rotates (for CI, prefer `login jwt`).
+    #[command(after_help = "Example:\n  sfauth export --org ci --format sfdx-url > auth-url.txt")]
     Export(ExportArgs),
     /// Work with a token store many machines share (PostgreSQL, Redis): import, export,
     /// list, delete, init.
+    #[command(
+        after_help = "Examples:\n  sfauth store init --store postgres://sfauth@db.internal/tokens\n  sfauth store list --store redis://127.0.0.1:6379/0 --json"
+    )]
     Store(StoreCommandArgs),
     /// Keep orgs' tokens fresh ahead of expiry and serve them on a private unix socket;
     /// `token`, `header`, `exec` and `request` use it when it answers.
+    #[command(
+        after_help = "Examples:\n  sfauth agent\n  sfauth agent --org prod --sink prod=/run/app/token"
+    )]
     Agent(AgentArgs),
     /// Forward HTTP requests from loopback to an org's instance with its token added, so
     /// that Postman, notebooks and other tools call Salesforce without seeing the token.
+    #[command(
+        after_help = "Examples:\n  sfauth proxy --org prod --listen 127.0.0.1:8701\n  curl http://127.0.0.1:8701/services/data/"
+    )]
     Proxy(ProxyArgs),
     /// Open the org in a browser, logged in, through a single-use frontdoor URL (as
     /// `sf org open` does).
@@ -75,6 +115,9 @@ pub enum Command {
     /// Show the default org, or make ALIAS the default (`--unset` clears it).
     Default(DefaultArgs),
     /// Rename an org's alias, or unset one (the org is forgotten, its token left in place).
+    #[command(
+        after_help = "Examples:\n  sfauth alias rename prod prod-eu\n  sfauth alias unset old-sandbox"
+    )]
     Alias(AliasCommandArgs),
     /// Show where sfauth keeps its files and what each setting resolves to, and from where
     /// (flag, env, config, default). No secret is shown.
@@ -306,15 +349,30 @@ pub struct StoreCommandArgs {
 pub enum StoreAction {
     /// Create what the store needs (PostgreSQL: its table) and check its settings (Redis:
     /// whether a crash can lose the last writes). Safe to run again.
+    #[command(
+        after_help = "Example:\n  sfauth store init --store postgres://sfauth@db.internal/tokens"
+    )]
     Init(StoreTargetArgs),
     /// Copy a token JSON (the seeds' format, or an sfauth token file) into the store under
     /// the key, under the store's lock: a developer's login becomes the fleet's.
+    #[command(
+        after_help = "Example:\n  sfauth store import --store redis://127.0.0.1:6379/0 --store-key prod token.json"
+    )]
     Import(StoreImportArgs),
     /// Print the token JSON the store holds under the key. Prints a secret.
+    #[command(
+        after_help = "Example:\n  sfauth store export --store redis://127.0.0.1:6379/0 --store-key prod > token.json"
+    )]
     Export(StoreTargetArgs),
     /// List the keys the store holds, with their age; no secrets.
+    #[command(
+        after_help = "Example:\n  sfauth store list --store postgres://sfauth@db.internal/tokens"
+    )]
     List(StoreListArgs),
     /// Delete the token under the key, under the store's lock.
+    #[command(
+        after_help = "Example:\n  sfauth store delete --store redis://127.0.0.1:6379/0 --store-key old"
+    )]
     Delete(StoreTargetArgs),
 }
 
@@ -499,25 +557,52 @@ pub struct AppLoginArgs {
 pub enum LoginFlow {
     /// Authorization code + PKCE in a browser, with a loopback listener (or paste the
     /// redirected URL with --no-browser).
+    #[command(
+        after_help = "Examples:\n  sfauth login web --alias prod --client-id \"$CONSUMER_KEY\"\n  sfauth login web --alias prod --client-id \"$CONSUMER_KEY\" --no-browser"
+    )]
     Web(WebArgs),
     /// JWT bearer: sign an assertion with the app's private key. Renewed by signing again.
+    #[command(
+        after_help = "Example:\n  sfauth login jwt --alias ci --client-id \"$CONSUMER_KEY\" --username ci@acme.com --key-file server.key"
+    )]
     Jwt(JwtArgs),
     /// Client credentials (needs a My Domain login URL and the client secret).
+    #[command(
+        after_help = "Example:\n  sfauth login client-credentials --alias svc --client-id \"$KEY\" --client-secret-file secret.txt --login-url https://acme.my.salesforce.com"
+    )]
     ClientCredentials(AppLoginArgs),
     /// Username and password + security token, read from stdin or SFAUTH_PASSWORD.
     /// Salesforce blocks this flow by default in new orgs.
+    #[command(
+        after_help = "Example:\n  SFAUTH_PASSWORD=\"$PW\" sfauth login password --alias legacy --client-id \"$KEY\" --username me@acme.com"
+    )]
     Password(PasswordArgs),
     /// Device flow: approve a short code in any browser.
+    #[command(
+        after_help = "Example:\n  sfauth login device --alias kiosk --client-id \"$CONSUMER_KEY\""
+    )]
     Device(DeviceArgs),
     /// An SFDX auth URL (force://<clientId>:<clientSecret>:<refreshToken>@<instance>) from a
     /// file, or stdin with `-`. Refreshes once to prove it works.
+    #[command(
+        after_help = "Examples:\n  sfauth login sfdx-url --alias ci auth-url.txt\n  SFDX_AUTH_URL=\"$AUTH_URL\" sfauth login sfdx-url --alias ci"
+    )]
     SfdxUrl(SfdxUrlArgs),
     /// Adopt an access token (stdin, or SF_ACCESS_TOKEN). It cannot be renewed.
+    #[command(
+        after_help = "Example:\n  SF_ACCESS_TOKEN=\"$TOKEN\" sfauth login access-token --alias tmp --instance-url https://acme.my.salesforce.com"
+    )]
     AccessToken(AccessTokenArgs),
     /// Adopt an existing seed-format token file in place: scripts that read it keep working.
+    #[command(
+        after_help = "Example:\n  sfauth login token-file --alias legacy --client-id \"$CONSUMER_KEY\" qa_data/tokens/_salesforce.json"
+    )]
     TokenFile(TokenFileArgs),
     /// Use one of the Salesforce CLI's orgs (`sf org login …`) in place: its auth file stays
     /// the store, so `sf` and sfauth share one token. See `sfauth orgs --sf`.
+    #[command(
+        after_help = "Examples:\n  sfauth login sf --alias dev --from my-scratch-org\n  sfauth login sf --alias dev    # the Salesforce CLI's default target org"
+    )]
     Sf(SfLoginArgs),
 }
 

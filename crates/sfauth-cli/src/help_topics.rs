@@ -191,6 +191,26 @@ pub fn run(args: &HelpArgs) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    /// Every command's `--help` ends with an example or two.
+    #[test]
+    fn every_command_has_an_example() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in command.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                let has = sub
+                    .get_after_help()
+                    .is_some_and(|h| h.to_string().contains("Example"));
+                if !has {
+                    missing.push(path.clone());
+                }
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "sfauth", &mut missing);
+        assert!(missing.is_empty(), "no example: {missing:?}");
+    }
+
     /// Every flag's environment twin, as clap knows it, is in `help environment`.
     #[test]
     fn every_env_twin_of_a_flag_is_documented() {
