@@ -85,7 +85,8 @@ fn main() -> ExitCode {
         if let Command::Exec(args) = &cli.command {
             return commands::exec::run(args, Some(&mut signals)).await;
         }
-        match signals::deferring(&mut signals, timeout, run(&cli.command)).await? {
+        let work = announce_if_slow(&cli.command, run(&cli.command));
+        match signals::deferring(&mut signals, timeout, work).await? {
             Ok(code) | Err(code) => Ok(code),
         }
     });
@@ -93,6 +94,30 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => exit::report(&e, json),
     }
+}
+
+/// How long a token command runs before a terminal is told it is waiting.
+const SLOW_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// `work`, with a line on a terminal once it has taken [`SLOW_AFTER`]: for the commands that
+/// wait only on Salesforce or another sfauth's refresh (a login waits on a person).
+async fn announce_if_slow<T>(command: &Command, work: impl std::future::Future<Output = T>) -> T {
+    use std::io::IsTerminal;
+    let token_command = matches!(
+        command,
+        Command::Refresh(_) | Command::Token(_) | Command::Header(_) | Command::Request(_)
+    );
+    if !token_command || !std::io::stderr().is_terminal() {
+        return work.await;
+    }
+    tokio::pin!(work);
+    tokio::select! {
+        done = &mut work => return done,
+        () = tokio::time::sleep(SLOW_AFTER) => {
+            crate::out::errln!("still working: waiting for Salesforce (or another sfauth's refresh)...");
+        }
+    }
+    work.await
 }
 
 /// Runs a command (`exec` without signal handling).

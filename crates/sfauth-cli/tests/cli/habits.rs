@@ -522,3 +522,68 @@ fn every_command_s_json_parses_with_jq_and_its_times_are_rfc_3339() {
             .starts_with("[REDACTED]")
     );
 }
+
+#[test]
+fn a_slow_refresh_is_announced_on_a_terminal_and_nowhere_else() {
+    let org = OrgBuilder::new()
+        .latency(std::time::Duration::from_secs(4))
+        .start();
+    let (home, _file) = Home::with_org("prod", &org);
+    let run = on_a_terminal(&home, "refresh --org prod", "");
+    assert!(run.stdout.contains("still working"), "{}", run.stdout);
+    let run = home.sfauth().args(["refresh", "--org", "prod"]).ok();
+    run.stderr_lacks("still working");
+}
+
+#[test]
+fn a_device_login_on_a_terminal_says_how_long_it_waits_and_offers_the_browser() {
+    let org = OrgBuilder::new().device_polls(0, 2).start();
+    let home = Home::new();
+    let opened = home.dir.path().join("opened");
+    let browser = home.file(
+        "browser.sh",
+        &format!("#!/bin/sh\nprintf '%s' \"$1\" > {}\n", opened.display()),
+    );
+    std::fs::set_permissions(
+        &browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let command = format!(
+        "login device --alias tv --store file --client-id {} --login-url {} --wait 100s",
+        org.client_id(),
+        org.url()
+    );
+    let run = TestCommand::new("script")
+        .args(["-qec"])
+        .arg(format!(
+            "{} {command}",
+            sfauth_test_support::command::sfauth_bin().display()
+        ))
+        .arg("/dev/null")
+        .env("SFAUTH_HOME", &home.path)
+        .env("BROWSER", &browser)
+        .stdin("\n")
+        .run();
+    assert!(run.stdout.contains("up to 1m"), "{}", run.stdout);
+    assert!(run.stdout.contains("Press Enter"), "{}", run.stdout);
+    sfauth_test_support::wait_until(
+        "the browser to run",
+        std::time::Duration::from_secs(10),
+        || std::fs::read_to_string(&opened).is_ok_and(|url| url.ends_with("/setup/connect")),
+    );
+    // Without a terminal: the code, and nothing more.
+    let plain = home
+        .sfauth()
+        .args(["login", "device", "--alias", "tv2", "--store", "file"])
+        .args([
+            "--client-id",
+            org.client_id(),
+            "--login-url",
+            &org.url(),
+            "--wait",
+            "100s",
+        ])
+        .ok();
+    plain.stderr_lacks("Press Enter");
+}
