@@ -418,6 +418,10 @@ pub struct RevokeArgs {
     #[arg(long)]
     pub access_token_only: bool,
 
+    /// Print what was revoked as JSON on stdout.
+    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
+    pub json: bool,
+
     #[command(flatten)]
     pub http: HttpArgs,
 }
@@ -437,6 +441,10 @@ pub struct LogoutArgs {
     /// needs this.
     #[arg(long, short = 'y', visible_alias = "no-prompt")]
     pub yes: bool,
+
+    /// Print what was done as JSON on stdout.
+    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
+    pub json: bool,
 
     #[command(flatten)]
     pub http: HttpArgs,
@@ -521,6 +529,10 @@ pub struct AliasArgs {
     /// Make it the default org.
     #[arg(long)]
     pub set_default: bool,
+
+    /// Print what was stored as JSON on stdout (no secret).
+    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
+    pub json: bool,
 
     #[command(flatten)]
     pub store: StoreArgs,

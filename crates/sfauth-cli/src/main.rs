@@ -38,9 +38,6 @@ fn main() -> ExitCode {
         Command::Demo(_)
         | Command::Agent(_)
         | Command::Proxy(_)
-        | Command::Login(_)
-        | Command::Revoke(_)
-        | Command::Logout(_)
         | Command::Export(_)
         | Command::Alias(_)
         | Command::Help(_)
@@ -48,6 +45,9 @@ fn main() -> ExitCode {
         | Command::Man(_) => false,
         Command::Default(args) => args.json,
         Command::Open(args) => args.json,
+        Command::Login(args) => args.flow.org().json,
+        Command::Revoke(args) => args.json,
+        Command::Logout(args) => args.json,
         Command::Config(args) => args.json,
     };
     // One worker is plenty for one token; it keeps start-up cheap.

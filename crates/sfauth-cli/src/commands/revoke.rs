@@ -47,7 +47,7 @@ pub async fn revoke(args: &RevokeArgs) -> anyhow::Result<()> {
         })
         .await?;
         errln!("revoked the {what} of org `{alias}` at Salesforce; log in again to use it");
-        return Ok(());
+        return summary(args.json, alias, "revoked", what);
     }
     // The stored access token is dead now, but not stale by its age: renew it (under the
     // store's lock, as any refresh) so that `sfauth token` does not hand out the revoked one.
@@ -66,6 +66,22 @@ pub async fn revoke(args: &RevokeArgs) -> anyhow::Result<()> {
         .into());
     }
     errln!("revoked the access token of org `{alias}` at Salesforce and renewed it");
+    summary(args.json, &alias, "revoked_and_renewed", "access token")
+}
+
+/// What `revoke` or `logout` did, as JSON on stdout when asked.
+fn summary(json: bool, alias: &Alias, action: &str, what: &str) -> anyhow::Result<()> {
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({
+                "schema_version": crate::output::SCHEMA_VERSION,
+                "action": action,
+                "alias": alias.as_str(),
+                "revoked": what,
+            })
+        )?;
+    }
     Ok(())
 }
 
@@ -86,12 +102,16 @@ pub async fn logout(args: &LogoutArgs) -> anyhow::Result<()> {
             "the Salesforce CLI still holds sf:{name}, unrevoked; `sf org logout` removes it \
              there (or `sfauth revoke` first, to revoke it for both)"
         );
-        return Ok(());
+        return summary(args.json, alias, "logged_out", "nothing");
     }
+    let mut revoked = "nothing";
     if !args.local_only {
         match org.store().load().await {
             Ok(token) => match revoke_token(&org, &token, false).await {
-                Ok(what) => errln!("revoked the {what} at Salesforce"),
+                Ok(what) => {
+                    errln!("revoked the {what} at Salesforce");
+                    revoked = what;
+                }
                 // Already dead at Salesforce: nothing left to revoke.
                 Err(e) if e.kind() == ErrorKind::LoginRequired => {
                     errln!("the token was already invalid at Salesforce ({e})");
@@ -121,7 +141,7 @@ pub async fn logout(args: &LogoutArgs) -> anyhow::Result<()> {
         drop(lock);
     }
     forget(&Home::locate()?, alias, record).await?;
-    Ok(())
+    summary(args.json, alias, "logged_out", revoked)
 }
 
 /// Asks on a terminal before a logout (as `sf org logout` does), naming the org; without a

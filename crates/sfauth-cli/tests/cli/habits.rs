@@ -587,3 +587,40 @@ fn a_device_login_on_a_terminal_says_how_long_it_waits_and_offers_the_browser() 
         .ok();
     plain.stderr_lacks("Press Enter");
 }
+
+#[test]
+fn login_revoke_and_logout_say_what_they_did_in_json() {
+    let org = org();
+    let home = Home::new();
+    let file = TokenFile::issued_by(&org);
+    let login = home
+        .login_token_file("prod", &org, &file.path)
+        .arg("--json")
+        .ok();
+    let stored = login.json();
+    assert_eq!(stored["schema_version"], 1);
+    assert_eq!(stored["action"], "stored");
+    assert_eq!(stored["alias"], "prod");
+    assert_eq!(stored["flow"], "token-file");
+    rfc3339_secs(&stored["issued_at"]);
+    login.never_shows(&file.field("access_token"));
+    let revoke = home
+        .sfauth()
+        .args(["revoke", "--org", "prod", "--access-token-only", "--json"])
+        .ok()
+        .json();
+    assert_eq!(revoke["action"], "revoked_and_renewed");
+    let logout = home
+        .sfauth()
+        .args(["logout", "--org", "prod", "--json"])
+        .ok()
+        .json();
+    assert_eq!(logout["action"], "logged_out");
+    assert!(
+        logout["revoked"]
+            .as_str()
+            .unwrap()
+            .contains("refresh token"),
+        "{logout}"
+    );
+}

@@ -31,10 +31,7 @@ pub async fn run(args: &AccessTokenArgs) -> anyhow::Result<()> {
         )
     })?;
     let entry = org.entry(Flow::AccessToken)?;
-    commit::log_in(&org, NewOrg::new(entry, args.org.set_default), async || {
-        Ok(token)
-    })
-    .await?;
+    commit::log_in(&org, NewOrg::new(entry, &args.org), async || Ok(token)).await?;
     errln!(
         "note: an adopted access token cannot be renewed; log in with another flow when it expires"
     );

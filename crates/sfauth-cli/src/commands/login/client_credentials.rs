@@ -12,5 +12,5 @@ pub async fn run(args: &AppLoginArgs) -> anyhow::Result<()> {
     let client = org.app_client()?;
     let entry = org.entry(Flow::ClientCredentials)?;
     let request = async || client.client_credentials().await;
-    commit::log_in(&org, NewOrg::new(entry, args.org.set_default), request).await
+    commit::log_in(&org, NewOrg::new(entry, &args.org), request).await
 }

@@ -13,6 +13,7 @@ use sfauth::files::write_private_file;
 use sfauth::{Error, ErrorKind, FileStore, LoginUrl, RefreshToken, Token, TokenStore};
 use zeroize::Zeroizing;
 
+use crate::cli::AliasArgs;
 use crate::config::{Alias, Config, Home, Org};
 use crate::org::ResolvedOrg;
 use crate::out::errln;
@@ -30,16 +31,20 @@ pub struct NewOrg {
     /// The token stays where it is (an adopted token file): nothing is locked or written but
     /// the config.
     pub in_place: bool,
+    /// Say what was stored as JSON on stdout.
+    pub json: bool,
 }
 
 impl NewOrg {
-    /// A login that writes the token `entry` names to its own file.
-    pub fn new(entry: Org, set_default: bool) -> NewOrg {
+    /// A login that writes the token `entry` names to its own file, as `args` say (the
+    /// default org, JSON).
+    pub fn new(entry: Org, args: &AliasArgs) -> NewOrg {
         NewOrg {
             entry,
-            set_default,
+            set_default: args.set_default,
             spends: None,
             in_place: false,
+            json: args.json,
         }
     }
 }
@@ -126,6 +131,24 @@ pub async fn log_in<T: Into<Token>>(
         None => String::new(),
     };
     errln!("{verb} org `{alias}`{who}; use it with --org {alias}");
+    if new.json {
+        let summary = serde_json::json!({
+            "schema_version": crate::output::SCHEMA_VERSION,
+            "action": verb,
+            "alias": alias.as_str(),
+            "flow": entry.flow.as_str(),
+            "username": entry.username,
+            "user_id": token.user_id(),
+            "org_id": token.org_id(),
+            "instance_url": token.instance_url(),
+            "store": entry.store.as_deref().unwrap_or("file"),
+            "token_file": entry.store.is_none().then(|| entry.token_file.display().to_string()),
+            "issued_at": token.issued_at().map(crate::output::rfc3339),
+        });
+        if let Err(e) = crate::out::outln!("{summary}") {
+            tracing::debug!(error = %e, "the login's summary could not be printed");
+        }
+    }
     let replaced = Replaced {
         home: &home,
         alias: &alias,

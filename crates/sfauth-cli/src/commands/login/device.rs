@@ -51,7 +51,7 @@ pub async fn run(args: &DeviceArgs) -> anyhow::Result<()> {
             }
         }
     };
-    commit::log_in(&org, NewOrg::new(entry, args.login.org.set_default), poll).await
+    commit::log_in(&org, NewOrg::new(entry, &args.login.org), poll).await
 }
 
 /// Opens `uri` in the browser when a line is typed; the reader thread ends with the

@@ -18,10 +18,5 @@ pub async fn run(args: &JwtArgs) -> anyhow::Result<()> {
     entry.key_file = Some(key_file);
     entry.audience = args.audience.clone();
     let request = async || client.jwt_bearer(&bearer).await;
-    commit::log_in(
-        &org,
-        NewOrg::new(entry, args.login.org.set_default),
-        request,
-    )
-    .await
+    commit::log_in(&org, NewOrg::new(entry, &args.login.org), request).await
 }

@@ -19,10 +19,5 @@ pub async fn run(args: &PasswordArgs) -> anyhow::Result<()> {
     let mut entry = org.entry(Flow::Password)?;
     entry.username = Some(args.username.clone());
     let request = async || client.password(&args.username, &secret).await;
-    commit::log_in(
-        &org,
-        NewOrg::new(entry, args.login.org.set_default),
-        request,
-    )
-    .await
+    commit::log_in(&org, NewOrg::new(entry, &args.login.org), request).await
 }

@@ -53,7 +53,7 @@ pub async fn run(args: &SfLoginArgs) -> anyhow::Result<()> {
     entry.username = Some(username);
     let new = NewOrg {
         in_place: true,
-        ..NewOrg::new(entry, args.org.set_default)
+        ..NewOrg::new(entry, &args.org)
     };
     commit::log_in(&org, new, async || Ok(token)).await
 }

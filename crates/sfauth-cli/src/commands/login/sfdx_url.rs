@@ -32,7 +32,7 @@ pub async fn run(args: &SfdxUrlArgs) -> anyhow::Result<()> {
     let entry = org.entry(Flow::SfdxUrl)?;
     let new = NewOrg {
         spends: Some(url.refresh_token.clone()),
-        ..NewOrg::new(entry, args.org.set_default)
+        ..NewOrg::new(entry, &args.org)
     };
     let request = async || {
         let granted = client.refresh(&url.refresh_token).await?;

@@ -27,7 +27,7 @@ pub async fn run(args: &TokenFileArgs) -> anyhow::Result<()> {
     let entry = org.entry(Flow::TokenFile)?;
     let new = NewOrg {
         in_place: org.shared_store().is_none(),
-        ..NewOrg::new(entry, args.login.org.set_default)
+        ..NewOrg::new(entry, &args.login.org)
     };
     commit::log_in(&org, new, async || Ok(token)).await
 }

@@ -53,10 +53,5 @@ pub async fn run(args: &WebArgs) -> anyhow::Result<()> {
     let mut entry = org.entry(Flow::Web)?;
     entry.username = args.login_hint.clone();
     let exchange = async || client.exchange_code(&pending, &code).await;
-    commit::log_in(
-        &org,
-        NewOrg::new(entry, args.login.org.set_default),
-        exchange,
-    )
-    .await
+    commit::log_in(&org, NewOrg::new(entry, &args.login.org), exchange).await
 }
