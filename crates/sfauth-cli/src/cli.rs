@@ -190,6 +190,10 @@ pub struct AliasCommandArgs {
     /// What to do.
     #[command(subcommand)]
     pub action: AliasAction,
+
+    /// Print what was done as JSON on stdout.
+    #[arg(long, global = true, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
+    pub json: bool,
 }
 
 /// `sfauth alias` subcommands.
@@ -384,6 +388,10 @@ pub struct StoreTargetArgs {
 
     #[command(flatten)]
     pub http: HttpArgs,
+
+    /// Print what was done as JSON on stdout (export prints the token's JSON either way).
+    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
+    pub json: bool,
 }
 
 /// `sfauth store import`.
@@ -402,10 +410,6 @@ pub struct StoreImportArgs {
 pub struct StoreListArgs {
     #[command(flatten)]
     pub target: StoreTargetArgs,
-
-    /// Print JSON.
-    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
-    pub json: bool,
 }
 
 /// `sfauth revoke`.
@@ -959,6 +963,11 @@ pub struct RequestArgs {
     /// Print the status line and headers on stderr.
     #[arg(short = 'i', long)]
     pub include: bool,
+
+    /// Print `{"status", "status_line", "headers", "body", "refreshed"}` on stdout instead
+    /// of the body alone (a JSON body is embedded as JSON, any other as text).
+    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
+    pub json: bool,
 
     /// Also send the token to this host (repeatable; SFAUTH_ALLOW_HOST takes a comma-separated
     /// list). Without it, an absolute URL must be on the org's own instance, API instance or

@@ -29,20 +29,27 @@ fn main() -> ExitCode {
     let json = match &cli.command {
         Command::Refresh(args) => args.json,
         Command::Token(args) => args.format == TokenFormat::Json,
-        Command::Header(_) | Command::Exec(_) | Command::Request(_) => false,
+        Command::Request(args) => args.json,
+        Command::Header(_) | Command::Exec(_) => false,
         Command::Orgs(args) => args.json,
         Command::Status(args) => {
             args.json || args.format.is_some_and(|f| f != cli::StatusFormat::Human)
         }
-        Command::Store(args) => matches!(&args.action, cli::StoreAction::List(l) if l.json),
+        Command::Store(args) => match &args.action {
+            cli::StoreAction::List(l) => l.target.json,
+            cli::StoreAction::Import(i) => i.target.json,
+            cli::StoreAction::Init(t)
+            | cli::StoreAction::Export(t)
+            | cli::StoreAction::Delete(t) => t.json,
+        },
         Command::Demo(_)
         | Command::Agent(_)
         | Command::Proxy(_)
         | Command::Export(_)
-        | Command::Alias(_)
         | Command::Help(_)
         | Command::Completions(_)
         | Command::Man(_) => false,
+        Command::Alias(args) => args.json,
         Command::Default(args) => args.json,
         Command::Open(args) => args.json,
         Command::Login(args) => args.flow.org().json,

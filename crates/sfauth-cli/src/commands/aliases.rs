@@ -83,6 +83,10 @@ pub async fn run(args: &AliasCommandArgs) -> anyhow::Result<()> {
             })
             .await?;
             errln!("renamed `{old}` to `{new}`; its token stays where it was");
+            said(
+                args.json,
+                serde_json::json!({"action": "renamed", "from": old.as_str(), "to": new.as_str()}),
+            )?;
         }
         AliasAction::Unset { alias } => {
             let alias = Alias::parse(alias)?;
@@ -103,7 +107,20 @@ pub async fn run(args: &AliasCommandArgs) -> anyhow::Result<()> {
                 "forgot `{alias}`; its token was left in {place}, unrevoked (sfauth logout \
                  revokes and deletes)"
             );
+            said(
+                args.json,
+                serde_json::json!({"action": "unset", "alias": alias.as_str(), "token_left_in": place}),
+            )?;
         }
+    }
+    Ok(())
+}
+
+/// What an alias command did, as JSON on stdout when asked.
+fn said(json: bool, mut summary: serde_json::Value) -> anyhow::Result<()> {
+    if json {
+        summary["schema_version"] = crate::output::SCHEMA_VERSION.into();
+        outln!("{summary}")?;
     }
     Ok(())
 }

@@ -61,11 +61,30 @@ pub async fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
             answer.status_line
         );
     }
-    let mut body = answer.body.clone();
-    if !body.is_empty() && !body.ends_with(b"\n") {
-        body.push(b'\n');
+    if args.json {
+        let body = serde_json::from_slice::<serde_json::Value>(&answer.body)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&answer.body).into_owned().into());
+        let headers: Vec<serde_json::Value> = answer
+            .headers
+            .iter()
+            .map(|(name, value)| serde_json::json!([name, value]))
+            .collect();
+        let summary = serde_json::json!({
+            "schema_version": crate::output::SCHEMA_VERSION,
+            "status": answer.status,
+            "status_line": answer.status_line,
+            "headers": headers,
+            "body": body,
+            "refreshed": answer.refreshed,
+        });
+        crate::out::stdout_bytes(format!("{summary}\n").as_bytes())?;
+    } else {
+        let mut body = answer.body.clone();
+        if !body.is_empty() && !body.ends_with(b"\n") {
+            body.push(b'\n');
+        }
+        crate::out::stdout_bytes(&body)?;
     }
-    crate::out::stdout_bytes(&body)?;
     if answer.status < 400 {
         return Ok(ExitCode::SUCCESS);
     }

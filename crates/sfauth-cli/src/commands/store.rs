@@ -42,6 +42,18 @@ async fn init(args: &StoreTargetArgs) -> anyhow::Result<()> {
         .shared_store()
         .map_or_else(|| org.describe_store(), |(url, _)| url.to_string());
     errln!("the token store {shown} is ready");
+    said(
+        args.json,
+        serde_json::json!({"action": "initialized", "store": shown}),
+    )
+}
+
+/// What a store command did, as JSON on stdout when asked.
+fn said(json: bool, mut summary: serde_json::Value) -> anyhow::Result<()> {
+    if json {
+        summary["schema_version"] = output::SCHEMA_VERSION.into();
+        outln!("{summary}")?;
+    }
     Ok(())
 }
 
@@ -65,7 +77,10 @@ async fn import(args: &StoreImportArgs) -> anyhow::Result<()> {
          delete or revoke other copies of it (with rotation, one refresh token has one holder)",
         store.describe()
     );
-    Ok(())
+    said(
+        args.target.json,
+        serde_json::json!({"action": verb, "store": store.describe()}),
+    )
 }
 
 async fn export(args: &StoreTargetArgs) -> anyhow::Result<()> {
@@ -83,14 +98,16 @@ async fn list(args: &StoreListArgs) -> anyhow::Result<()> {
     };
     let keys = url.keys(&org.store_options()).await?;
     let now = SystemTime::now();
-    if args.json {
+    if args.target.json {
         let listed: Vec<serde_json::Value> = keys
             .iter()
             .map(|k| {
                 serde_json::json!({
+                    "schema_version": output::SCHEMA_VERSION,
                     "key": k.key,
                     "version": k.version,
                     "updated": k.updated.map(output::rfc3339),
+                    "updated_at": k.updated.map(output::rfc3339),
                     "age_seconds": k.updated.and_then(|t| now.duration_since(t).ok()).map(|d| d.as_secs()),
                     "refresh_interrupted": k.interrupted,
                 })
@@ -140,5 +157,8 @@ async fn delete(args: &StoreTargetArgs) -> anyhow::Result<()> {
          revoked)",
         store.describe()
     );
-    Ok(())
+    said(
+        args.json,
+        serde_json::json!({"action": "deleted", "store": store.describe()}),
+    )
 }

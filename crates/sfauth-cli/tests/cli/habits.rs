@@ -484,6 +484,9 @@ fn every_command_s_json_parses_with_jq_and_its_times_are_rfc_3339() {
         &["config", "--json"],
         &["default", "--json"],
         &["open", "--org", "prod", "--json"],
+        &["request", "--org", "prod", "--json", "/services/data/"],
+        &["alias", "rename", "prod", "prod-eu", "--json"],
+        &["alias", "rename", "prod-eu", "prod", "--json"],
     ];
     let mut times = Vec::new();
     for args in commands {
