@@ -10,7 +10,11 @@ use crate::out::{errln, outln};
 pub async fn run(args: &RefreshArgs) -> anyhow::Result<()> {
     let org = ResolvedOrg::for_token(&args.target)?;
     let outcome = org.session().refresh().await?;
-    let summary = summary(&outcome, &org.describe_store());
+    let mut summary = summary(&outcome, &org.describe_store());
+    // The times every command's JSON gives: issued_at, expires_at, expires_in.
+    for (key, value) in crate::output::token_times(&outcome.token, &org.expiry()) {
+        summary[key] = value;
+    }
     if args.json {
         outln!("{summary}")?;
     } else {
