@@ -149,8 +149,9 @@ pub struct OpenArgs {
     /// The browser to open it in (default: the system's, or $BROWSER).
     #[arg(long, short = 'b', value_enum)]
     pub browser: Option<OpenBrowser>,
-    /// Print JSON on stdout (it holds the URL).
-    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
+    /// Print JSON on stdout (it holds the URL). A flag only: an exported SFAUTH_JSON does
+    /// not turn opening into printing a credential.
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -965,8 +966,9 @@ pub struct RequestArgs {
     pub include: bool,
 
     /// Print `{"status", "status_line", "headers", "body", "refreshed"}` on stdout instead
-    /// of the body alone (a JSON body is embedded as JSON, any other as text).
-    #[arg(long, env = "SFAUTH_JSON", value_parser = clap::builder::BoolishValueParser::new())]
+    /// of the body alone (a JSON body is embedded as JSON, any other as text). A flag only:
+    /// an exported SFAUTH_JSON leaves the body as it is.
+    #[arg(long)]
     pub json: bool,
 
     /// Also send the token to this host (repeatable; SFAUTH_ALLOW_HOST takes a comma-separated

@@ -256,6 +256,19 @@ impl Org {
         }
     }
 
+    /// Where this org's token lives, as one string to compare: two orgs with the same place
+    /// share one token (`alias` is this org's, which a keyed store uses as its key).
+    pub fn place(&self, alias: &Alias) -> String {
+        let key = self.store_key.as_deref().unwrap_or(alias.as_str());
+        match self.store.as_deref().map(sfauth::StoreUrl::parse) {
+            None => format!("file:{}", self.token_file.display()),
+            Some(Ok(sfauth::StoreUrl::Keychain(Some(name)))) => format!("keychain:{name}"),
+            Some(Ok(url)) if url.is_shared() => format!("{url}#{key}"),
+            Some(Ok(url)) => url.to_string(),
+            Some(Err(_)) => format!("{}#{key}", self.store.as_deref().unwrap_or_default()),
+        }
+    }
+
     /// The org's expiry policy, unless `max_age` overrides its session timeout.
     pub fn expiry(&self, max_age: Option<std::time::Duration>) -> sfauth::ExpiryPolicy {
         let timeout = self

@@ -88,7 +88,7 @@ impl Api {
     }
 
     fn http(&self, url: &str) -> Result<&HttpClient> {
-        let target = LoginUrl::parse(origin(url)?.as_str())?;
+        let target = LoginUrl::origin(origin(url)?.as_str())?;
         let slot = &self.http[usize::from(target.is_loopback() && target.is_plain_http())];
         if let Some(client) = slot.get() {
             return Ok(client);
@@ -221,7 +221,7 @@ impl Api {
 pub(crate) fn resolve(instance_url: &str, target: &str) -> Result<String> {
     let target = target.trim();
     if target.contains("://") {
-        LoginUrl::parse(origin(target)?.as_str()).map_err(|e| {
+        LoginUrl::origin(origin(target)?.as_str()).map_err(|e| {
             Error::new(
                 ErrorKind::Usage,
                 format!("refusing to send the token to {target}: {e}"),

@@ -39,6 +39,32 @@ impl LoginUrl {
 
     /// Parses and checks a login URL. A bare host (`acme.my.salesforce.com`) gets `https://`.
     pub fn parse(input: &str) -> Result<LoginUrl> {
+        let url = LoginUrl::origin(input)?;
+        if let Some(name) = url
+            .host()
+            .to_ascii_lowercase()
+            .strip_suffix(".lightning.force.com")
+        {
+            // As the Salesforce CLI does: the Lightning UI's domain serves no OAuth.
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "login URL `{}` is a Lightning Experience domain, which serves no login",
+                    input.trim()
+                ),
+            )
+            .with_hint(format!(
+                "use the org's My Domain instead: https://{name}.my.salesforce.com (Setup → My \
+                 Domain shows it)"
+            )));
+        }
+        Ok(url)
+    }
+
+    /// Checks an origin requests go to (https, or http to loopback) as
+    /// [`parse`](Self::parse) checks a login URL, for any host: an API request may go to a
+    /// host that serves no login (a Lightning domain the user allowed, say).
+    pub(crate) fn origin(input: &str) -> Result<LoginUrl> {
         let input = input.trim();
         let with_scheme = if input.contains("://") {
             input.to_owned()
@@ -58,23 +84,6 @@ impl LoginUrl {
         url.set_path(&path);
         if url.host_str().is_none_or(str::is_empty) {
             return Err(bad("has no host"));
-        }
-        if let Some(name) = url.host_str().and_then(|h| {
-            h.to_ascii_lowercase()
-                .strip_suffix(".lightning.force.com")
-                .map(str::to_owned)
-        }) {
-            // As the Salesforce CLI does: the Lightning UI's domain serves no OAuth.
-            return Err(Error::new(
-                ErrorKind::Usage,
-                format!(
-                    "login URL `{input}` is a Lightning Experience domain, which serves no login"
-                ),
-            )
-            .with_hint(format!(
-                "use the org's My Domain instead: https://{name}.my.salesforce.com (Setup → My \
-                 Domain shows it)"
-            )));
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(bad("must not have a query or fragment"));

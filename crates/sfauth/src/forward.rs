@@ -260,7 +260,7 @@ impl Forwarder {
     }
 
     fn client(&self, url: &url::Url) -> Result<&reqwest::Client, Error> {
-        let target = LoginUrl::parse(&url.origin().ascii_serialization())?;
+        let target = LoginUrl::origin(&url.origin().ascii_serialization())?;
         let slot = &self.clients[usize::from(target.is_loopback() && target.is_plain_http())];
         if let Some(client) = slot.get() {
             return Ok(client);

@@ -53,7 +53,10 @@ pub async fn run(args: &AliasCommandArgs) -> anyhow::Result<()> {
     match &args.action {
         AliasAction::Rename { old, new } => {
             let (old, new) = (Alias::parse(old)?, Alias::parse(new)?);
-            Config::update(&home, |config| {
+            // sfauth's own token file is named for the alias: it moves with it, so that a
+            // later login under the old name gets a place of its own.
+            let moved = move_token_file(&home, &old, &new).await?;
+            let renamed = Config::update(&home, |config| {
                 if config.orgs.contains_key(&new) {
                     return Err(Error::new(
                         ErrorKind::Usage,
@@ -74,6 +77,9 @@ pub async fn run(args: &AliasCommandArgs) -> anyhow::Result<()> {
                 if keyed && org.store_key.is_none() {
                     org.store_key = Some(old.as_str().to_owned());
                 }
+                if let Some((_, to)) = &moved {
+                    org.token_file = to.clone();
+                }
                 config.orgs.remove(&old);
                 config.orgs.insert(new.clone(), org);
                 if config.default_org.as_ref() == Some(&old) {
@@ -81,7 +87,12 @@ pub async fn run(args: &AliasCommandArgs) -> anyhow::Result<()> {
                 }
                 Ok(())
             })
-            .await?;
+            .await;
+            if let (Err(_), Some((from, to))) = (&renamed, &moved) {
+                // The config still names the old file: put it back.
+                let _ = std::fs::rename(to, from);
+            }
+            renamed?;
             errln!("renamed `{old}` to `{new}`; its token stays where it was");
             said(
                 args.json,
@@ -105,7 +116,7 @@ pub async fn run(args: &AliasCommandArgs) -> anyhow::Result<()> {
             };
             errln!(
                 "forgot `{alias}`; its token was left in {place}, unrevoked (sfauth logout \
-                 revokes and deletes)"
+                 revokes and deletes; a new login as `{alias}` would replace it, and revoke it)"
             );
             said(
                 args.json,
@@ -123,4 +134,38 @@ fn said(json: bool, mut summary: serde_json::Value) -> anyhow::Result<()> {
         outln!("{summary}")?;
     }
     Ok(())
+}
+
+/// Moves `old`'s token file, when it is sfauth's own `tokens/OLD.json`, to `tokens/NEW.json`,
+/// under its lock; gives (from, to) when it moved.
+async fn move_token_file(
+    home: &Home,
+    old: &Alias,
+    new: &Alias,
+) -> sfauth::Result<Option<(std::path::PathBuf, std::path::PathBuf)>> {
+    let config = Config::load(home)?;
+    let org = config.org(old)?;
+    let from = home.token_file(old);
+    if org.store.is_some() || org.token_file != from || !from.exists() {
+        return Ok(None);
+    }
+    let to = home.token_file(new);
+    if to.exists() {
+        return Err(
+            Error::new(ErrorKind::Usage, format!("{} exists already", to.display()))
+                .with_hint(format!("move it away, or pick another name than `{new}`")),
+        );
+    }
+    let _lock = sfauth::files::lock_file(
+        &sfauth::files::lock_path_for(&from),
+        std::time::Duration::from_secs(30),
+    )
+    .await?;
+    std::fs::rename(&from, &to).map_err(|e| {
+        Error::new(
+            ErrorKind::Storage,
+            format!("cannot move {} to {}: {e}", from.display(), to.display()),
+        )
+    })?;
+    Ok(Some((from, to)))
 }

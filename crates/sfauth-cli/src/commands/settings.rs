@@ -34,6 +34,20 @@ fn from_env(name: &'static str, var: &str, default: &str) -> Setting {
     }
 }
 
+/// A store URL's setting as it may be shown: without a password it holds.
+fn redacted(mut setting: Setting) -> Setting {
+    if let Some(text) = setting.value.as_str()
+        && setting.source != "default"
+        && !matches!(text.trim(), "file" | "keychain")
+    {
+        setting.value = match sfauth::StoreUrl::parse(text) {
+            Ok(url) => url.to_string().into(),
+            Err(_) => "(not a store URL sfauth knows)".into(),
+        };
+    }
+    setting
+}
+
 /// Runs `sfauth config`.
 pub async fn run(args: &ConfigArgs) -> anyhow::Result<()> {
     let home = Home::locate()?;
@@ -87,11 +101,11 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<()> {
             }
             .into(),
         },
-        from_env(
+        redacted(from_env(
             "login_store",
             "SFAUTH_STORE",
             "keychain where one answers, else file",
-        ),
+        )),
         from_env("timeout", "SFAUTH_TIMEOUT", "30s"),
         from_env("retries", "SFAUTH_RETRIES", "3"),
         from_env("ca_file", "SFAUTH_CA_FILE", "the system's CA store"),

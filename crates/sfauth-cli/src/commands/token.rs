@@ -45,10 +45,17 @@ pub fn render(
             body.extend(crate::output::token_times(token, &expiry));
             format!("{}\n", serde_json::Value::Object(body))
         }
-        TokenFormat::Env => exported(token)
-            .iter()
-            .map(|(name, value)| format!("export {name}={}\n", shell_quoted(value)))
-            .collect(),
+        TokenFormat::Env => {
+            let mut lines: String = exported(token)
+                .iter()
+                .map(|(name, value)| format!("export {name}={}\n", shell_quoted(value)))
+                .collect();
+            // As exec does: no API instance URL of another org is left behind.
+            if token.api_instance_url().is_none() {
+                lines.push_str("unset SF_API_INSTANCE_URL\n");
+            }
+            lines
+        }
     })
 }
 

@@ -140,6 +140,8 @@ fn pick(args: &TargetArgs) -> Result<Picked> {
                 PathBuf::from(path),
                 Source::Env(TOKEN_FILE_ENV),
             ))),
+            // The Salesforce CLI's default org names no token when a store alone does.
+            (None, None) if store_flag_or_env(&args.store).is_some() => Ok(Picked::Org(None)),
             (None, None) => Ok(Picked::Org(sf_target_org())),
         },
     }
@@ -769,11 +771,12 @@ impl ResolvedOrg {
         copy
     }
 
-    /// Whether the command line or the environment named the org (not the default org).
+    /// Whether this command named the org (`--org`, SFAUTH_ORG): not the default org, nor
+    /// the Salesforce CLI's SF_TARGET_ORG, which is a default too.
     pub fn named_explicitly(&self) -> bool {
-        self.alias
-            .as_ref()
-            .is_some_and(|alias| alias.source != Source::Default)
+        self.alias.as_ref().is_some_and(|alias| {
+            alias.source != Source::Default && alias.source != Source::Env(SF_TARGET_ORG_ENV)
+        })
     }
 
     /// The stored org's alias and record: every org [`stored`](Self::stored) resolves has

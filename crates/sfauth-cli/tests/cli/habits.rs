@@ -627,3 +627,70 @@ fn login_revoke_and_logout_say_what_they_did_in_json() {
         "{logout}"
     );
 }
+
+#[test]
+fn a_login_under_a_renamed_alias_gets_a_place_of_its_own() {
+    let org = org();
+    let home = Home::new();
+    home.store_sfdx_org(&org, "prod");
+    let before = std::fs::read(home.token_file("prod")).unwrap();
+    home.sfauth()
+        .args(["alias", "rename", "prod", "prod-eu"])
+        .ok();
+    assert_eq!(
+        std::fs::read(home.token_file("prod-eu")).unwrap(),
+        before,
+        "the file moved"
+    );
+    home.store_sfdx_org(&org, "prod");
+    assert_eq!(std::fs::read(home.token_file("prod-eu")).unwrap(), before);
+    let renamed: serde_json::Value = serde_json::from_slice(&before).unwrap();
+    assert!(org.refresh_token_is_live(renamed["refresh_token"].as_str().unwrap()));
+    home.sfauth().args(["token", "--org", "prod-eu"]).ok();
+    home.sfauth().args(["token", "--org", "prod"]).ok();
+}
+
+#[test]
+fn ambient_settings_do_not_change_what_was_not_asked_for() {
+    let org = org();
+    let (home, file) = Home::with_org("prod", &org);
+    // SFAUTH_JSON leaves request's body and open's browser alone.
+    let body = home
+        .sfauth()
+        .args(["request", "--org", "prod", "/services/data/"])
+        .env("SFAUTH_JSON", "1")
+        .ok();
+    assert!(body.json().is_array(), "the body itself: {}", body.stdout);
+    home.sfauth()
+        .args(["open", "--org", "prod"])
+        .env("SFAUTH_JSON", "1")
+        .ok()
+        .stdout_is_empty();
+    // SF_TARGET_ORG names no token when a store alone does.
+    let run = home
+        .sfauth()
+        .args(["token", "--client-id", org.client_id()])
+        .env("SFAUTH_STORE", &file.path)
+        .env("SF_TARGET_ORG", "someone-elses-org")
+        .ok();
+    assert_eq!(run.printed(), file.field("access_token"));
+    // Nor does it count as naming the org a logout may act on without asking.
+    home.sfauth()
+        .args(["logout"])
+        .env("SF_TARGET_ORG", "prod")
+        .exits(exit::USAGE);
+    // config shows a store URL without its password.
+    let config = home
+        .sfauth()
+        .args(["config", "--json"])
+        .env(
+            "SFAUTH_STORE",
+            "postgres://sfauth:hunter2@db.internal/tokens",
+        )
+        .ok();
+    config.never_shows("hunter2");
+    assert_eq!(
+        config.json()["settings"]["login_store"]["value"],
+        "postgres://sfauth@db.internal/tokens"
+    );
+}

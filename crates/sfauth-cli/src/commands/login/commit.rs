@@ -61,6 +61,29 @@ pub async fn log_in<T: Into<Token>>(
         .alias()
         .cloned()
         .ok_or_else(|| Error::new(ErrorKind::Internal, "a login needs an alias"))?;
+    // Another alias's token in the place this login would write (an alias renamed away from
+    // it) is not overwritten, nor revoked as replaced.
+    if !new.in_place {
+        let place = new.entry.place(&alias);
+        if let Ok(config) = Config::load(&home)
+            && let Some((other, _)) = config
+                .orgs
+                .iter()
+                .find(|(other, org)| **other != alias && org.place(other) == place)
+        {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "the place this login would store its token in holds org `{other}`'s token"
+                ),
+            )
+            .with_hint(format!(
+                "log in under another alias, or give `{other}` its own place first (sfauth \
+                 logout --org {other}, or log in to it again)"
+            ))
+            .into());
+        }
+    }
     let store = org.store();
     let lock = if new.in_place {
         None
