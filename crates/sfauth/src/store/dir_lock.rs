@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::{Error, ErrorKind, Origin, Result};
+use crate::store::lock_ignoring_poison;
 
 /// A lock untouched for this long is stale (the CLI's `lockOptions.stale`).
 pub(crate) const STALE_AFTER: Duration = Duration::from_secs(10);
@@ -151,11 +152,6 @@ fn still_mine(path: &Path, touched: Option<SystemTime>) -> bool {
 
 fn modified(path: &Path) -> io::Result<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified())
-}
-
-fn lock_ignoring_poison<T>(slot: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    slot.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// One try: `mkdir`, or remove a stale lock and `mkdir` again. `Ok(false)`: a live holder

@@ -195,7 +195,7 @@ impl StoreLock {
 
 /// A panic while one of the lock's slots was held cannot leave it half-written: take the
 /// value.
-fn lock_ignoring_poison<T>(slot: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock_ignoring_poison<T>(slot: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     slot.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
