@@ -248,11 +248,7 @@ impl SfCliHome {
 
     /// The orgs the CLI holds, by username.
     pub fn orgs(&self) -> Result<Vec<SfCliOrg>> {
-        let aliases = self.aliases()?;
-        let default = self.default_org()?;
-        let default_user = default
-            .as_ref()
-            .map(|d| aliases.get(d).cloned().unwrap_or_else(|| d.clone()));
+        let names = Names::of(self)?;
         let dir = self.sfdx_dir();
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -273,32 +269,19 @@ impl SfCliHome {
             let Ok(Some(doc)) = read_json(&entry.path(), WHAT) else {
                 continue;
             };
-            let text = |key: &str| doc.get(key).and_then(Value::as_str).map(str::to_owned);
-            let renewal = if doc.get("refreshToken").is_some_and(|v| v.is_string()) {
-                SfCliRenewal::RefreshToken
-            } else if doc.get("privateKey").is_some_and(|v| v.is_string()) {
-                SfCliRenewal::Jwt
-            } else {
-                SfCliRenewal::None
-            };
-            orgs.push(SfCliOrg {
-                username: username.to_owned(),
-                aliases: aliases
-                    .iter()
-                    .filter(|(_, user)| user.as_str() == username)
-                    .map(|(alias, _)| alias.clone())
-                    .collect(),
-                is_default: default_user.as_deref() == Some(username),
-                org_id: text("orgId"),
-                instance_url: text("instanceUrl"),
-                login_url: text("loginUrl"),
-                client_id: text("clientId"),
-                renewal,
-                expiration_date: text("expirationDate"),
-            });
+            orgs.push(names.describe(username, &doc));
         }
         orgs.sort_by(|a, b| a.username.cmp(&b.username));
         Ok(orgs)
+    }
+
+    /// The org `name` (an alias or a username) stands for, as [`orgs`](Self::orgs) lists it,
+    /// reading its auth file alone.
+    pub fn org(&self, name: &str) -> Result<SfCliOrg> {
+        let username = self.resolve(name)?;
+        let doc =
+            read_json(&self.auth_file(&username), WHAT)?.ok_or_else(|| self.not_found(name))?;
+        Ok(Names::of(self)?.describe(&username, &doc))
     }
 
     /// The CLI's encryption key, from where the CLI keeps it (see the module docs). This
@@ -419,6 +402,53 @@ impl SfCliHome {
             key: std::sync::OnceLock::new(),
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
         })
+    }
+}
+
+/// What names the CLI gives its orgs: aliases, and the default target org's username.
+struct Names {
+    aliases: BTreeMap<String, String>,
+    default_user: Option<String>,
+}
+
+impl Names {
+    fn of(home: &SfCliHome) -> Result<Names> {
+        let aliases = home.aliases()?;
+        let default_user = home
+            .default_org()?
+            .map(|d| aliases.get(&d).cloned().unwrap_or(d));
+        Ok(Names {
+            aliases,
+            default_user,
+        })
+    }
+
+    /// `username`'s org, from its auth file `doc`: no secret is read.
+    fn describe(&self, username: &str, doc: &Map<String, Value>) -> SfCliOrg {
+        let text = |key: &str| doc.get(key).and_then(Value::as_str).map(str::to_owned);
+        let renewal = if doc.get("refreshToken").is_some_and(|v| v.is_string()) {
+            SfCliRenewal::RefreshToken
+        } else if doc.get("privateKey").is_some_and(|v| v.is_string()) {
+            SfCliRenewal::Jwt
+        } else {
+            SfCliRenewal::None
+        };
+        SfCliOrg {
+            username: username.to_owned(),
+            aliases: self
+                .aliases
+                .iter()
+                .filter(|(_, user)| user.as_str() == username)
+                .map(|(alias, _)| alias.clone())
+                .collect(),
+            is_default: self.default_user.as_deref() == Some(username),
+            org_id: text("orgId"),
+            instance_url: text("instanceUrl"),
+            login_url: text("loginUrl"),
+            client_id: text("clientId"),
+            renewal,
+            expiration_date: text("expirationDate"),
+        }
     }
 }
 

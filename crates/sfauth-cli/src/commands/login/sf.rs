@@ -23,10 +23,10 @@ pub async fn run(args: &SfLoginArgs) -> anyhow::Result<()> {
             .with_hint("pass --from with the CLI's alias or username (see sfauth orgs --sf)")
         })?,
     };
-    let username = home.resolve(&name)?;
-    let listed = home.orgs()?.into_iter().find(|o| o.username == username);
-    match listed.map(|o| o.renewal) {
-        Some(SfCliRenewal::Jwt) => {
+    let listed = home.org(&name)?;
+    let username = listed.username;
+    match listed.renewal {
+        SfCliRenewal::Jwt => {
             return Err(Error::new(
                 ErrorKind::Usage,
                 format!(
@@ -41,11 +41,11 @@ pub async fn run(args: &SfLoginArgs) -> anyhow::Result<()> {
             ))
             .into());
         }
-        Some(SfCliRenewal::None) => errln!(
+        SfCliRenewal::None => errln!(
             "warning: the Salesforce CLI holds an access token alone for {username}; sfauth can \
              serve it but not renew it"
         ),
-        _ => {}
+        SfCliRenewal::RefreshToken => {}
     }
     let org = ResolvedOrg::for_sf_cli_login(&args.org, &username)?;
     let token = org.store().load().await?;
