@@ -23,19 +23,27 @@ impl Home {
     /// `$SFAUTH_HOME`, else `$XDG_CONFIG_HOME/sfauth`, else `~/.config/sfauth` (as `gh` does,
     /// on macOS too).
     pub fn locate() -> Result<Home> {
+        Home::locate_with_source().map(|(home, _)| home)
+    }
+
+    /// [`locate`](Self::locate), and what decided it (for `sfauth config`).
+    pub fn locate_with_source() -> Result<(Home, &'static str)> {
         let var = |name: &str| {
             std::env::var_os(name)
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         };
         if let Some(home) = var("SFAUTH_HOME") {
-            return Ok(Home(home));
+            return Ok((Home(home), "env SFAUTH_HOME"));
         }
         if let Some(xdg) = var("XDG_CONFIG_HOME") {
-            return Ok(Home(xdg.join("sfauth")));
+            return Ok((Home(xdg.join("sfauth")), "env XDG_CONFIG_HOME"));
         }
         match var("HOME") {
-            Some(home) => Ok(Home(home.join(".config/sfauth"))),
+            Some(home) => Ok((
+                Home(home.join(".config/sfauth")),
+                "default (~/.config/sfauth)",
+            )),
             None => Err(
                 Error::new(ErrorKind::Usage, "cannot tell where to keep sfauth's files")
                     .with_hint("set SFAUTH_HOME to a directory"),

@@ -17,9 +17,6 @@ use crate::cli::TokenFormat;
 use crate::config::{Alias, Config, Home};
 use crate::org::warn_if_others_can_replace;
 
-/// The Salesforce CLI's variable for the org a command works on.
-const SF_TARGET_ORG: &str = "SF_TARGET_ORG";
-
 /// The `SFAUTH_*` variables that leave the org as the config describes it. Any other one
 /// (a store, an app, `--no-agent`, a log filter) takes the whole way.
 const NEUTRAL_ENV: [&str; 4] = [
@@ -47,7 +44,9 @@ pub fn serve() -> Option<ExitCode> {
         return None;
     }
     // The Salesforce CLI's default org may be one of its own: the whole way decides.
-    if asked.org.is_none() && std::env::var_os(SF_TARGET_ORG).is_some_and(|v| !v.is_empty()) {
+    if asked.org.is_none()
+        && std::env::var_os(crate::org::SF_TARGET_ORG_ENV).is_some_and(|v| !v.is_empty())
+    {
         return None;
     }
     let home = Home::locate().ok()?;

@@ -19,17 +19,23 @@ const MAX_PATH_BYTES: usize = 103;
 /// (a per-user tmpfs that the session manager cleans), else `run/agent.sock` in
 /// sfauth's home.
 pub fn path(flag: Option<&Path>) -> Result<PathBuf> {
+    path_with_source(flag).map(|(path, _)| path)
+}
+
+/// [`path`], and what decided it (for `sfauth config`).
+pub fn path_with_source(flag: Option<&Path>) -> Result<(PathBuf, &'static str)> {
     if let Some(path) = flag {
-        return Ok(path.to_owned());
+        return Ok((path.to_owned(), "flag --socket"));
     }
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
     if let Some(path) = var(SOCKET_ENV) {
-        return Ok(PathBuf::from(path));
+        return Ok((PathBuf::from(path), "env SFAUTH_AGENT_SOCKET"));
     }
     if let Some(runtime) = var("XDG_RUNTIME_DIR") {
-        return Ok(PathBuf::from(runtime).join("sfauth").join("agent.sock"));
+        let path = PathBuf::from(runtime).join("sfauth").join("agent.sock");
+        return Ok((path, "env XDG_RUNTIME_DIR"));
     }
-    Ok(Home::locate()?.run_dir().join("agent.sock"))
+    Ok((Home::locate()?.run_dir().join("agent.sock"), "default"))
 }
 
 /// The effective user id of this process.

@@ -3,7 +3,7 @@
 //! `--json`, the URL is printed instead: it logs anyone in once, so it goes to stdout only
 //! on request.
 
-use sfauth::{Api, Error, ErrorKind};
+use sfauth::{Error, ErrorKind};
 
 use crate::cli::{OpenArgs, OpenBrowser};
 use crate::org::ResolvedOrg;
@@ -12,7 +12,7 @@ use crate::out::{errln, outln};
 /// Runs `sfauth open`.
 pub async fn run(args: &OpenArgs) -> anyhow::Result<()> {
     let org = ResolvedOrg::for_token(&args.target)?;
-    let api = Api::new(org.token_source(&args.target)).with_http(org.http_config().clone());
+    let api = org.api(&args.target);
     let url = api.frontdoor_url(args.path.as_deref()).await?;
     if args.json {
         outln!(

@@ -214,7 +214,11 @@ fn sf_org_display(details: &serde_json::Value) -> serde_json::Value {
 /// One org as JSON: no secret, the access token shown as `[redacted]`.
 fn describe(alias: &Alias, org: &Org, token: Option<&Token>, default: bool) -> serde_json::Value {
     let expiry = org.expiry(None);
-    let estimate = token.and_then(|t| expiry.expiry(t));
+    // The times every command's JSON gives, computed in one place.
+    let times = token
+        .map(|t| output::token_times(t, &expiry))
+        .unwrap_or_default();
+    let time = |key: &str| times.get(key).cloned().unwrap_or_default();
     let age = token
         .and_then(Token::issued_at)
         .and_then(|t| SystemTime::now().duration_since(t).ok());
@@ -250,17 +254,14 @@ fn describe(alias: &Alias, org: &Org, token: Option<&Token>, default: bool) -> s
             .map(|_| org.store_key.as_deref().unwrap_or(alias.as_str())),
         "access_token": token.map(|_| "[redacted]"),
         "refresh_token": token.map(|t| if t.refresh_token().is_some() { "[redacted]" } else { "none" }),
-        "issued_at": token.and_then(Token::issued_at).map(output::rfc3339),
+        "issued_at": time("issued_at"),
         "token_age": age.map(output::age),
         // A revoked token is never fresh, whatever its age.
         "fresh": token.map(|t| !org.revoked && expiry.is_fresh(t)),
         "revoked": org.revoked,
-        "expires_at": estimate.map(|e| output::rfc3339(e.at)),
-        "expires_in": estimate.map(|e| {
-            e.at.duration_since(SystemTime::now())
-                .map_or(0, |left| left.as_secs())
-        }),
-        "expiry_source": estimate.map(|e| e.source.as_str()),
+        "expires_at": time("expires_at"),
+        "expires_in": time("expires_in"),
+        "expiry_source": time("expiry_source"),
         "session_timeout": output::age(expiry.max_age()),
         "introspect": org.introspect,
     })

@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-use sfauth::{Api, ApiRequest, Error, ErrorKind, Session, Token};
+use sfauth::{ApiRequest, Error, ErrorKind, Session, Token};
 
 use crate::cli::RequestArgs;
 use crate::exit::HTTP_ERROR;
@@ -34,7 +34,7 @@ pub async fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
     let org = ResolvedOrg::for_token(&args.target)?;
     let session = org.session();
     check_origin(&session, &args.target_url, &args.allow_hosts).await?;
-    let api = Api::new(org.token_source(&args.target)).with_http(org.http_config().clone());
+    let api = org.api(&args.target);
     let request = ApiRequest {
         method,
         target: args.target_url.clone(),

@@ -50,21 +50,15 @@ fn redacted(mut setting: Setting) -> Setting {
 
 /// Runs `sfauth config`.
 pub async fn run(args: &ConfigArgs) -> anyhow::Result<()> {
-    let home = Home::locate()?;
-    let home_source = ["SFAUTH_HOME", "XDG_CONFIG_HOME"]
-        .into_iter()
-        .find(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
-        .map_or_else(
-            || "default (~/.config/sfauth)".to_owned(),
-            |var| format!("env {var}"),
-        );
+    let (home, home_source) = Home::locate_with_source()?;
+    let (socket, socket_source) = crate::agent::socket::path_with_source(None)?;
     let config = Config::load(&home)?;
     let path = |p: std::path::PathBuf| Value::from(p.display().to_string());
     let mut settings = vec![
         Setting {
             name: "home",
             value: path(home.identity()),
-            source: home_source,
+            source: home_source.into(),
         },
         Setting {
             name: "config_file",
@@ -93,13 +87,8 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<()> {
         },
         Setting {
             name: "agent_socket",
-            value: path(crate::agent::socket::path(None)?),
-            source: if std::env::var_os("SFAUTH_AGENT_SOCKET").is_some() {
-                "env SFAUTH_AGENT_SOCKET"
-            } else {
-                "default"
-            }
-            .into(),
+            value: path(socket),
+            source: socket_source.into(),
         },
         redacted(from_env(
             "login_store",

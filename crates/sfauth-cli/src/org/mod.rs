@@ -35,7 +35,7 @@ use source::{env_value, flag_or_env, from_source};
 /// The env var naming the org when no flag does.
 const ORG_ENV: &str = "SFAUTH_ORG";
 /// The Salesforce CLI's env var naming the org a command works on: after SFAUTH_ORG.
-const SF_TARGET_ORG_ENV: &str = "SF_TARGET_ORG";
+pub const SF_TARGET_ORG_ENV: &str = "SF_TARGET_ORG";
 /// The env var naming the token file when no flag does.
 const TOKEN_FILE_ENV: &str = "SFAUTH_TOKEN_FILE";
 /// The env var with the client id for logins, token files and orgs that stored none.
@@ -908,6 +908,12 @@ impl ResolvedOrg {
             builder = builder.login_url(url.value.clone());
         }
         builder.build()
+    }
+
+    /// A REST client over [`token_source`](Self::token_source), with this org's HTTP
+    /// settings: what `request` and `open` call Salesforce through.
+    pub fn api(&self, args: &TargetArgs) -> sfauth::Api {
+        sfauth::Api::new(self.token_source(args)).with_http(self.http_config().clone())
     }
 
     /// Where the token commands get the token: a running agent when it serves this org as
