@@ -605,6 +605,15 @@ impl Drop for Running {
     }
 }
 
+/// Asserts that every run succeeded, and gives what they printed on stdout, each distinct
+/// text once: for many processes that must all print the one token.
+pub fn printed_by_all(runs: &[Run]) -> std::collections::BTreeSet<&str> {
+    for run in runs {
+        run.assert_ok();
+    }
+    runs.iter().map(|run| run.stdout.as_str()).collect()
+}
+
 /// Waits for every run, [`COMMAND_TIMEOUT`] in all; a run still going then is killed (the
 /// rest with it, when they are dropped) and the test panics.
 pub fn finish_all(runs: Vec<Running>) -> Vec<Run> {

@@ -46,7 +46,8 @@ pub mod token;
 pub mod prelude {
     pub use crate::browser::{Browser, query_param, with_query_param};
     pub use crate::command::{
-        Run, Running, TestCommand, finish_all, on_token_file, refresh, sfauth, token,
+        Run, Running, TestCommand, finish_all, on_token_file, printed_by_all, refresh, sfauth,
+        token,
     };
     pub use crate::contract::{Snapshot, exit, secrets_of};
     pub use crate::home::Home;

@@ -35,10 +35,7 @@ fn parallel_token_processes_on_a_stale_token_make_one_refresh() {
             .collect(),
     );
 
-    for run in &runs {
-        run.assert_ok();
-    }
-    let printed: BTreeSet<&str> = runs.iter().map(|run| run.stdout.as_str()).collect();
+    let printed = printed_by_all(&runs);
     let stored = file.json();
     let expected = format!("{}\n", text(&stored, "access_token"));
     assert_eq!(

@@ -262,7 +262,7 @@ fn logout_of_an_unnamed_default_org_without_a_terminal_is_refused() {
 }
 
 /// `sfauth ARGS` on a terminal (`script` gives it a pty), `answer` typed in.
-fn on_a_terminal(home: &Home, args: &str, answer: &str) -> Run {
+fn on_a_terminal(home: &Home, args: &str, answer: &str) -> TestCommand {
     TestCommand::new("script")
         .args(["-qec"])
         .arg(format!(
@@ -272,14 +272,40 @@ fn on_a_terminal(home: &Home, args: &str, answer: &str) -> Run {
         .arg("/dev/null")
         .env("SFAUTH_HOME", &home.path)
         .stdin(format!("{answer}\n"))
-        .run()
+}
+
+/// A browser for `BROWSER` that writes the URL it is given into a file: (the script, the
+/// file).
+fn recording_browser(home: &Home) -> (std::path::PathBuf, std::path::PathBuf) {
+    let opened = home.dir.path().join("opened");
+    let browser = home.file(
+        "browser.sh",
+        &format!("#!/bin/sh\nprintf '%s' \"$1\" > {}\n", opened.display()),
+    );
+    std::fs::set_permissions(
+        &browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    (browser, opened)
+}
+
+/// The URL the recording browser was given, once it has run (it is started, not waited
+/// for), that `done` accepts.
+fn url_opened(opened: &std::path::Path, done: impl Fn(&str) -> bool) -> String {
+    sfauth_test_support::wait_until(
+        "the browser to run",
+        std::time::Duration::from_secs(10),
+        || std::fs::read_to_string(opened).is_ok_and(|url| done(&url)),
+    );
+    std::fs::read_to_string(opened).unwrap()
 }
 
 #[test]
 fn logout_on_a_terminal_names_the_org_and_asks_first() {
     let org = org();
     let (home, file) = Home::with_org("prod", &org);
-    let run = on_a_terminal(&home, "logout", "n");
+    let run = on_a_terminal(&home, "logout", "n").run();
     assert!(
         run.stdout.contains("Log out of `prod`") && run.stdout.contains("[y/N]"),
         "{}",
@@ -287,7 +313,7 @@ fn logout_on_a_terminal_names_the_org_and_asks_first() {
     );
     assert!(run.stdout.contains("cancelled"), "{}", run.stdout);
     assert!(org.refresh_token_is_live(&file.field("refresh_token")));
-    let run = on_a_terminal(&home, "logout", "y");
+    let run = on_a_terminal(&home, "logout", "y").run();
     assert!(
         run.stdout.contains("logged out of `prod`"),
         "{}",
@@ -366,16 +392,7 @@ fn open_url_only_prints_a_single_use_frontdoor_url_for_the_path() {
 fn open_hands_the_url_to_the_browser_and_says_so_when_none_opens() {
     let org = org();
     let (home, _file) = Home::with_org("prod", &org);
-    let opened = home.dir.path().join("opened");
-    let browser = home.file(
-        "browser.sh",
-        &format!("#!/bin/sh\nprintf '%s' \"$1\" > {}\n", opened.display()),
-    );
-    std::fs::set_permissions(
-        &browser,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let (browser, opened) = recording_browser(&home);
     let run = home
         .sfauth()
         .args(["open", "--org", "prod"])
@@ -383,13 +400,7 @@ fn open_hands_the_url_to_the_browser_and_says_so_when_none_opens() {
         .ok();
     run.stdout_is_empty();
     assert!(run.stderr.contains("opened `prod`"), "{}", run.stderr);
-    // The browser is started, not waited for.
-    sfauth_test_support::wait_until(
-        "the browser to run",
-        std::time::Duration::from_secs(10),
-        || std::fs::read_to_string(&opened).is_ok_and(|url| !url.is_empty()),
-    );
-    let url = std::fs::read_to_string(&opened).unwrap();
+    let url = url_opened(&opened, |url| !url.is_empty());
     assert!(visit(&url).starts_with("302"), "{url}");
     let run = home
         .sfauth()
@@ -532,7 +543,7 @@ fn a_slow_refresh_is_announced_on_a_terminal_and_nowhere_else() {
         .latency(std::time::Duration::from_secs(4))
         .start();
     let (home, _file) = Home::with_org("prod", &org);
-    let run = on_a_terminal(&home, "refresh --org prod", "");
+    let run = on_a_terminal(&home, "refresh --org prod", "").run();
     assert!(run.stdout.contains("still working"), "{}", run.stdout);
     let run = home.sfauth().args(["refresh", "--org", "prod"]).ok();
     run.stderr_lacks("still working");
@@ -542,39 +553,18 @@ fn a_slow_refresh_is_announced_on_a_terminal_and_nowhere_else() {
 fn a_device_login_on_a_terminal_says_how_long_it_waits_and_offers_the_browser() {
     let org = OrgBuilder::new().device_polls(0, 2).start();
     let home = Home::new();
-    let opened = home.dir.path().join("opened");
-    let browser = home.file(
-        "browser.sh",
-        &format!("#!/bin/sh\nprintf '%s' \"$1\" > {}\n", opened.display()),
-    );
-    std::fs::set_permissions(
-        &browser,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let (browser, opened) = recording_browser(&home);
     let command = format!(
         "login device --alias tv --store file --client-id {} --login-url {} --wait 100s",
         org.client_id(),
         org.url()
     );
-    let run = TestCommand::new("script")
-        .args(["-qec"])
-        .arg(format!(
-            "{} {command}",
-            sfauth_test_support::command::sfauth_bin().display()
-        ))
-        .arg("/dev/null")
-        .env("SFAUTH_HOME", &home.path)
+    let run = on_a_terminal(&home, &command, "")
         .env("BROWSER", &browser)
-        .stdin("\n")
         .run();
     assert!(run.stdout.contains("up to 1m"), "{}", run.stdout);
     assert!(run.stdout.contains("Press Enter"), "{}", run.stdout);
-    sfauth_test_support::wait_until(
-        "the browser to run",
-        std::time::Duration::from_secs(10),
-        || std::fs::read_to_string(&opened).is_ok_and(|url| url.ends_with("/setup/connect")),
-    );
+    url_opened(&opened, |url| url.ends_with("/setup/connect"));
     // Without a terminal: the code, and nothing more.
     let plain = home
         .sfauth()

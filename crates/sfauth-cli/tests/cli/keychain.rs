@@ -2,7 +2,6 @@
 //! (gnome-keyring on a private D-Bus session), and `login`'s default store: the keychain
 //! where one answers, else the 0600 file with a note, never a silent downgrade.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -21,8 +20,14 @@ fn entry(keychain: &SecretService, name: &str) -> Option<Value> {
         .map(|text| serde_json::from_str(&text).expect("the entry is a token"))
 }
 
-/// `org`'s token (`file`), logged in from the file into the keychain as `alias`.
-fn log_in(home: &Home, keychain: &SecretService, org: &Emulator, alias: &str, file: &TokenFile) {
+/// `sfauth login token-file` of `file` (a token of `org`) into the keychain as `alias`.
+fn token_file_login(
+    home: &Home,
+    keychain: &SecretService,
+    org: &Emulator,
+    alias: &str,
+    file: &TokenFile,
+) -> TestCommand {
     on_keychain(home, keychain)
         .args([
             "login",
@@ -39,7 +44,11 @@ fn log_in(home: &Home, keychain: &SecretService, org: &Emulator, alias: &str, fi
             &org.url(),
         ])
         .arg(&file.path)
-        .ok();
+}
+
+/// `org`'s token (`file`), logged in from the file into the keychain as `alias`.
+fn log_in(home: &Home, keychain: &SecretService, org: &Emulator, alias: &str, file: &TokenFile) {
+    token_file_login(home, keychain, org, alias, file).ok();
 }
 
 /// A fresh token of `org`, logged in into the keychain as `alias`.
@@ -93,10 +102,7 @@ fn a_refresh_in_the_keychain_rotates_once_for_many_processes() {
             })
             .collect(),
     );
-    for run in &runs {
-        run.assert_ok();
-    }
-    let printed: BTreeSet<&str> = runs.iter().map(|run| run.stdout.as_str()).collect();
+    let printed = printed_by_all(&runs);
     assert_eq!(printed.len(), 1, "one token for all: {printed:?}");
     let stats = org.stats();
     assert_eq!(stats.refreshes_served, 1, "{stats:?}");
@@ -261,23 +267,7 @@ fn a_login_into_a_locked_keychain_stores_nothing_and_the_default_is_the_file() {
     logged_in(&home, &keychain, &org, "first");
     keychain.lock_all();
     let file = TokenFile::issued_by(&org);
-    let run = on_keychain(&home, &keychain)
-        .args([
-            "login",
-            "token-file",
-            "--alias",
-            "second",
-            "--store",
-            "keychain",
-        ])
-        .args([
-            "--client-id",
-            &org.config().client_id,
-            "--login-url",
-            &org.url(),
-        ])
-        .arg(&file.path)
-        .exits(exit::STORAGE);
+    let run = token_file_login(&home, &keychain, &org, "second", &file).exits(exit::STORAGE);
     assert!(run.error().contains("locked"), "{}", run.stderr);
     assert!(
         !String::from_utf8_lossy(&home.config_bytes()).contains("second"),

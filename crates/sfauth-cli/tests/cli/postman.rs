@@ -65,10 +65,7 @@ fn many_processes_on_one_environment_make_one_refresh() {
             .map(|_| on_env(&env, &["token"]).start())
             .collect(),
     );
-    for run in &runs {
-        run.assert_ok();
-    }
-    let printed: BTreeSet<&str> = runs.iter().map(|run| run.stdout.as_str()).collect();
+    let printed = printed_by_all(&runs);
     let expected = format!("{}\n", env.var("_accessToken").unwrap());
     assert_eq!(printed, BTreeSet::from([expected.as_str()]));
     let stats = org.stats();

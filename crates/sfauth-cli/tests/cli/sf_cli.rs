@@ -227,10 +227,7 @@ fn many_processes_on_the_cli_s_org_make_one_refresh() {
             })
             .collect(),
     );
-    for run in &runs {
-        run.assert_ok();
-    }
-    let printed: BTreeSet<&str> = runs.iter().map(|run| run.stdout.as_str()).collect();
+    let printed = printed_by_all(&runs);
     let expected = format!("{}\n", sf.read_org(USER)["accessToken"].as_str().unwrap());
     assert_eq!(printed, BTreeSet::from([expected.as_str()]));
     let stats = org.stats();
