@@ -20,7 +20,7 @@ struct Setting {
 
 /// `name`'s value from the environment variable `var`, else `default`.
 fn from_env(name: &'static str, var: &str, default: &str) -> Setting {
-    match std::env::var(var).ok().filter(|v| !v.is_empty()) {
+    match crate::org::env_value(var) {
         Some(value) => Setting {
             name,
             value: value.into(),

@@ -29,8 +29,9 @@ use crate::secrets;
 
 mod source;
 
+pub(crate) use source::env_value;
 pub use source::{Source, Sourced};
-use source::{env_value, flag_or_env, from_source};
+use source::{flag_or_env, from_source};
 
 /// The env var naming the org when no flag does.
 const ORG_ENV: &str = "SFAUTH_ORG";

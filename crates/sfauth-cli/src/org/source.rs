@@ -69,7 +69,7 @@ pub(super) fn flag_or_env<T: From<String> + Clone>(
 }
 
 /// A non-empty environment value.
-pub(super) fn env_value(var: &str) -> Option<String> {
+pub(crate) fn env_value(var: &str) -> Option<String> {
     std::env::var(var).ok().filter(|value| !value.is_empty())
 }
 
